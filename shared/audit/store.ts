@@ -1,0 +1,186 @@
+// The audit trail in Azure Table Storage: one partition per run, one row per entry, a `head` row
+// holding the count and last hash, and a `key:<key>` row per entry key. Every append writes all
+// three in one entity-group transaction, with the head replaced under its ETag: two appenders
+// that read the same head cannot both commit, so the chain never forks, and a redelivered
+// activity finds its key row and gets the entry it already wrote.
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureTable, tableClient } from '../storage/connection.js';
+import { canonicalStringify, toCanonicalJson, AuditDataError } from './canonical.js';
+import {
+  GENESIS_HASH, HEAD_ROW_KEY, chainHasher, decodeEntry, encodeEntry, entryRowKey, isEntryRowKey, keyRowKey,
+  type ChainHasher,
+} from './chain.js';
+import { AuditConfigSchema, type AuditConfigInput } from './config.js';
+import {
+  AuditConfigError, AuditConflictError, AuditContentionError, AuditCorruptError, AuditInputError, AuditRunNotFoundError,
+} from './errors.js';
+import {
+  AuditEntryInputSchema, ChainAlgSchema, EntryKeySchema, HashSchema, RunIdSchema,
+  type AuditEntry, type AuditEntryInput, type VerifyReport,
+} from './schema.js';
+import { verifyRows, type RawRow } from './verify.js';
+import { z } from 'zod';
+
+export interface AuditTrail {
+  readonly tableName: string;
+  /** Appends once per key: a repeat with equal content returns the stored entry, a different one throws. */
+  append(runId: string, key: string, entry: AuditEntryInput): Promise<AuditEntry>;
+  /** The run's entries in chain order. Throws AuditRunNotFoundError for an unknown run. */
+  readRun(runId: string): Promise<AuditEntry[]>;
+  /** Walks the chain and names every altered, deleted, inserted or reordered entry. */
+  verify(runId: string): Promise<VerifyReport>;
+  /** JSON lines, one canonical entry per line, in chain order: the file handed to an auditor. */
+  exportRun(runId: string): Promise<string>;
+}
+
+export interface AuditTrailOptions extends AuditConfigInput {
+  /** Attempts before giving up under contention (each attempt re-reads the head). */
+  maxAttempts?: number;
+}
+
+const HeadSchema = z.object({ count: z.number().int().nonnegative(), lastHash: HashSchema, alg: ChainAlgSchema, etag: z.string() });
+const KeyIndexSchema = z.object({ seq: z.number().int().positive(), hash: HashSchema });
+
+export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
+  const { maxAttempts = 60, ...rest } = options;
+  const config = AuditConfigSchema.parse(rest);
+  const client = tableClient(config.connectionString, config.tableName);
+  const hasher = chainHasher(config.hmacKey);
+  let ready: Promise<void> | undefined;
+  const table = () => (ready ??= ensureTable(client).catch((err: unknown) => { ready = undefined; throw err; }));
+
+  async function readRun(runId: string): Promise<AuditEntry[]> {
+    const run = parseOr(RunIdSchema, runId, 'run id');
+    const rows = await partition(client, table, run);
+    if (rows.length === 0) throw new AuditRunNotFoundError(run, config.tableName);
+    const entries: AuditEntry[] = [];
+    for (const row of rows.filter((r) => isEntryRowKey(r.rowKey))) {
+      const d = decodeEntry(row);
+      if (!d.ok) throw new AuditCorruptError(`run ${run}: row ${row.rowKey} is not a readable entry (${d.error}); run "audit verify"`);
+      entries.push(d.entry);
+    }
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  return {
+    tableName: config.tableName,
+    readRun,
+    async append(runId, key, input) {
+      const run = parseOr(RunIdSchema, runId, 'run id');
+      const k = parseOr(EntryKeySchema, key, 'entry key');
+      const parsed = AuditEntryInputSchema.safeParse(input);
+      if (!parsed.success) throw new AuditInputError(`audit entry ${k} of run ${run}: ${z.prettifyError(parsed.error)}`);
+      let data;
+      try {
+        data = toCanonicalJson(parsed.data.data);
+      } catch (err) {
+        if (err instanceof AuditDataError) throw new AuditInputError(`audit entry ${k} of run ${run}: data ${err.message}`);
+        throw err;
+      }
+      await table();
+      return appendWithRetry(client, hasher, maxAttempts, { ...parsed.data, data, runId: run, key: k });
+    },
+    async verify(runId) {
+      const run = parseOr(RunIdSchema, runId, 'run id');
+      const rows = await partition(client, table, run);
+      if (rows.length === 0) throw new AuditRunNotFoundError(run, config.tableName);
+      return verifyRows(run, rows, hasher);
+    },
+    async exportRun(runId) {
+      const entries = await readRun(runId);
+      return entries.map((e) => canonicalStringify(e) + '\n').join('');
+    },
+  };
+}
+
+function parseOr<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new AuditInputError(`invalid ${what} ${JSON.stringify(value)}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+  return r.data;
+}
+
+async function partition(client: TableClient, table: () => Promise<void>, runId: string): Promise<RawRow[]> {
+  await table();
+  const rows: RawRow[] = [];
+  for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${runId}` } })) {
+    rows.push(row as RawRow);
+  }
+  return rows;
+}
+
+async function getOrNull(client: TableClient, pk: string, rk: string): Promise<Record<string, unknown> | null> {
+  try {
+    return await client.getEntity<Record<string, unknown>>(pk, rk);
+  } catch (err) {
+    if (statusOf(err) === 404) return null;
+    throw err;
+  }
+}
+
+const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
+
+type Pending = Omit<AuditEntry, 'seq' | 'prevHash' | 'hash' | 'alg'>;
+
+async function appendWithRetry(client: TableClient, hasher: ChainHasher, maxAttempts: number, p: Pending): Promise<AuditEntry> {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const [headRow, keyRow] = await Promise.all([
+      getOrNull(client, p.runId, HEAD_ROW_KEY),
+      getOrNull(client, p.runId, keyRowKey(p.key)),
+    ]);
+    if (keyRow) return existing(client, p, keyRow);
+
+    let head: z.infer<typeof HeadSchema> | null = null;
+    if (headRow) {
+      const parsed = HeadSchema.safeParse(headRow);
+      if (!parsed.success) throw new AuditCorruptError(`run ${p.runId}: the head row is malformed; run "audit verify"`);
+      head = parsed.data;
+      if (head.alg !== hasher.alg) {
+        throw new AuditConfigError(`run ${p.runId} was started with ${head.alg} and this writer uses ${hasher.alg}: a chain must not mix them`);
+      }
+    }
+    const seq = (head?.count ?? 0) + 1;
+    const prevHash = head?.lastHash ?? GENESIS_HASH;
+    const unsigned = { ...p, seq, prevHash };
+    const entry: AuditEntry = { ...unsigned, hash: hasher.hash(unsigned), alg: hasher.alg };
+    const headEntity = { partitionKey: p.runId, rowKey: HEAD_ROW_KEY, count: seq, lastHash: entry.hash, alg: hasher.alg };
+    const actions: TransactionAction[] = [
+      ['create', encodeEntry(entry)],
+      ['create', { partitionKey: p.runId, rowKey: keyRowKey(p.key), seq, hash: entry.hash }],
+      head ? ['update', headEntity, 'Replace', { etag: head.etag }] : ['create', headEntity],
+    ];
+    try {
+      await client.submitTransaction(actions);
+      return entry;
+    } catch (err) {
+      const status = statusOf(err);
+      // 412: the head moved since we read it; 409: another appender created our seq, head or key
+      // row first. Either way re-read: the key row tells us if it was our own earlier attempt.
+      if (status !== 409 && status !== 412) throw err;
+      await sleep(Math.min(200, 5 * attempt) * (0.5 + Math.random()));
+    }
+  }
+  throw new AuditContentionError(`run ${p.runId}: could not append ${p.key} after ${maxAttempts} attempts under contention`);
+}
+
+async function existing(client: TableClient, p: Pending, keyRow: Record<string, unknown>): Promise<AuditEntry> {
+  const index = KeyIndexSchema.safeParse(keyRow);
+  if (!index.success) throw new AuditCorruptError(`run ${p.runId}: key index row for ${p.key} is malformed; run "audit verify"`);
+  const row = await getOrNull(client, p.runId, entryRowKey(index.data.seq));
+  if (!row) throw new AuditCorruptError(`run ${p.runId}: key ${p.key} is indexed to entry ${index.data.seq}, which is missing; run "audit verify"`);
+  const d = decodeEntry(row);
+  if (!d.ok || d.entry.key !== p.key) {
+    throw new AuditCorruptError(`run ${p.runId}: entry ${index.data.seq} indexed for key ${p.key} is not that entry; run "audit verify"`);
+  }
+  const differences = (['kind', 'actor', 'at', 'data'] as const).filter(
+    (f) => canonicalStringify(d.entry[f]) !== canonicalStringify(p[f]),
+  );
+  if (differences.length > 0) {
+    throw new AuditConflictError(
+      `run ${p.runId}: key ${p.key} was already audited as entry ${d.entry.seq} with a different ${differences.join(', ')}; ` +
+      'an audit entry is written once and never replaced',
+      p.runId, p.key, differences,
+    );
+  }
+  return d.entry;
+}
