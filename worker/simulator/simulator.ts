@@ -1,0 +1,202 @@
+// The `simulator` executor: runs catalog commands against the simulated estate with realistic
+// (scaled) durations, persisted state, disaster injection and per-command faults. It is the
+// default executor for drills, so a whole failover runbook can be rehearsed end to end here.
+import path from 'node:path';
+import type { ProbeResult } from '../../shared/messages.js';
+import { validateInvocation, type CommandInvocation } from '../../shared/commands/index.js';
+import { abortableDelay, type WorkerExecutor } from '../execution.js';
+import { refused, type ExecutionContext, type ExecutionResult } from '../executors/types.js';
+import { applySpec, cmsReachable, PreconditionError, setDown, type Applied } from './estate.js';
+import { FaultStore, type Fault } from './faults.js';
+import { defaultEstate, StateStore, type EstateState } from './state.js';
+
+export interface SimulatorOptions {
+  /** Directory for state.json and faults.json. */
+  dir: string;
+  /** Real durations are multiplied by this (0.001: a 10-minute failover takes 0.6 s). */
+  timeFactor?: number;
+  /** Kills the process for the `crash` fault; replaceable so unit tests survive it. */
+  crash?: () => void;
+}
+
+export function timeFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LYNCDR_SIM_TIME_FACTOR;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`LYNCDR_SIM_TIME_FACTOR must be a non-negative number, got "${raw}"`);
+  return n;
+}
+
+/** Precondition failures come back the way PowerShell reports a terminating error. */
+function psError(name: string, err: PreconditionError): string {
+  return `${name} : ${err.message}\n    + CategoryInfo          : ${err.category}: (:) [${name}], ${err.name}\n` +
+    `    + FullyQualifiedErrorId : ${err.sqlError ? `SqlError${err.sqlError}` : err.category},${name}`;
+}
+
+function attempt(fn: () => Applied): { ok: true; value: Applied } | { ok: false; err: PreconditionError } {
+  try {
+    return { ok: true, value: fn() };
+  } catch (err) {
+    if (err instanceof PreconditionError) return { ok: false, err };
+    throw err;
+  }
+}
+
+/** The shape of a PowerShell ErrorRecord through ConvertTo-Json, trimmed to what operators read. */
+function errorRecord(cmdlet: string, err: PreconditionError): unknown {
+  return {
+    Exception: { Message: err.message },
+    CategoryInfo: { Category: err.category, Activity: cmdlet, Reason: err.name },
+    FullyQualifiedErrorId: `${err.sqlError ? `SqlError${err.sqlError}` : err.category},${cmdlet}`,
+    ...(err.sqlError ? { SqlErrorNumber: err.sqlError } : {}),
+  };
+}
+
+export class Simulator implements WorkerExecutor {
+  readonly kind = 'simulator';
+  readonly store: StateStore;
+  readonly faults: FaultStore;
+  private readonly timeFactor: number;
+  private readonly crash: () => void;
+
+  constructor(options: SimulatorOptions) {
+    this.store = new StateStore(path.join(options.dir, 'state.json'));
+    this.faults = new FaultStore(path.join(options.dir, 'faults.json'));
+    this.timeFactor = options.timeFactor ?? timeFactorFromEnv();
+    this.crash = options.crash ?? (() => process.kill(process.pid, 'SIGKILL'));
+  }
+
+  state(): Promise<EstateState> {
+    return this.store.load();
+  }
+
+  async reset(estate: EstateState = defaultEstate()): Promise<void> {
+    await this.store.save(estate);
+    await this.faults.clear();
+  }
+
+  /** A site or pool goes down (recover: comes back). */
+  disaster(target: string, recover = false): Promise<string> {
+    return this.store.update((s) => setDown(s, target, !recover));
+  }
+
+  private scaled(ms: number): number {
+    return Math.round(ms * this.timeFactor);
+  }
+
+  private finish(commandId: string, outcome: 'succeeded' | 'failed' | 'whatif', message?: string): Promise<void> {
+    return this.store.update((s) => {
+      const e = [...s.executions].reverse().find((x) => x.commandId === commandId && x.outcome === 'running');
+      if (e) Object.assign(e, { outcome, message, finishedAt: new Date().toISOString() });
+    });
+  }
+
+  /**
+   * Runs one catalog invocation against the estate. Like the real runners it never throws for a
+   * command failure: refusals, failures and timeouts come back as an ExecutionResult.
+   */
+  async execute(invocation: CommandInvocation, ctx: ExecutionContext): Promise<ExecutionResult> {
+    const began = Date.now();
+    const v = validateInvocation(invocation);
+    if (!v.ok) return refused(`${invocation.name}`, `invalid invocation: ${v.error}`);
+    const { command, spec, rendered } = v;
+    const cmdlet = spec.kind === 'powershell' ? spec.cmdlet : `${spec.kind}`;
+    const result = (fields: Pick<ExecutionResult, 'status' | 'exitCode' | 'output' | 'stderr'> & { skipped?: boolean }): ExecutionResult =>
+      ({ ...fields, rendered, durationMs: Date.now() - began });
+
+    if (ctx.whatIf && !command.supportsWhatIf) {
+      // Same behaviour as the real runners: a command without -WhatIf is not run in what-if.
+      return result({ status: 'succeeded', exitCode: null, output: null, stderr: '', skipped: true });
+    }
+
+    // The executor enforces its own timeout (as the PowerShell runner kills its process); the
+    // caller's signal (shutdown, or the worker's watchdog) aborts too.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error('timeout')), ctx.timeoutMs);
+    const onOuterAbort = () => controller.abort(ctx.signal?.reason);
+    ctx.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const signal = controller.signal;
+    const mode = ctx.whatIf ? 'whatif' : 'run';
+    try {
+      const fault: Fault | undefined = ctx.whatIf ? undefined : await this.faults.take([command.name, cmdlet]);
+      // Check against the current estate and log the execution in one atomic update: the log
+      // entry is the proof (for operators and crash tests) that the command was begun.
+      const pre = await this.store.update((s) => {
+        s.executions.push({ commandId: ctx.commandId, name: command.name, mode, startedAt: new Date().toISOString(), outcome: 'running' });
+        return attempt(() => applySpec(structuredClone(s), spec, new Date()));
+      });
+      if (!pre.ok) {
+        await abortableDelay(this.scaled(2000), signal);
+        await this.finish(ctx.commandId, 'failed', pre.err.message);
+        return result({ status: 'failed', exitCode: 1, output: errorRecord(cmdlet, pre.err), stderr: psError(cmdlet, pre.err) });
+      }
+      if (ctx.whatIf) {
+        await this.finish(ctx.commandId, 'whatif');
+        return result({ status: 'succeeded', exitCode: 0, output: { WhatIf: true, WouldReturn: pre.value.output, EstimatedDurationMs: pre.value.durationMs }, stderr: '' });
+      }
+
+      const duration = this.scaled(pre.value.durationMs);
+      switch (fault?.kind) {
+        case 'hang':
+          await abortableDelay(2 ** 31 - 1, signal);
+          break;
+        case 'crash':
+          await abortableDelay(duration / 2, signal);
+          this.crash();
+          // Only reached when crash() is replaced in unit tests: behave like a dead process.
+          return await new Promise<never>(() => undefined);
+        case 'fail': {
+          await abortableDelay(duration / 2, signal);
+          const message = `Injected fault: ${command.name} failed.`;
+          await this.finish(ctx.commandId, 'failed', message);
+          return result({ status: 'failed', exitCode: 1, output: null, stderr: `${cmdlet} : ${message}` });
+        }
+        case 'slow':
+          await abortableDelay(duration * fault.factor, signal);
+          break;
+        default:
+          await abortableDelay(duration, signal);
+      }
+
+      // Apply to the estate as it is now: a disaster may have struck while the command ran.
+      const applied = await this.store.update((s) => attempt(() => applySpec(s, spec, new Date())));
+      if (!applied.ok) {
+        await this.finish(ctx.commandId, 'failed', applied.err.message);
+        return result({ status: 'failed', exitCode: 1, output: errorRecord(cmdlet, applied.err), stderr: psError(cmdlet, applied.err) });
+      }
+      await this.finish(ctx.commandId, 'succeeded');
+      return result({ status: 'succeeded', exitCode: 0, output: applied.value.output, stderr: '' });
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      const timedOut = !ctx.signal?.aborted;
+      const message = timedOut ? `timed out after ${ctx.timeoutMs} ms; the simulated command was stopped before it took effect` : `aborted: ${String((ctx.signal?.reason as Error | undefined)?.message ?? ctx.signal?.reason)}`;
+      await this.finish(ctx.commandId, 'failed', message);
+      return result({ status: timedOut ? 'timeout' : 'failed', exitCode: null, output: null, stderr: message });
+    } finally {
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  async probes(): Promise<ProbeResult[]> {
+    const s = await this.store.load();
+    const probes: ProbeResult[] = [];
+    for (const [name, site] of Object.entries(s.sites)) probes.push({ name: `site:${name}`, ok: site.up, detail: site.up ? 'reachable' : 'unreachable' });
+    for (const p of Object.values(s.pools)) {
+      const up = p.up && (s.sites[p.site]?.up ?? false);
+      probes.push({ name: `pool:${p.fqdn}`, ok: up, detail: p.failedOver ? `failed over to ${p.backupPool}` : up ? 'serving its users' : 'down' });
+      if (p.backupPool) {
+        const ageMin = Math.round((Date.now() - Date.parse(p.lastBackupSyncAt)) / 60_000);
+        probes.push({ name: `backup-sync-age:${p.fqdn}`, ok: ageMin <= 15, detail: `last backup service sync ${ageMin} min ago`, value: ageMin });
+      }
+    }
+    probes.push({ name: 'cms', ok: cmsReachable(s), detail: `CMS on ${s.cms.pool} (${s.cms.sqlServer}\\${s.cms.sqlInstance})` });
+    probes.push({ name: 'pchat-state', ok: s.pchat.state === 'Normal', detail: s.pchat.state, value: s.pchat.state });
+    const lat = s.pchatSql.logShipping.monitor?.last_restored_latency;
+    probes.push({
+      name: 'mgc-log-shipping', ok: s.pchatSql.logShipping.configured,
+      detail: s.pchatSql.logShipping.configured ? `restore latency ${lat ?? 'unknown'} min` : 'log shipping not configured', ...(lat != null ? { value: lat } : {}),
+    });
+    return probes;
+  }
+}

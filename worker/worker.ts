@@ -1,0 +1,308 @@
+// The hybrid worker's core: receive the commands of one site, validate, execute at most once
+// (journal), reply, and keep the cloud informed with heartbeats and probes. Everything it talks
+// to is injected, so the same class runs in the service (main.ts) and in tests.
+import { randomUUID } from 'node:crypto';
+import { CommandId, CommandMessage, type ErrorKind, type HealthMessage, type ResultMessage, type SiteName } from '../shared/messages.js';
+import type { WorkerExecutor } from './execution.js';
+import type { FileJournal } from './journal.js';
+import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
+
+/** Checks an invocation before anything is journaled (the catalog's validateInvocation in production). */
+export type ResolveResult =
+  | { ok: true; name: string; rendered: string }
+  | { ok: false; kind: Extract<ErrorKind, 'unknown-command' | 'invalid-params'>; message: string };
+export type Resolver = (invocation: CommandMessage['invocation']) => ResolveResult;
+
+export function catalogResolver(validate: typeof import('../shared/commands/invocation.js').validateInvocation): Resolver {
+  return (invocation) => {
+    const v = validate(invocation);
+    if (v.ok) return { ok: true, name: v.command.name, rendered: v.rendered };
+    const unknown = v.issues.some((i) => i.path === 'name');
+    return { ok: false, kind: unknown ? 'unknown-command' : 'invalid-params', message: v.error };
+  };
+}
+
+export type LogFn = (event: string, fields?: Record<string, unknown>) => void;
+
+export interface WorkerOptions {
+  site: SiteName;
+  workerId?: string;
+  transport: WorkerTransport;
+  executor: WorkerExecutor;
+  journal: FileJournal;
+  resolve: Resolver;
+  concurrency?: number;
+  /** Renew the message lock this often while a command runs (below the transport's lock). */
+  lockRenewMs?: number;
+  heartbeatMs?: number;
+  probeMs?: number;
+  /** On shutdown, wait this long for in-flight commands before abandoning them. */
+  graceMs?: number;
+  receiveWaitMs?: number;
+  log?: LogFn;
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) { super(`command timed out after ${ms} ms`); this.name = 'TimeoutError'; }
+}
+class ShutdownError extends Error {
+  constructor() { super('worker is shutting down'); this.name = 'ShutdownError'; }
+}
+
+const DEAD_LETTER_INVALID = 'InvalidCommand';
+const WATCHDOG_MARGIN_MS = 5000;
+
+interface InFlight { msg: ReceivedCommand; controller: AbortController; done: Promise<void> }
+
+export class HybridWorker {
+  readonly workerId: string;
+  private readonly o: Required<Omit<WorkerOptions, 'workerId'>>;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly inflight = new Map<string, InFlight>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private slotFreed: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    this.workerId = options.workerId ?? `${options.site}-${randomUUID().slice(0, 8)}`;
+    this.o = {
+      concurrency: 4, lockRenewMs: 10_000, heartbeatMs: 30_000, probeMs: 300_000, graceMs: 30_000, receiveWaitMs: 1000,
+      log: (event, fields) => process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), event, ...fields })}\n`),
+      ...options,
+    };
+    if (this.o.concurrency < 1) throw new RangeError('concurrency must be at least 1');
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.o.log('worker.started', { site: this.o.site, workerId: this.workerId, executor: this.o.executor.kind, concurrency: this.o.concurrency });
+    this.timers.push(setInterval(() => void this.heartbeat('heartbeat'), this.o.heartbeatMs));
+    this.timers.push(setInterval(() => void this.heartbeat('probe'), this.o.probeMs));
+    void this.heartbeat('heartbeat');
+    void this.heartbeat('probe');
+    this.loop = this.receiveLoop();
+  }
+
+  /** Stops receiving, lets in-flight commands finish within the grace period, abandons the rest. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.timers.splice(0).forEach(clearInterval);
+    this.slotFreed?.();
+    await this.loop;
+    const pending = [...this.inflight.values()];
+    if (pending.length) {
+      this.o.log('worker.draining', { inflight: pending.length, graceMs: this.o.graceMs });
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((r) => { graceTimer = setTimeout(r, this.o.graceMs); });
+      await Promise.race([Promise.all(pending.map((p) => p.done)), grace]);
+      clearTimeout(graceTimer);
+      for (const p of this.inflight.values()) p.controller.abort(new ShutdownError());
+      await Promise.all([...this.inflight.values()].map((p) => p.done));
+    }
+    await this.o.transport.close();
+    this.o.log('worker.stopped', { workerId: this.workerId });
+  }
+
+  private async heartbeat(kind: HealthMessage['kind']): Promise<void> {
+    try {
+      const msg: HealthMessage = { v: 1, kind, site: this.o.site, workerId: this.workerId, at: new Date().toISOString() };
+      if (kind === 'probe') msg.probes = (await this.o.executor.probes?.()) ?? [];
+      await this.o.transport.sendHealth(msg);
+    } catch (err) {
+      this.o.log('health.failed', { kind, error: String(err) });
+    }
+  }
+
+  private async receiveLoop(): Promise<void> {
+    while (this.running) {
+      const free = this.o.concurrency - this.inflight.size;
+      if (free <= 0) {
+        await new Promise<void>((r) => { this.slotFreed = r; });
+        continue;
+      }
+      let batch: ReceivedCommand[];
+      try {
+        batch = await this.o.transport.receiveCommands(this.o.site, { maxMessages: free, maxWaitMs: this.o.receiveWaitMs });
+      } catch (err) {
+        this.o.log('receive.failed', { error: String(err) });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      for (const msg of batch) {
+        if (!this.running) {
+          // Received after stop was requested: give it straight back.
+          await msg.abandon().catch(() => undefined);
+          continue;
+        }
+        const controller = new AbortController();
+        const key = `${msg.messageId}:${msg.deliveryCount}:${randomUUID()}`;
+        const done = this.handle(msg, controller.signal)
+          .catch((err) => this.o.log('command.unhandled', { messageId: msg.messageId, error: String(err) }))
+          .finally(() => {
+            this.inflight.delete(key);
+            this.slotFreed?.();
+            this.slotFreed = undefined;
+          });
+        this.inflight.set(key, { msg, controller, done });
+      }
+    }
+  }
+
+  private base(cmd: Pick<CommandMessage, 'commandId' | 'runId' | 'stepId'>): Omit<ResultMessage, 'status' | 'finishedAt' | 'duplicate'> {
+    return { v: 1, commandId: cmd.commandId, runId: cmd.runId, stepId: cmd.stepId, site: this.o.site, workerId: this.workerId };
+  }
+
+  /** Refuses a message without executing it: report why (when it can be correlated), dead-letter it. */
+  private async reject(msg: ReceivedCommand, kind: ErrorKind, message: string, replyTo?: string): Promise<void> {
+    const body = (typeof msg.body === 'object' && msg.body !== null ? msg.body : {}) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined);
+    const commandId = CommandId.safeParse(body.commandId).success ? (body.commandId as string) : CommandId.safeParse(msg.messageId).success ? msg.messageId : 'unknown';
+    const result: ResultMessage = {
+      ...this.base({ commandId, runId: str(body.runId) ?? 'unknown', stepId: str(body.stepId) ?? 'unknown' }),
+      status: 'rejected', finishedAt: new Date().toISOString(), duplicate: false, error: { kind, message: message.slice(0, 8000) },
+    };
+    this.o.log('command.rejected', { messageId: msg.messageId, commandId, kind, message });
+    await this.o.transport.sendResult(result, replyTo);
+    await msg.deadLetter(DEAD_LETTER_INVALID, `${kind}: ${message}`.slice(0, 1024));
+  }
+
+  private async handle(msg: ReceivedCommand, shutdown: AbortSignal): Promise<void> {
+    const parsed = CommandMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      const detail = typeof msg.body === 'string' ? 'body is not JSON' : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      return this.settleOrAbandon(msg, () => this.reject(msg, 'invalid-message', detail));
+    }
+    const cmd = parsed.data;
+    if (cmd.site !== this.o.site) {
+      return this.settleOrAbandon(msg, () => this.reject(msg, 'wrong-site', `command for site "${cmd.site}" delivered to the worker of "${this.o.site}"`, cmd.replyTo));
+    }
+    const resolved = this.o.resolve(cmd.invocation);
+    if (!resolved.ok) return this.settleOrAbandon(msg, () => this.reject(msg, resolved.kind, resolved.message, cmd.replyTo));
+
+    const claim = await this.o.journal.claim(cmd, this.workerId);
+    if (!claim.claimed) {
+      const existing = claim.existing;
+      if (existing.state === 'finished') {
+        this.o.log('command.duplicate', { commandId: cmd.commandId, status: existing.result.status });
+        return this.settleOrAbandon(msg, async () => {
+          await this.o.transport.sendResult({ ...existing.result, workerId: this.workerId, duplicate: true }, cmd.replyTo);
+          await msg.complete();
+        });
+      }
+      if (this.isRunningHere(cmd.commandId)) {
+        // The lock lapsed and the queue redelivered while this process still runs the command:
+        // the running execution will reply; this copy only has to go.
+        this.o.log('command.concurrent-duplicate', { commandId: cmd.commandId });
+        return this.settleOrAbandon(msg, () => msg.complete());
+      }
+      // Started by an earlier life of this worker that died before recording a result: it may
+      // have taken effect. Never run it again; say so, and remember the answer.
+      const startedAt = existing.started?.startedAt;
+      const result: ResultMessage = {
+        ...this.base(cmd), status: 'outcome-unknown', finishedAt: new Date().toISOString(), duplicate: false,
+        ...(startedAt ? { startedAt } : {}),
+        error: { kind: 'outcome-unknown', message: `the worker stopped while running this command (started ${startedAt ?? 'at an unknown time'}${existing.started ? ` by ${existing.started.workerId}, pid ${existing.started.pid}` : ''}); check the estate before retrying` },
+      };
+      await this.o.journal.recordResult(result);
+      this.o.log('command.outcome-unknown', { commandId: cmd.commandId });
+      return this.settleOrAbandon(msg, async () => {
+        await this.o.transport.sendResult(result, cmd.replyTo);
+        await msg.complete();
+      });
+    }
+
+    this.running_.add(cmd.commandId);
+    try {
+      const result = await this.execute(msg, cmd, resolved, shutdown);
+      if (!result) return; // shutdown: abandoned, the journal says started -> outcome-unknown later
+      await this.o.journal.recordResult(result);
+      await this.settleOrAbandon(msg, async () => {
+        await this.o.transport.sendResult(result, cmd.replyTo);
+        await msg.complete();
+      });
+    } finally {
+      this.running_.delete(cmd.commandId);
+    }
+  }
+
+  private readonly running_ = new Set<string>();
+  private isRunningHere(commandId: string): boolean {
+    return this.running_.has(commandId);
+  }
+
+  private async execute(msg: ReceivedCommand, cmd: CommandMessage, resolved: Extract<ResolveResult, { ok: true }>, shutdown: AbortSignal): Promise<ResultMessage | undefined> {
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(shutdown.reason);
+    shutdown.addEventListener('abort', onShutdown, { once: true });
+    // Watchdog: executors enforce timeoutMs themselves; this catches one that does not.
+    const timeout = setTimeout(() => controller.abort(new TimeoutError(cmd.timeoutMs)), cmd.timeoutMs + WATCHDOG_MARGIN_MS);
+    const renew = setInterval(() => {
+      msg.renewLock().catch((err) => this.o.log('lock.renew-failed', { commandId: cmd.commandId, error: String(err) }));
+    }, this.o.lockRenewMs);
+    const started = new Date();
+    this.o.log('command.started', { commandId: cmd.commandId, name: resolved.name, mode: cmd.mode });
+    const finish = (fields: Partial<ResultMessage> & Pick<ResultMessage, 'status'>): ResultMessage => {
+      const finished = new Date();
+      return {
+        ...this.base(cmd), rendered: resolved.rendered, startedAt: started.toISOString(), finishedAt: finished.toISOString(),
+        durationMs: finished.getTime() - started.getTime(), duplicate: false, ...fields,
+      };
+    };
+    try {
+      const outcome = await this.o.executor.execute(cmd.invocation, {
+        commandId: cmd.commandId, timeoutMs: cmd.timeoutMs, whatIf: cmd.mode === 'whatif', signal: controller.signal,
+      });
+      if (shutdown.aborted) {
+        // Stopped by shutdown: whether it took effect is not known here; the journal's 'started'
+        // makes the next delivery answer outcome-unknown.
+        this.o.log('command.abandoned', { commandId: cmd.commandId });
+        await msg.abandon().catch(() => undefined);
+        return undefined;
+      }
+      const watchdogFired = controller.signal.aborted && controller.signal.reason instanceof TimeoutError;
+      const status = watchdogFired && outcome.status !== 'succeeded' ? 'timeout' : outcome.status;
+      this.o.log('command.finished', { commandId: cmd.commandId, status });
+      const firstLine = outcome.stderr.split(/\r?\n/).find((l) => l.trim()) ?? '';
+      return finish({
+        status,
+        ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
+        ...(outcome.output !== undefined && outcome.output !== null ? { output: outcome.output } : {}),
+        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 60_000) } : {}),
+        rendered: outcome.rendered || resolved.rendered,
+        ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: firstLine || `timed out after ${cmd.timeoutMs} ms` } } : {}),
+        ...(status === 'failed' ? { error: { kind: 'execution' as const, message: firstLine.slice(0, 8000) || 'the command failed' } } : {}),
+      });
+    } catch (err) {
+      // The contract says executors do not throw for command failures: this is a bug or an
+      // abort the executor did not turn into a result.
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      if (reason instanceof ShutdownError) {
+        this.o.log('command.abandoned', { commandId: cmd.commandId });
+        await msg.abandon().catch(() => undefined);
+        return undefined;
+      }
+      if (reason instanceof TimeoutError) {
+        this.o.log('command.timeout', { commandId: cmd.commandId, timeoutMs: cmd.timeoutMs });
+        return finish({ status: 'timeout', error: { kind: 'timeout', message: reason.message } });
+      }
+      this.o.log('command.error', { commandId: cmd.commandId, error: String(err) });
+      return finish({ status: 'failed', error: { kind: 'internal', message: String((err as Error)?.message ?? err) } });
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(renew);
+      shutdown.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  /** A reply that cannot be sent must not be lost: give the message back so it is retried. */
+  private async settleOrAbandon(msg: ReceivedCommand, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.o.log('settle.failed', { messageId: msg.messageId, error: String(err) });
+      await msg.abandon().catch(() => undefined);
+    }
+  }
+}
