@@ -1,0 +1,95 @@
+// The estate as the runbooks see it. Shapes only; the rules that relate one part to another
+// live in rules.ts so each can report the exact path it is about.
+import { z } from 'zod';
+import { fqdn, sqlInstance, uncPath, windowsPath, dnsRelativeName, pchatServiceIdentity, activeServerCollectionIdentity, PCHAT_DATABASES } from '../commands/values.js';
+
+export const siteName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'must be a site name: a letter then letters, digits or hyphens');
+export const workerId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a worker id: lower-case letters, digits, hyphens');
+
+export const Site = z.strictObject({ name: siteName, workerId: workerId.optional() });
+
+export const SqlStore = z.strictObject({ serverFqdn: fqdn, instance: sqlInstance.optional() });
+export const SitedSqlServer = z.strictObject({ serverFqdn: fqdn, instance: sqlInstance.optional(), site: siteName });
+
+export const FrontEndServer = z.strictObject({ fqdn, site: siteName.optional() });
+
+export const FrontEndPool = z.strictObject({
+  fqdn,
+  site: siteName,
+  edition: z.enum(['Standard', 'Enterprise']),
+  backupPool: fqdn.optional(),
+  hostsCms: z.boolean().default(false),
+  /** The pool's SQL store (for Standard Edition, the local RTC instance); the CMS lives here when hostsCms. */
+  backEnd: SqlStore,
+  userCount: z.number().int().min(0),
+  frontEnds: z.array(FrontEndServer).min(1, 'a pool needs at least one Front End server'),
+  // Topology Builder accepts 30 s at the least; defaults 300 / 600.
+  failureDetectionIntervalSeconds: z.number().int().min(30, 'the failure detection interval cannot be under 30 seconds').default(300),
+  failbackIntervalSeconds: z.number().int().min(30, 'the failback interval cannot be under 30 seconds').default(600),
+});
+
+export const PchatServer = z.strictObject({ fqdn, site: siteName, role: z.enum(['active', 'standby']) });
+
+export const PchatSql = z.strictObject({
+  primary: SitedSqlServer,
+  /** Log-shipping secondary in the other datacenter. */
+  secondary: SitedSqlServer,
+  /** HA mirror of the primary. */
+  mirror: SitedSqlServer.optional(),
+  /** Mirror to install for the secondary once it has become the primary. */
+  backupMirror: SitedSqlServer.optional(),
+  databases: z.array(z.enum(PCHAT_DATABASES)).default(['mgc', 'mgccomp']),
+  logShippedDatabases: z.array(z.enum(PCHAT_DATABASES)).default(['mgc']),
+  backupShare: uncPath,
+  copyFolder: windowsPath,
+});
+
+export const PersistentChat = z.strictObject({
+  poolFqdn: fqdn,
+  serviceIdentity: pchatServiceIdentity,
+  activeServerCollectionIdentity,
+  siteLinkBandwidth: z.enum(['low', 'high']),
+  concurrentUsers: z.number().int().min(0),
+  servers: z.array(PchatServer).min(1),
+  sql: PchatSql,
+});
+
+export const EdgePool = z.strictObject({ fqdn, site: siteName, nextHop: fqdn });
+
+export const DnsRecord = z.strictObject({
+  dnsServer: fqdn,
+  zone: fqdn,
+  name: dnsRelativeName,
+  type: z.enum(['A', 'CNAME', 'SRV']),
+  target: z.string().min(1).max(253),
+  ttlSeconds: z.number().int().min(0),
+  purpose: z.enum(['sip', 'meet', 'dialin', 'admin', 'lyncdiscover', 'sipinternaltls']),
+  port: z.number().int().min(1).max(65_535).optional(),
+  priority: z.number().int().min(0).max(65_535).optional(),
+  weight: z.number().int().min(0).max(65_535).optional(),
+  /** Where the record should point when a given site is the one serving. */
+  siteTargets: z.record(siteName, z.string().min(1).max(253)).optional(),
+});
+
+export const LegacyDr = z.strictObject({
+  /** The Standard Edition pool in the DR site (it hosts the CMS). */
+  drPool: fqdn,
+  contactListBackup: windowsPath,
+  responseGroupBackup: windowsPath,
+});
+
+export const Topology = z.strictObject({
+  version: z.enum(['lync2010', 'lync2013', 'sfb2015', 'sfb2019']),
+  sites: z.array(Site).min(1),
+  frontEndPools: z.array(FrontEndPool).min(1),
+  persistentChat: PersistentChat.optional(),
+  edgePools: z.array(EdgePool).default([]),
+  dns: z.array(DnsRecord).default([]),
+  legacyDr: LegacyDr.optional(),
+});
+
+export type Topology = z.infer<typeof Topology>;
+export type TopologyInput = z.input<typeof Topology>;
+export type FrontEndPool = z.infer<typeof FrontEndPool>;
+export type PersistentChat = z.infer<typeof PersistentChat>;
+export type DnsRecord = z.infer<typeof DnsRecord>;
