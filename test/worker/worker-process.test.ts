@@ -1,0 +1,216 @@
+// The worker as a real child process over Azurite queues: what an operator deploys.
+import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { azurite, uniqueName } from '../support/azurite.js';
+import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import { Simulator } from '../../worker/simulator/simulator.js';
+import { ResultMessage, type CommandMessage } from '../../shared/messages.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const mainJs = path.join(root, 'dist/worker/main.js');
+
+beforeAll(() => {
+  // Other parts of the tree may have type errors mid-development; tsc still emits, and what
+  // matters here is that the worker's own output exists.
+  spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+  if (!existsSync(mainJs)) throw new Error('build did not produce dist/worker/main.js');
+}, 180_000);
+
+interface Harness {
+  site: string; prefix: string; simDir: string; journal: string;
+  transport: AzuriteQueueTransport; sim: Simulator; children: ChildProcess[]; logs: string[]; inbox: ResultMessage[];
+}
+const harnesses: Harness[] = [];
+afterEach(async () => {
+  for (const h of harnesses.splice(0)) {
+    for (const c of h.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await h.transport.close();
+  }
+});
+
+function harness(): Harness {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-worker-'));
+  const prefix = uniqueName('w');
+  const h: Harness = {
+    site: 'west', prefix, simDir: path.join(dir, 'sim'), journal: path.join(dir, 'journal'),
+    transport: new AzuriteQueueTransport({ connectionString: azurite(), prefix, pollMs: 50 }),
+    sim: new Simulator({ dir: path.join(dir, 'sim'), timeFactor: 0.001 }), children: [], logs: [], inbox: [],
+  };
+  harnesses.push(h);
+  return h;
+}
+
+function startWorker(h: Harness, extra: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [mainJs, '--site', h.site, '--journal', h.journal, '--sim-dir', h.simDir,
+    '--queue-prefix', h.prefix, '--lock-ms', '2000', '--heartbeat-ms', '300', '--grace-ms', '5000', ...extra], {
+    cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr!.on('data', (b: Buffer) => h.logs.push(b.toString()));
+  child.stdout!.on('data', (b: Buffer) => h.logs.push(b.toString()));
+  h.children.push(child);
+  return child;
+}
+const exited = (c: ChildProcess) => new Promise<{ code: number | null; signal: string | null }>((r) => {
+  if (c.exitCode !== null || c.signalCode !== null) return r({ code: c.exitCode, signal: c.signalCode });
+  c.once('exit', (code, signal) => r({ code, signal }));
+});
+
+function command(h: Harness, name: string, params: Record<string, unknown>, extra: Partial<CommandMessage> = {}): CommandMessage {
+  return {
+    v: 1, commandId: uniqueName('cmd'), runId: 'run-1', stepId: name, site: h.site, invocation: { name, params },
+    mode: 'drill', timeoutMs: 20_000, sentAt: new Date().toISOString(), ...extra,
+  };
+}
+
+async function resultsFor(h: Harness, commandId: string, count = 1, timeoutMs = 20_000): Promise<ResultMessage[]> {
+  // Results for other commands stay in the inbox for later calls.
+  const found: ResultMessage[] = [];
+  const take = () => {
+    for (let i = 0; i < h.inbox.length && found.length < count;) {
+      if (h.inbox[i].commandId === commandId) found.push(...h.inbox.splice(i, 1));
+      else i++;
+    }
+  };
+  const deadline = Date.now() + timeoutMs;
+  take();
+  while (found.length < count && Date.now() < deadline) {
+    for (const r of await h.transport.receiveResults({ maxMessages: 32, maxWaitMs: 500 })) {
+      h.inbox.push(ResultMessage.parse(r.body)); // the worker must emit valid contract messages
+    }
+    take();
+  }
+  if (found.length < count) throw new Error(`expected ${count} result(s) for ${commandId}, got ${found.length}\n${h.logs.join('')}`);
+  return found;
+}
+
+const executionsOf = async (h: Harness, commandId: string) => (await h.sim.state()).executions.filter((e) => e.commandId === commandId);
+
+describe('hybrid worker process over Azurite queues', () => {
+  it('executes a command, replies with its result and sends heartbeats and probes', async () => {
+    const h = harness();
+    startWorker(h);
+    const cmd = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+    await h.transport.sendCommand(cmd);
+    const [r] = await resultsFor(h, cmd.commandId);
+    expect(r).toMatchObject({ status: 'succeeded', duplicate: false, runId: 'run-1', site: 'west', exitCode: 0 });
+    expect(r.output).toMatchObject({ FailoverStatus: 'FailedOver' });
+    expect(r.rendered).toContain("Invoke-CsPoolFailover -PoolFqdn 'eepool1.contoso.com'");
+    expect((await h.sim.state()).pools['eepool1.contoso.com'].failedOver).toBe(true);
+    const health = (await h.transport.receiveHealth({ maxMessages: 32, maxWaitMs: 3000 })).map((m) => m.body as { kind: string; probes?: unknown[] });
+    expect(health.some((m) => m.kind === 'heartbeat')).toBe(true);
+    expect(health.find((m) => m.kind === 'probe')?.probes?.length).toBeGreaterThan(0);
+  });
+
+  it('a duplicate delivery of a finished command gets the recorded result with duplicate:true, not a second execution', async () => {
+    const h = harness();
+    startWorker(h);
+    const cmd = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+    await h.transport.sendCommand(cmd);
+    const [first] = await resultsFor(h, cmd.commandId);
+    await h.transport.sendCommand(cmd);
+    const [second] = await resultsFor(h, cmd.commandId);
+    expect(first.status).toBe('succeeded');
+    expect(second).toMatchObject({ status: 'succeeded', duplicate: true, output: first.output, finishedAt: first.finishedAt });
+    // A second execution would have failed with "already failed over"; and the log shows one.
+    expect(await executionsOf(h, cmd.commandId)).toHaveLength(1);
+  });
+
+  it('invalid messages are dead-lettered with the reason, answered rejected, and never executed', async () => {
+    const h = harness();
+    startWorker(h);
+    await h.transport.sendRawCommand(h.site, 'this is not json');
+    const badParams = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com; Remove-Item C:\\' });
+    const unknown = command(h, 'Remove-Everything', {});
+    const wrongSite = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }, { site: 'east' });
+    await h.transport.sendCommand(badParams);
+    await h.transport.sendCommand(unknown);
+    // Delivered to west's queue although it is for east (a misrouted message).
+    await h.transport.sendRawCommand(h.site, JSON.stringify(wrongSite));
+    const [rp] = await resultsFor(h, badParams.commandId);
+    const [ru] = await resultsFor(h, unknown.commandId);
+    const [rw] = await resultsFor(h, wrongSite.commandId);
+    expect(rp).toMatchObject({ status: 'rejected', error: { kind: 'invalid-params' } });
+    expect(rp.error?.message).toMatch(/poolFqdn/);
+    expect(ru).toMatchObject({ status: 'rejected', error: { kind: 'unknown-command' } });
+    expect(rw).toMatchObject({ status: 'rejected', error: { kind: 'wrong-site' } });
+    await expect.poll(async () => (await h.transport.peekDeadLettered(h.site, 32)).length, { timeout: 10_000 }).toBe(4);
+    const dead = await h.transport.peekDeadLettered(h.site, 32);
+    expect(dead.every((d) => d.reason === 'InvalidCommand')).toBe(true);
+    expect(dead.find((d) => d.body === 'this is not json')?.description).toMatch(/invalid-message: body is not JSON/);
+    expect(dead.find((d) => (d.body as CommandMessage).commandId === badParams.commandId)?.description).toMatch(/invalid-params/);
+    expect((await h.sim.state()).executions).toEqual([]);
+  });
+
+  it('a hanging command is stopped at its timeout and reported as timeout', async () => {
+    const h = harness();
+    await h.sim.faults.add({ command: 'pool.get', kind: 'hang', remaining: 1 });
+    startWorker(h);
+    const cmd = command(h, 'pool.get', { poolFqdn: 'eepool1.contoso.com' }, { timeoutMs: 800 });
+    await h.transport.sendCommand(cmd);
+    const [r] = await resultsFor(h, cmd.commandId);
+    expect(r).toMatchObject({ status: 'timeout', error: { kind: 'timeout' } });
+    expect(r.durationMs).toBeGreaterThanOrEqual(750);
+    expect(await executionsOf(h, cmd.commandId)).toEqual([expect.objectContaining({ outcome: 'failed', message: expect.stringMatching(/timed out/) })]);
+  });
+
+  it('worker crashes mid-command: after restart the redelivery is answered outcome-unknown and never run again', async () => {
+    const h = harness();
+    await h.sim.faults.add({ command: 'pool.failover', kind: 'crash', remaining: 1 });
+    const first = startWorker(h);
+    const cmd = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+    await h.transport.sendCommand(cmd);
+    expect(await exited(first)).toMatchObject({ signal: 'SIGKILL' });
+    expect(await executionsOf(h, cmd.commandId)).toEqual([expect.objectContaining({ outcome: 'running' })]);
+
+    startWorker(h);
+    // The message reappears when the dead worker's 2 s lock lapses.
+    const [r] = await resultsFor(h, cmd.commandId);
+    expect(r).toMatchObject({ status: 'outcome-unknown', duplicate: false, error: { kind: 'outcome-unknown' } });
+    expect(r.startedAt).toBeDefined();
+    const runs = await executionsOf(h, cmd.commandId);
+    expect(runs).toHaveLength(1);
+    expect((await h.sim.state()).pools['eepool1.contoso.com'].failedOver).toBe(false);
+
+    // Yet another delivery gets the same recorded answer, marked duplicate.
+    await h.transport.sendCommand(cmd);
+    const [again] = await resultsFor(h, cmd.commandId);
+    expect(again).toMatchObject({ status: 'outcome-unknown', duplicate: true });
+    expect(await executionsOf(h, cmd.commandId)).toHaveLength(1);
+  });
+
+  it('SIGKILL while a command hangs: the restarted worker answers outcome-unknown', async () => {
+    const h = harness();
+    await h.sim.faults.add({ command: 'pool.failback', kind: 'hang', remaining: 1 });
+    const first = startWorker(h);
+    const cmd = command(h, 'pool.failback', { poolFqdn: 'eepool2.contoso.com' }, { timeoutMs: 60_000 });
+    // Failback needs a failed-over pool: prepare the estate directly.
+    const st = await h.sim.state();
+    st.pools['eepool2.contoso.com'].failedOver = true;
+    await h.sim.store.save(st);
+    await h.transport.sendCommand(cmd);
+    await expect.poll(async () => (await executionsOf(h, cmd.commandId)).length, { timeout: 10_000 }).toBe(1);
+    first.kill('SIGKILL');
+    await exited(first);
+    startWorker(h);
+    const [r] = await resultsFor(h, cmd.commandId);
+    expect(r.status).toBe('outcome-unknown');
+    expect(await executionsOf(h, cmd.commandId)).toHaveLength(1);
+    expect((await h.sim.state()).pools['eepool2.contoso.com'].failedOver).toBe(true);
+  });
+
+  it('SIGTERM lets an in-flight command finish and reply, then exits 0', async () => {
+    const h = harness();
+    await h.sim.faults.add({ command: 'pool.failover', kind: 'slow', remaining: 1, factor: 3 }); // 8 min * 0.001 * 3 = 1.44 s
+    const child = startWorker(h);
+    const cmd = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+    await h.transport.sendCommand(cmd);
+    await expect.poll(async () => (await executionsOf(h, cmd.commandId)).length, { timeout: 10_000 }).toBe(1);
+    child.kill('SIGTERM');
+    expect(await exited(child)).toMatchObject({ code: 0 });
+    const [r] = await resultsFor(h, cmd.commandId, 1, 5000);
+    expect(r.status).toBe('succeeded');
+  });
+});
