@@ -1,0 +1,138 @@
+// The local Functions host: loads the app through the real @azure/functions registration path,
+// runs the durable engine over Azure Storage (Azurite), serves HTTP triggers and the Durable
+// management API on loopback, and drives timer and queue triggers.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { installFunctionsCore, type FunctionRegistry } from './functions-core.js';
+import { DurableEngine } from './engine/engine.js';
+import { TaskHubStore } from './engine/store.js';
+import { durableClientBinding, handleManagement, WEBHOOK_PREFIX, type ClientUrls } from './management-api.js';
+import { collectHttpRoutes, invokeHttp, type InputResolver } from './http-triggers.js';
+import { startQueueTrigger } from './queue-triggers.js';
+import { startTimerTrigger } from './timer-triggers.js';
+import { applyValues, readLocalSettings, type LocalSettings } from './settings.js';
+import { readHostConfig, type HostConfig } from './host-config.js';
+import { storageConnectionString } from '../shared/storage/connection.js';
+
+export interface HostOptions {
+  /** The app's entry module (functions/index.js, or a test app). */
+  entry: string;
+  /** Folder with host.json and local.settings.json. */
+  root: string;
+  /** 0 picks a free port. Default: local.settings.json Host.LocalHttpPort, else 7071. */
+  port?: number;
+  /** Overrides host.json's hub name. */
+  hubName?: string;
+  settings?: LocalSettings;
+  /** Run timer and queue triggers (off in tests that only need HTTP + durable). */
+  triggers?: boolean;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface LocalHost {
+  url: string;
+  port: number;
+  hubName: string;
+  engine: DurableEngine;
+  registry: FunctionRegistry;
+  config: HostConfig;
+  resumed: number;
+  stop(): Promise<void>;
+}
+
+export async function startHost(o: HostOptions): Promise<LocalHost> {
+  const log = o.log ?? ((level, m) => { if (level !== 'info') console.error(`[host:${level}] ${m}`); });
+  const settings = o.settings ?? readLocalSettings(path.join(o.root, 'local.settings.json'));
+  applyValues(settings);
+  const config = readHostConfig(path.join(o.root, 'host.json'));
+  const hubName = o.hubName ?? config.hubName;
+  const registry = installFunctionsCore();
+  await import(pathToFileURL(path.resolve(o.entry)).href);
+  if (registry.functions.size === 0) throw new Error(`${o.entry} registered no functions`);
+
+  const cs = storageConnectionString();
+  const store = new TaskHubStore(cs, hubName);
+  const engine = new DurableEngine({
+    store, registry, log,
+    leaseSeconds: config.leaseSeconds,
+    maxDequeueCount: config.maxDequeueCount,
+    activityConcurrency: config.maxConcurrentActivityFunctions,
+  });
+
+  const routes = collectHttpRoutes(registry);
+  let urls: ClientUrls = { origin: '', taskHub: hubName, connection: 'Storage' };
+  const resolve: InputResolver = (b) => (b.type === 'durableClient' || b.type === 'orchestrationClient' ? durableClientBinding(urls) : undefined);
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', urls.origin);
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v ?? '']));
+      const method = (req.method ?? 'GET').toUpperCase();
+      try {
+        if (url.pathname.startsWith(WEBHOOK_PREFIX)) {
+          const r = await handleManagement(engine, urls, { method, path: url.pathname, query: url.searchParams, body: body.toString('utf8'), headers });
+          res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', ...(r.headers ?? {}) });
+          res.end(r.body === undefined ? '' : JSON.stringify(r.body));
+          return;
+        }
+        const prefix = config.routePrefix ? `/${config.routePrefix}/` : '/';
+        if (!url.pathname.startsWith(prefix) && url.pathname !== prefix.slice(0, -1)) {
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: `not found: HTTP functions live under ${prefix}` }));
+          return;
+        }
+        const r = await invokeHttp(routes, settings, resolve, { method, url, headers, body, routePath: url.pathname.slice(prefix.length) });
+        res.writeHead(r.status, r.headers);
+        res.end(r.body);
+      } catch (err) {
+        log('error', `${method} ${url.pathname}: ${(err as Error).stack ?? err}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: (err as Error).message }));
+      }
+    })();
+  });
+  const wanted = o.port ?? settings.Host.LocalHttpPort ?? 7071;
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+      ? new Error(`port ${wanted} on 127.0.0.1 is already in use: stop the other host, or set Host.LocalHttpPort in local.settings.json / --port`)
+      : err));
+    server.listen(wanted, '127.0.0.1', () => resolveListen());
+  });
+  const port = (server.address() as AddressInfo).port;
+  urls = { ...urls, origin: `http://127.0.0.1:${port}` };
+  // The SDK's getClient rewrites management URLs to localhost:7071 unless WEBSITE_HOSTNAME says
+  // where the host really listens (the Functions host sets it too).
+  process.env.WEBSITE_HOSTNAME = `127.0.0.1:${port}`;
+
+  const { resumed } = await engine.start();
+
+  const expand = (s: string) => s.replace(/%([A-Za-z0-9_]+)%/g, (_, n: string) => {
+    const v = process.env[n];
+    if (v === undefined) throw new Error(`binding refers to %${n}% but no app setting ${n} is defined`);
+    return v;
+  });
+  const stoppers: Array<() => unknown> = [];
+  if (o.triggers !== false) {
+    for (const fn of registry.byTriggerType('timerTrigger')) stoppers.push(startTimerTrigger(fn, resolve, expand, log).stop);
+    for (const fn of [...registry.byTriggerType('queueTrigger'), ...registry.byTriggerType('serviceBusTrigger')]) {
+      stoppers.push(startQueueTrigger(fn, { connectionString: cs, maxDequeueCount: config.maxDequeueCount, visibilitySeconds: 30, resolve, expand, log }).stop);
+    }
+  }
+  for (const hook of registry.hooks.get('appStart') ?? []) await hook({ hookData: {}, appHookData: {} });
+
+  return {
+    url: urls.origin, port, hubName, engine, registry, config, resumed,
+    async stop() {
+      await Promise.all(stoppers.map((s) => s()));
+      for (const hook of registry.hooks.get('appTerminate') ?? []) await hook({ hookData: {}, appHookData: {} });
+      await engine.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections?.();
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// Storage-queue and Service Bus queue triggers, mapped onto Azurite queues of the same name (the
+// local transport). Messages are base64 JSON, as the Functions storage-queue trigger expects; a
+// message dequeued more than maxDequeueCount times goes to <queue>-poison, as in Azure.
+import type { QueueClient } from '@azure/storage-queue';
+import { queueService } from '../shared/storage/connection.js';
+import type { RegisteredFunction } from './functions-core.js';
+import { invocationContext, type InputResolver } from './http-triggers.js';
+
+export interface QueueTriggerOptions {
+  connectionString: string;
+  maxDequeueCount: number;
+  visibilitySeconds: number;
+  resolve: InputResolver;
+  expand: (s: string) => string;
+  log: (level: 'info' | 'warn' | 'error', m: string) => void;
+}
+
+export function decodeQueueMessage(text: string): unknown {
+  let decoded = text;
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0) decoded = Buffer.from(text, 'base64').toString('utf8');
+  try {
+    return JSON.parse(decoded);
+  } catch {
+    return decoded;
+  }
+}
+
+export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions): { stop(): Promise<void> } {
+  const t = fn.trigger as { queueName?: string };
+  if (!t.queueName) throw new Error(`function '${fn.name}': its ${fn.trigger.type} has no queueName`);
+  const name = o.expand(t.queueName).toLowerCase();
+  const qs = queueService(o.connectionString);
+  const queue: QueueClient = qs.getQueueClient(name);
+  const poison: QueueClient = qs.getQueueClient(`${name}-poison`);
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    await queue.createIfNotExists();
+    await poison.createIfNotExists();
+    let idle = 50;
+    while (!stopped) {
+      let got = 0;
+      try {
+        const r = await queue.receiveMessages({ numberOfMessages: 16, visibilityTimeout: o.visibilitySeconds });
+        got = r.receivedMessageItems.length;
+        await Promise.all(r.receivedMessageItems.map(async (m) => {
+          if (m.dequeueCount > o.maxDequeueCount) {
+            await poison.sendMessage(m.messageText);
+            await queue.deleteMessage(m.messageId, m.popReceipt);
+            o.log('warn', `${fn.name}: message ${m.messageId} moved to ${name}-poison after ${m.dequeueCount - 1} failed deliveries`);
+            return;
+          }
+          const ctx = invocationContext(fn, o.resolve, { Id: m.messageId, DequeueCount: m.dequeueCount, InsertionTime: m.insertedOn, MessageId: m.messageId, DeliveryCount: m.dequeueCount });
+          try {
+            await fn.handler(decodeQueueMessage(m.messageText), ctx);
+            await queue.deleteMessage(m.messageId, m.popReceipt);
+          } catch (err) {
+            // Left in the queue: it comes back after the visibility timeout, up to the poison limit.
+            o.log('warn', `${fn.name}: message ${m.messageId} failed (delivery ${m.dequeueCount}): ${(err as Error).message}`);
+          }
+        }));
+      } catch (err) {
+        if (!stopped) o.log('warn', `${fn.name}: polling ${name}: ${(err as Error).message}`);
+      }
+      if (got) { idle = 50; continue; }
+      await new Promise<void>((r) => { const h = setTimeout(r, idle); wake = () => { clearTimeout(h); r(); }; });
+      idle = Math.min(1000, idle * 2);
+    }
+  })();
+  return { async stop() { stopped = true; wake?.(); await loop.catch(() => undefined); } };
+}
