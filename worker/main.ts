@@ -41,7 +41,7 @@ function parseConfig(argv: string[]): Config {
     .addOption(new Option('--executor <kind>', 'what runs commands').choices(['simulator', 'powershell']).default(env.LYNCDR_EXECUTOR ?? 'simulator'))
     .addOption(new Option('--transport <kind>', 'message transport').choices(['azurite', 'servicebus']).default(env.LYNCDR_TRANSPORT ?? 'azurite'))
     .option('--journal <dir>', 'idempotency journal directory (default .data/worker/<site>/journal)')
-    .option('--sim-dir <dir>', 'simulator state directory (default .data/sim/<site>, or LYNCDR_SIM_DIR)')
+    .option('--sim-dir <dir>', 'simulator state directory, one estate shared by the workers of all sites (default LYNCDR_SIM_DIR or .data/sim)')
     .option('--concurrency <n>', 'commands run at once', env.LYNCDR_WORKER_CONCURRENCY ?? '4')
     .option('--queue-prefix <prefix>', 'queue name prefix', env.LYNCDR_QUEUE_PREFIX ?? 'lyncdr')
     .option('--lock-ms <ms>', 'message lock duration (storage-queue transport)', env.LYNCDR_LOCK_MS ?? '30000')
@@ -54,7 +54,7 @@ function parseConfig(argv: string[]): Config {
   const parsed = Config.safeParse({
     ...o,
     journal: o.journal ?? path.join('.data', 'worker', o.site ?? '', 'journal'),
-    simDir: o.simDir ?? env.LYNCDR_SIM_DIR ?? path.join('.data', 'sim', o.site ?? ''),
+    simDir: o.simDir ?? env.LYNCDR_SIM_DIR ?? path.join('.data', 'sim'),
   });
   if (!parsed.success) {
     return program.error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);

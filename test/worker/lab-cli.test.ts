@@ -1,0 +1,35 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { registerLabCommands } from '../../cli/commands/lab.js';
+import { Simulator } from '../../worker/simulator/simulator.js';
+
+async function lab(dir: string, ...args: string[]): Promise<string> {
+  let text = '';
+  const program = new Command('lyncdr').exitOverride();
+  registerLabCommands(program, { env: { LYNCDR_SIM_DIR: dir }, out: (t) => { text += t; } });
+  await program.parseAsync(['node', 'lyncdr', 'lab', ...args]);
+  return text;
+}
+
+describe('lyncdr lab', () => {
+  it('disaster, fault, state and reset act on the simulator files', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-lab-'));
+    expect(await lab(dir, 'disaster', 'east')).toBe('site east down\n');
+    expect(await lab(dir, 'state')).toMatch(/east DOWN/);
+    await lab(dir, 'fault', 'pool.failover', 'fail', '--times', '2');
+    const state = JSON.parse(await lab(dir, 'state', '--json'));
+    expect(state.sites.east.up).toBe(false);
+    expect(state.faults).toEqual([{ command: 'pool.failover', kind: 'fail', remaining: 2, factor: 10 }]);
+    expect((await new Simulator({ dir }).faults.list())).toHaveLength(1);
+    await lab(dir, 'disaster', 'east', '--recover');
+    await lab(dir, 'reset');
+    const after = JSON.parse(await lab(dir, 'state', '--json'));
+    expect(after.sites.east.up).toBe(true);
+    expect(after.faults).toEqual([]);
+    await expect(lab(dir, 'fault', 'x', 'explode')).rejects.toThrow(/kind must be one of/);
+    await expect(lab(dir, 'disaster', 'mars')).rejects.toThrow(/neither a site/);
+  });
+});
