@@ -1,0 +1,22 @@
+// Values an attacker (or a careless copy-paste) might put into a command parameter.
+export const HOSTILE_VALUES: readonly string[] = [
+  "'",
+  '"',
+  "x'; Remove-Item C:\\ -Recurse -Force; '",
+  'eepool1.contoso.com; Stop-Computer',
+  '$(Stop-Computer -Force)',
+  '`whoami`',
+  'eepool1.contoso.com\nInvoke-Expression evil',
+  'mgc]; DROP DATABASE master; --',
+  "N'; EXEC xp_cmdshell 'calc' --",
+  '-- comment',
+  '\u2013Force',
+  '\u2019; calc; \u2018',
+  '\u201Cquoted\u201D',
+  'a'.repeat(5_000) + '.contoso.com',
+  'eepool1\u0000.contoso.com',
+  '@{Add="evil.contoso.com"}',
+  '\\\\srv.contoso.com\\share\\..\\..\\Windows',
+  '| Out-File C:\\pwned.txt',
+  '& calc.exe',
+];
