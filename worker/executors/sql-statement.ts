@@ -26,7 +26,8 @@ export function buildSqlStatement(spec: SqlSpec): SqlStatement {
     if (id === undefined || !ALLOWED.has(id)) throw new SqlStatementError(`identifier {{${key}}} is not on the allow-list`);
     return sqlBracket(id);
   });
-  const used = new Set([...text.matchAll(/@([a-z][a-z0-9_]*)\b/g)].map((m) => m[1]));
+  // `@name =` is a named procedure argument (EXEC proc @secondary_database = @database), not a variable.
+  const used = new Set([...text.matchAll(/(?<!@)@([a-z][a-z0-9_]*)\b(?!\s*=)/g)].map((m) => m[1]));
   const declaredInStatement = new Set([...text.matchAll(/DECLARE\s+@([a-z][a-z0-9_]*)/gi)].map((m) => m[1]));
   for (const p of spec.parameters) {
     if (!used.has(p.name)) throw new SqlStatementError(`parameter @${p.name} is not used by the statement`);
