@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { registerTopologyCommands } from './commands/topology.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerLabCommands } from './commands/lab.js';
 
 export function buildProgram(): Command {
   const program = new Command('lyncdr')
@@ -11,7 +12,7 @@ export function buildProgram(): Command {
 
   registerTopologyCommands(program);
   registerAuditCommands(program);
-  // registerLabCommands(program);
+  registerLabCommands(program);
   // registerPlanCommands(program);
 
   return program;
