@@ -34,7 +34,7 @@ export function timeSpanSeconds(ts: string): number {
   return Number(m[1] ?? 0) * 86400 + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
 }
 
-export function readHostConfig(file: string, env: NodeJS.ProcessEnv = process.env): HostConfig {
+export function readHostConfig(file: string, env: NodeJS.ProcessEnv = process.env, hubOverride?: string): HostConfig {
   const raw = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { version: '2.0' };
   const parsed = HostJson.safeParse(raw);
   if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -47,7 +47,7 @@ export function readHostConfig(file: string, env: NodeJS.ProcessEnv = process.en
   });
   return {
     routePrefix: (ext.http?.routePrefix ?? 'api').replace(/^\/+|\/+$/g, ''),
-    hubName: expand(dt.hubName ?? 'TestHubName'),
+    hubName: hubOverride ?? expand(dt.hubName ?? 'TestHubName'),
     maxConcurrentActivityFunctions: dt.maxConcurrentActivityFunctions ?? 64,
     leaseSeconds: timeSpanSeconds(dt.storageProvider?.workItemQueueVisibilityTimeout ?? '00:00:30'),
     maxDequeueCount: ext.queues?.maxDequeueCount ?? 5,

@@ -16,6 +16,10 @@ import { applyValues, readLocalSettings, type LocalSettings } from './settings.j
 import { readHostConfig, type HostConfig } from './host-config.js';
 import { storageConnectionString } from '../shared/storage/connection.js';
 
+// Installed on import, so that anything that imports the host before the app cannot make
+// @azure/functions fall back to its "test mode" (which silently drops registrations).
+installFunctionsCore();
+
 export interface HostOptions {
   /** The app's entry module (functions/index.js, or a test app). */
   entry: string;
@@ -46,8 +50,8 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
   const log = o.log ?? ((level, m) => { if (level !== 'info') console.error(`[host:${level}] ${m}`); });
   const settings = o.settings ?? readLocalSettings(path.join(o.root, 'local.settings.json'));
   applyValues(settings);
-  const config = readHostConfig(path.join(o.root, 'host.json'));
-  const hubName = o.hubName ?? config.hubName;
+  const config = readHostConfig(path.join(o.root, 'host.json'), process.env, o.hubName);
+  const hubName = config.hubName;
   const registry = installFunctionsCore();
   await import(pathToFileURL(path.resolve(o.entry)).href);
   if (registry.functions.size === 0) throw new Error(`${o.entry} registered no functions`);

@@ -1,7 +1,7 @@
 // Invokes captured HTTP triggers the way the Functions host does: route template, methods,
 // authLevel keys, the request as an HttpRequest, input bindings (durableClient) filled in.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from './azure-functions.js';
 import type { FunctionRegistry, RegisteredFunction } from './functions-core.js';
 import { compileRoute, type CompiledRoute } from './routes.js';
 import type { LocalSettings } from './settings.js';

@@ -3,7 +3,7 @@
 // process that sent it also acts on it at once (the message stays invisible for a lease), so a
 // step does not wait for a queue poll. Episodes commit atomically (see TaskHubStore.commit).
 import { randomUUID } from 'node:crypto';
-import { InvocationContext } from '@azure/functions';
+import { InvocationContext } from '../azure-functions.js';
 import type { FunctionRegistry } from '../functions-core.js';
 import { EventType, failureFrom, type HistoryEvent } from './history.js';
 import { ControlMessage, WorkItemMessage } from './messages.js';
@@ -287,7 +287,8 @@ export class DurableEngine {
     const startMsg = msgs.find((m) => m.e.EventType === EventType.ExecutionStarted && m.e.ParentInstanceId);
     // A sub-orchestration is created by its first message; a terminal one may be started again
     // (a retried sub-orchestration reuses its id).
-    if (startMsg && (!inst || (TERMINAL.has(inst.state.status) && inst.state.parentExecutionId !== startMsg.x))) {
+    const sameRequest = (i: LoadedInstance) => i.state.parentExecutionId === startMsg?.x && i.state.parentTaskId === startMsg?.e.LyncdrParentTaskId;
+    if (startMsg && (!inst || (TERMINAL.has(inst.state.status) && !sameRequest(inst)))) {
       inst = await this.createChild(instanceId, startMsg, inst);
     } else if (startMsg && inst && TERMINAL.has(inst.state.status)) {
       // The parent asked again (its recovery): tell it the outcome again; it drops duplicates.
@@ -304,7 +305,7 @@ export class DurableEngine {
     const terminate = msgs.find((m) => m.e.EventType === EventType.ExecutionTerminated);
     if (terminate) return this.commitTermination(inst, terminate.e.Input);
 
-    let queue = this.acceptEvents(inst, msgs);
+    let queue = await Promise.all(this.acceptEvents(inst, msgs).map((e) => this.store.unpackEvent(e)));
     while (!this.stopped) {
       if (inst.history.length === 0) {
         queue.unshift({

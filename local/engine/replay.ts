@@ -1,7 +1,7 @@
 // One episode of an orchestration: replay the committed history plus the new events through the
 // SDK's own orchestrator handler, then turn the actions it returns into new history and work.
 // Pure apart from calling the user's orchestrator: no storage here, so it is tested directly.
-import { InvocationContext } from '@azure/functions';
+import { InvocationContext } from '../azure-functions.js';
 import {
   EventType, isActionEvent, type HistoryEvent, type RetryMark, type RetryPolicy,
 } from './history.js';
@@ -176,7 +176,8 @@ export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
     const marker = text.indexOf('$OutOfProcData$:');
     if (marker >= 0) {
       state = JSON.parse(text.slice(marker + '$OutOfProcData$:'.length));
-      failure = { message: text.slice(0, marker).trim(), details: err instanceof Error ? err.stack : undefined };
+      // The SDK puts the user's error in the state; the text before the marker is not always it.
+      failure = { message: state?.error ?? text.slice(0, marker).trim(), details: err instanceof Error ? err.stack : undefined };
     } else {
       failure = { message: text, details: err instanceof Error ? err.stack : undefined };
     }
@@ -210,7 +211,13 @@ export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
         const retry: RetryMark = { first: mark.first, attempt: mark.attempt + 1, firstAt: mark.firstAt, options: mark.options };
         appended.push({ ...original, EventId: id, IsPlayed: false, Timestamp: nowIso, LyncdrRetry: retry });
         if (original.EventType === EventType.TaskScheduled) result.activities.push({ id, name: original.Name!, inputJson: original.Input });
-        else result.subOrchestrations.push({ id, name: original.Name!, instanceId: `${original.InstanceId}`, inputJson: original.Input });
+        else {
+          // An id the host generated is per attempt; an id the orchestrator chose is reused.
+          const auto = original.InstanceId === `${inp.instanceId}:${original.EventId}`;
+          const childId = auto ? `${inp.instanceId}:${id}` : original.InstanceId!;
+          appended[appended.length - 1].InstanceId = childId;
+          result.subOrchestrations.push({ id, name: original.Name!, instanceId: childId, inputJson: original.Input });
+        }
       }
     }
   }
