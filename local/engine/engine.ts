@@ -568,8 +568,28 @@ export class DurableEngine {
           this.deliver({ msg: { t: 'c', id: instanceId, m: randomUUID(), e: { EventType: EventType.ExecutionStarted, EventId: -1, Name: inst.state.name } } });
           return;
         }
-        for (const e of pendingTasks(inst.history).values()) {
-          if (e.EventType === EventType.TaskScheduled) await this.sendWork({ t: 'w', id: instanceId, x: executionId, task: e.EventId, name: e.Name!, input: e.Input, m: randomUUID() });
+        const pending = [...pendingTasks(inst.history).values()];
+        const activities = pending.filter((e) => e.EventType === EventType.TaskScheduled);
+        const counts: Record<string, number> = { ...(inst.state.redispatch ?? {}) };
+        for (const e of activities) counts[e.EventId] = (counts[e.EventId] ?? 0) + 1;
+        if (activities.length) {
+          try {
+            // Counted before re-dispatch, so that a task that kills its host still adds up.
+            inst.etag = await this.store.commit({ ...inst.state, redispatch: counts }, inst.etag, undefined);
+            inst.state = { ...inst.state, redispatch: counts };
+          } catch (err) {
+            if (err instanceof ConflictError) { this.cache.delete(row.instanceId); return; } // another host is on it
+            throw err;
+          }
+        }
+        for (const e of pending) {
+          if (e.EventType === EventType.TaskScheduled && counts[e.EventId] > this.maxDequeue) {
+            const msg = `activity '${e.Name}' was given up on: its host stopped ${counts[e.EventId]} times while running it`;
+            this.stats.poisoned++;
+            this.log('warn', `${instanceId}: ${msg}`);
+            await this.store.send('poison', { queue: 'workitems', reason: msg, at: new Date().toISOString(), message: JSON.stringify({ id: instanceId, task: e.EventId, name: e.Name }) });
+            await this.sendControl({ t: 'c', id: instanceId, x: executionId, m: randomUUID(), e: { EventType: EventType.TaskFailed, EventId: -1, TaskScheduledId: e.EventId, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'PoisonMessage', ErrorMessage: msg } } });
+          } else if (e.EventType === EventType.TaskScheduled) await this.sendWork({ t: 'w', id: instanceId, x: executionId, task: e.EventId, name: e.Name!, input: e.Input, m: randomUUID() });
           else if (e.EventType === EventType.TimerCreated) await this.scheduleTimer(instanceId, executionId, e.EventId, e.FireAt!);
           else await this.sendControl({ t: 'c', id: e.InstanceId!, x: executionId, m: randomUUID(), e: { EventType: EventType.ExecutionStarted, EventId: -1, Name: e.Name, Input: e.Input, ParentInstanceId: instanceId, LyncdrParentTaskId: e.EventId } });
         }

@@ -34,6 +34,9 @@ export interface InstanceState {
   parentTaskId?: number;
   /** Episodes committed in the current execution. */
   episode: number;
+  /** How often recovery re-dispatched each pending activity (task id -> count): a task whose
+   * host keeps dying is given up on, as a poison message would be. */
+  redispatch?: Record<string, number>;
 }
 
 export interface LoadedInstance {
@@ -173,6 +176,7 @@ export class TaskHubStore {
       parentExecutionId: s.parentExecutionId ?? '',
       parentTaskId: s.parentTaskId ?? -1,
       episode: s.episode,
+      redispatch: s.redispatch && Object.keys(s.redispatch).length ? JSON.stringify(s.redispatch) : '',
       ...(await this.packText(s.instanceId, 'input', s.inputJson)),
       ...(await this.packText(s.instanceId, 'output', s.outputJson)),
       ...(await this.packText(s.instanceId, 'customStatus', s.customStatusJson)),
@@ -191,6 +195,7 @@ export class TaskHubStore {
       parentExecutionId: (e.parentExecutionId as string) || undefined,
       parentTaskId: typeof e.parentTaskId === 'number' && e.parentTaskId >= 0 ? e.parentTaskId : undefined,
       episode: Number(e.episode ?? 0),
+      redispatch: e.redispatch ? JSON.parse(String(e.redispatch)) : undefined,
       inputJson: await this.unpackText('input', e),
       outputJson: await this.unpackText('output', e),
       customStatusJson: await this.unpackText('customStatus', e),

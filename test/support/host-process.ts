@@ -1,0 +1,44 @@
+// Runs the local host as a real child process (so it can be killed with SIGKILL), loading a
+// TypeScript test app through tsx.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ROOT } from './host.js';
+
+export interface HostProcess { child: ChildProcess; url: string; resumed: number; output: () => string; stop(): Promise<void> }
+
+export async function spawnHost(opts: { hub: string; entry: string; connectionString: string; env?: Record<string, string> }): Promise<HostProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', ROOT, '--port', '0', '--hub', opts.hub, '--no-triggers'], {
+    cwd: ROOT,
+    env: { ...process.env, AzureWebJobsStorage: opts.connectionString, LYNCDR_TASK_HUB: opts.hub, LYNCDR_QUIET: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += String(d); });
+  child.stderr!.on('data', (d) => { out += String(d); });
+  const listening = await new Promise<{ url: string; resumed: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`host did not start in 30 s:\n${out}`)), 30_000);
+    const onData = () => {
+      const line = out.split('\n').find((l) => l.startsWith('{"event":"listening"'));
+      if (line) { clearTimeout(timer); child.stdout!.off('data', onData); resolve(JSON.parse(line)); }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`host exited with ${code}:\n${out}`)); });
+  });
+  return {
+    child, url: listening.url, resumed: listening.resumed, output: () => out,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }),
+  };
+}
+
+export function kill9(h: HostProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (h.child.exitCode !== null || h.child.signalCode) return resolve();
+    h.child.once('exit', () => resolve());
+    h.child.kill('SIGKILL');
+  });
+}
