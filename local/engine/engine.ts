@@ -53,6 +53,7 @@ const IN_PROCESS_TIMER_MS = 60 * 60 * 1000;
 /** Azure Storage queues hide a message for at most 7 days. */
 const MAX_VISIBILITY_S = 7 * 24 * 3600 - 60;
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 export const INSTANCE_ID_RULE = /^[^/\\#?\u0000-\u001f\u007f-\u009f]{1,100}$/;
 
 export class DurableEngine {

@@ -130,7 +130,7 @@ describe('management API: bad input is refused and writes nothing', () => {
     let next: string | null = token;
     while (next) {
       const res = await fetch(`${a.base}/instances/?runtimeStatus=Completed&instanceIdPrefix=page-&top=2`, { headers: { 'x-ms-continuation-token': next } });
-      for (const s of await res.json()) seen.add(s.instanceId);
+      for (const s of (await res.json()) as Array<{ instanceId: string }>) seen.add(s.instanceId);
       next = res.headers.get('x-ms-continuation-token');
     }
     expect([...seen].sort()).toEqual(ids.sort());
