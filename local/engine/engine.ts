@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '../azure-functions.js';
 import type { FunctionRegistry } from '../functions-core.js';
 import { EventType, failureFrom, type HistoryEvent } from './history.js';
-import { ControlMessage, WorkItemMessage } from './messages.js';
+import { ControlMessage, WorkItemMessage, type WorkItem } from './messages.js';
 import { isRetryTurn, pendingTasks, runEpisode, type EpisodeResult, type OrchestratorHandler } from './replay.js';
 import {
   ConflictError, TERMINAL, TaskHubStore,
@@ -44,7 +44,11 @@ export interface StatusView {
   history?: unknown[];
 }
 
-interface Delivery { msg: ControlMessage; ref?: QueuedRef }
+/** A message to dispatch, with what to do once its event is committed (or dropped). */
+interface Delivery { msg: ControlMessage; ref?: QueuedRef; committed?: () => void }
+
+/** Queue messages hold 64 KB; work items above this go out in several messages. */
+const WORK_BATCH_CHARS = 40 * 1024;
 
 const parseJson = (s: string | undefined) => (s === undefined ? undefined : JSON.parse(s));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -208,9 +212,26 @@ export class DurableEngine {
     if (delaySeconds <= 0) this.deliver({ msg, ref });
   }
 
-  private async sendWork(w: WorkItemMessage): Promise<void> {
-    const ref = await this.store.send('workitems', w, this.lease);
-    void this.runActivity(w, ref);
+  /**
+   * Queues an episode's activities (the durable record another host takes over after the lease)
+   * and runs them here at once. The message is deleted when every item's completion is committed.
+   */
+  private async sendWork(instanceId: string, executionId: string, items: WorkItem[]): Promise<void> {
+    const chunks: WorkItem[][] = [[]];
+    let size = 0;
+    for (const it of items) {
+      const n = (it.input?.length ?? 0) + it.name.length + 40;
+      if (size + n > WORK_BATCH_CHARS && chunks[chunks.length - 1].length) { chunks.push([]); size = 0; }
+      chunks[chunks.length - 1].push(it);
+      size += n;
+    }
+    await Promise.all(chunks.map(async (chunk) => {
+      const w: WorkItemMessage = { t: 'w', id: instanceId, x: executionId, items: chunk, m: randomUUID() };
+      // Run while the send is in flight: the queued copy matters only if this process dies.
+      const ref = this.store.send('workitems', w, this.lease);
+      this.runWork(w, ref);
+      await ref;
+    }));
   }
 
   private async scheduleTimer(instanceId: string, executionId: string, timerId: number, fireAt: string): Promise<void> {
@@ -272,7 +293,11 @@ export class DurableEngine {
         throw err; // messages stay in the queue and come back after the lease
       }
     }
-    await Promise.all(batch.filter((d) => d.ref).map((d) => this.store.deleteMessage(d.ref!)));
+    // Off the critical path: a message that outlives a crash here is a duplicate, dropped later.
+    for (const d of batch) {
+      d.committed?.();
+      if (d.ref) this.store.deleteMessage(d.ref).catch((e) => this.log('warn', `deleting a message: ${(e as Error).message}`));
+    }
   }
 
   private async loadCached(instanceId: string): Promise<LoadedInstance | undefined> {
@@ -416,7 +441,12 @@ export class DurableEngine {
     // Outbound work, only after the commit: an uncommitted decision never acts.
     const { instanceId, executionId } = state;
     const sends: Promise<unknown>[] = [];
-    for (const a of r.activities) sends.push(this.sendWork({ t: 'w', id: instanceId, x: executionId, task: a.id, name: a.name, input: a.inputJson, m: randomUUID() }));
+    if (r.activities.length) {
+      // Not awaited: the activities start at once; their queued copy (takeover by another host
+      // after a crash) follows. Should it fail, recovery re-runs them from history.
+      this.sendWork(instanceId, executionId, r.activities.map((a) => ({ task: a.id, name: a.name, input: a.inputJson })))
+        .catch((e) => this.log('warn', `queuing work items of ${instanceId}: ${(e as Error).message}`));
+    }
     for (const t of r.timers) sends.push(this.scheduleTimer(instanceId, executionId, t.id, t.fireAt));
     for (const s of r.subOrchestrations) {
       sends.push(this.sendControl({
@@ -467,41 +497,57 @@ export class DurableEngine {
     if (next) next(); else this.activitySlots++;
   }
 
-  private async runActivity(w: WorkItemMessage, ref: QueuedRef | undefined): Promise<void> {
-    await this.acquireSlot();
-    let current = ref;
+  /** Runs a work-item message's activities; deletes the message once all are committed. */
+  private runWork(w: WorkItemMessage, refPromise: Promise<QueuedRef> | QueuedRef): void {
+    let current: QueuedRef | undefined;
+    let remaining = w.items.length;
+    void Promise.resolve(refPromise).then((r) => { current = r; }, () => undefined);
     const renew = setInterval(() => {
       if (current) this.store.extendLease(current, this.lease).then((r) => { current = r; }).catch(() => undefined);
     }, (this.lease * 1000) / 2);
+    renew.unref();
+    const oneDone = () => {
+      if (--remaining > 0) return;
+      clearInterval(renew);
+      void Promise.resolve(refPromise).then((r) => this.store.deleteMessage(current ?? r)).catch(() => undefined);
+    };
+    for (const item of w.items) void this.runActivity(w, item, oneDone);
+  }
+
+  private async runActivity(w: WorkItemMessage, item: WorkItem, committed: () => void): Promise<void> {
+    await this.acquireSlot();
     try {
       if (this.stopped) return;
-      const fn = this.registry.get(w.name);
+      const fn = this.registry.get(item.name);
       let event: HistoryEvent;
+      const base = { EventId: -1, IsPlayed: false, Timestamp: '', TaskScheduledId: item.task };
       if (!fn || fn.trigger.type !== 'activityTrigger') {
-        const msg = `no activity function named '${w.name}' is registered`;
-        event = { EventType: EventType.TaskFailed, EventId: -1, IsPlayed: false, Timestamp: '', TaskScheduledId: w.task, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'ActivityNotFound', ErrorMessage: msg } };
+        const msg = `no activity function named '${item.name}' is registered`;
+        event = { ...base, EventType: EventType.TaskFailed, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'ActivityNotFound', ErrorMessage: msg } };
       } else {
         const context = new InvocationContext({
-          functionName: w.name,
+          functionName: item.name,
           invocationId: randomUUID(),
-          triggerMetadata: { instanceId: w.id, taskId: w.task },
+          triggerMetadata: { instanceId: w.id, taskId: item.task },
           options: { trigger: { ...fn.trigger, name: fn.trigger.bindingName } as never, extraInputs: [], extraOutputs: [] },
         });
         try {
-          const input = w.input === undefined ? undefined : JSON.parse(w.input);
+          const input = item.input === undefined ? undefined : JSON.parse(item.input);
           const value = await (fn.handler as (i: unknown, c: InvocationContext) => Promise<unknown>)(input, context);
-          event = { EventType: EventType.TaskCompleted, EventId: -1, IsPlayed: false, Timestamp: '', TaskScheduledId: w.task, Result: JSON.stringify(value ?? null) };
+          event = { ...base, EventType: EventType.TaskCompleted, Result: JSON.stringify(value ?? null) };
         } catch (err) {
           const details = failureFrom(err);
-          event = { EventType: EventType.TaskFailed, EventId: -1, IsPlayed: false, Timestamp: '', TaskScheduledId: w.task, Reason: details.ErrorMessage, Details: details.StackTrace ?? details.ErrorMessage, FailureDetails: details };
+          event = { ...base, EventType: EventType.TaskFailed, Reason: details.ErrorMessage, Details: details.StackTrace ?? details.ErrorMessage, FailureDetails: details };
         }
       }
       this.stats.activities++;
+      // The completion goes straight to this process's dispatcher: it needs no queue of its own,
+      // since until it is committed the work item stays queued (and recovery re-runs the task).
       const packed = await this.store.packEvent(w.id, event);
-      await this.sendControl({ t: 'c', id: w.id, x: w.x, m: randomUUID(), e: packed });
-      if (current) await this.store.deleteMessage(current);
+      this.deliver({ msg: { t: 'c', id: w.id, x: w.x, m: randomUUID(), e: packed }, committed });
+    } catch (err) {
+      this.log('error', `activity ${item.name} of ${w.id}: ${(err as Error).message}`);
     } finally {
-      clearInterval(renew);
       this.releaseSlot();
     }
   }
@@ -537,15 +583,17 @@ export class DurableEngine {
       await this.store.send('poison', { queue, reason, at: new Date().toISOString(), message: raw.slice(0, 40000) });
       await this.store.deleteMessage(ref);
       if (parsed.success && queue === 'workitems') {
-        // The orchestration learns that its activity was given up on, instead of waiting forever.
+        // The orchestration learns that its activities were given up on, instead of waiting forever.
         const w = parsed.data as WorkItemMessage;
-        const msg = `activity '${w.name}' was given up on: ${reason}`;
-        await this.sendControl({ t: 'c', id: w.id, x: w.x, m: randomUUID(), e: { EventType: EventType.TaskFailed, EventId: -1, TaskScheduledId: w.task, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'PoisonMessage', ErrorMessage: msg } } });
+        for (const item of w.items) {
+          const msg = `activity '${item.name}' was given up on: ${reason}`;
+          await this.sendControl({ t: 'c', id: w.id, x: w.x, m: randomUUID(), e: { EventType: EventType.TaskFailed, EventId: -1, TaskScheduledId: item.task, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'PoisonMessage', ErrorMessage: msg } } });
+        }
       }
       return;
     }
     if (queue === 'control') this.deliver({ msg: parsed.data as ControlMessage, ref });
-    else void this.runActivity(parsed.data as WorkItemMessage, ref);
+    else this.runWork(parsed.data as WorkItemMessage, ref);
   }
 
   /**
@@ -583,6 +631,7 @@ export class DurableEngine {
             throw err;
           }
         }
+        const rerun: WorkItem[] = [];
         for (const e of pending) {
           if (e.EventType === EventType.TaskScheduled && counts[e.EventId] > this.maxDequeue) {
             const msg = `activity '${e.Name}' was given up on: its host stopped ${counts[e.EventId]} times while running it`;
@@ -590,10 +639,11 @@ export class DurableEngine {
             this.log('warn', `${instanceId}: ${msg}`);
             await this.store.send('poison', { queue: 'workitems', reason: msg, at: new Date().toISOString(), message: JSON.stringify({ id: instanceId, task: e.EventId, name: e.Name }) });
             await this.sendControl({ t: 'c', id: instanceId, x: executionId, m: randomUUID(), e: { EventType: EventType.TaskFailed, EventId: -1, TaskScheduledId: e.EventId, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'PoisonMessage', ErrorMessage: msg } } });
-          } else if (e.EventType === EventType.TaskScheduled) await this.sendWork({ t: 'w', id: instanceId, x: executionId, task: e.EventId, name: e.Name!, input: e.Input, m: randomUUID() });
+          } else if (e.EventType === EventType.TaskScheduled) rerun.push({ task: e.EventId, name: e.Name!, input: e.Input });
           else if (e.EventType === EventType.TimerCreated) await this.scheduleTimer(instanceId, executionId, e.EventId, e.FireAt!);
           else await this.sendControl({ t: 'c', id: e.InstanceId!, x: executionId, m: randomUUID(), e: { EventType: EventType.ExecutionStarted, EventId: -1, Name: e.Name, Input: e.Input, ParentInstanceId: instanceId, LyncdrParentTaskId: e.EventId } });
         }
+        if (rerun.length) await this.sendWork(instanceId, executionId, rerun);
       }));
     } while (token);
     return resumed;

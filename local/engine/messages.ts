@@ -24,13 +24,20 @@ export const ControlMessage = z.object({
 });
 export type ControlMessage = z.infer<typeof ControlMessage>;
 
+/** Activities an episode scheduled, in one message: one queue write and one delete per episode
+ * (chunked to fit a queue message) instead of two per activity. */
+export const WorkItem = z.object({
+  task: z.number().int().nonnegative(),
+  name: z.string().min(1),
+  input: z.string().optional(),
+});
+export type WorkItem = z.infer<typeof WorkItem>;
+
 export const WorkItemMessage = z.object({
   t: z.literal('w'),
   id: z.string().min(1),
   x: z.string(),
-  task: z.number().int().nonnegative(),
-  name: z.string().min(1),
-  input: z.string().optional(),
+  items: z.array(WorkItem).min(1),
   m: z.string(),
 });
 export type WorkItemMessage = z.infer<typeof WorkItemMessage>;
