@@ -1,0 +1,60 @@
+// buildPlan(runbook, topology, options): the one entry the executor, the CLI and the tests use.
+// Options are untrusted (HTTP body, CLI flags): each runbook declares a zod schema and a bad
+// option is a PlanBuildError that says which option and why.
+import { z } from 'zod';
+import type { Topology } from '../../shared/topology/schema.js';
+import { RunbookName, type Plan } from '../../shared/plan/schema.js';
+import { PlanBuildError } from './steps.js';
+import { buildFePoolFailover, FePoolFailoverOptions } from './fe-pool-failover.js';
+import { buildSiteFailover, SiteFailoverOptions } from './site-failover.js';
+
+export { PlanBuildError } from './steps.js';
+
+interface RunbookEntry<S extends z.ZodType = z.ZodType> {
+  description: string;
+  options: S;
+  build: (t: Topology, options: z.output<S>) => Plan;
+}
+
+function entry<S extends z.ZodType>(e: RunbookEntry<S>): RunbookEntry {
+  return e as unknown as RunbookEntry;
+}
+
+export const runbooks: Partial<Record<RunbookName, RunbookEntry>> = {
+  'fe-pool-failover': entry({ description: 'fail a Front End pool over to its paired pool', options: FePoolFailoverOptions, build: buildFePoolFailover }),
+  'site-failover': entry({ description: 'fail a whole site (Front End pools and Persistent Chat) over to the paired site', options: SiteFailoverOptions, build: buildSiteFailover }),
+};
+
+function pathOf(segments: readonly PropertyKey[]): string {
+  return segments.map(String).join('.');
+}
+
+export function runbookEntry(name: string): RunbookEntry {
+  const parsed = RunbookName.safeParse(name);
+  const e = parsed.success ? runbooks[parsed.data] : undefined;
+  if (!e) throw new PlanBuildError(`unknown runbook "${name}"; the runbooks are ${Object.keys(runbooks).join(', ')}`);
+  return e;
+}
+
+/** Validates the options against the runbook's schema; the error names every bad option. */
+export function parseRunbookOptions(runbook: string, options: unknown): unknown {
+  const e = runbookEntry(runbook);
+  const r = e.options.safeParse(options ?? {});
+  if (!r.success) {
+    throw new PlanBuildError(`${runbook}: ${r.error.issues.map((i) => {
+      const where = pathOf(i.path);
+      if (i.code === 'unrecognized_keys') return `unknown option(s) ${i.keys.join(', ')}; ${runbook} takes ${optionNames(e.options).join(', ')}`;
+      return `option ${where || '(options)'}: ${i.message}`;
+    }).join('; ')}`);
+  }
+  return r.data;
+}
+
+function optionNames(schema: z.ZodType): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+export function buildPlan(runbook: RunbookName | string, topology: Topology, options: unknown = {}): Plan {
+  const e = runbookEntry(runbook);
+  return e.build(topology, parseRunbookOptions(runbook, options));
+}
