@@ -16,7 +16,7 @@ export const HostJson = z.object({
         largeMessageThresholdBytes: z.number().int().positive().optional(),
       }).passthrough().partial().default({}),
     }).passthrough().partial().default({}),
-    queues: z.object({ maxDequeueCount: z.number().int().positive().default(5) }).passthrough().partial().default({}),
+    queues: z.object({ maxDequeueCount: z.number().int().positive().default(5), visibilityTimeout: Duration.default('00:00:00') }).passthrough().partial().default({}),
   }).passthrough().partial().default({}),
 }).passthrough();
 
@@ -26,6 +26,8 @@ export interface HostConfig {
   maxConcurrentActivityFunctions: number;
   leaseSeconds: number;
   maxDequeueCount: number;
+  /** How long a queue-trigger message that failed stays hidden before its retry (Azure: 0). */
+  queueRetryVisibilitySeconds: number;
 }
 
 export function timeSpanSeconds(ts: string): number {
@@ -51,5 +53,6 @@ export function readHostConfig(file: string, env: NodeJS.ProcessEnv = process.en
     maxConcurrentActivityFunctions: dt.maxConcurrentActivityFunctions ?? 64,
     leaseSeconds: timeSpanSeconds(dt.storageProvider?.workItemQueueVisibilityTimeout ?? '00:00:30'),
     maxDequeueCount: ext.queues?.maxDequeueCount ?? 5,
+    queueRetryVisibilitySeconds: timeSpanSeconds(ext.queues?.visibilityTimeout ?? '00:00:00'),
   };
 }

@@ -33,6 +33,8 @@ export interface HostOptions {
   /** Run timer and queue triggers (off in tests that only need HTTP + durable). */
   triggers?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The engine's wall clock (tests move it to fire long timers). */
+  clock?: () => number;
 }
 
 export interface LocalHost {
@@ -63,6 +65,7 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
     leaseSeconds: config.leaseSeconds,
     maxDequeueCount: config.maxDequeueCount,
     activityConcurrency: config.maxConcurrentActivityFunctions,
+    clock: o.clock,
   });
 
   const routes = collectHttpRoutes(registry);
@@ -124,7 +127,7 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
   if (o.triggers !== false) {
     for (const fn of registry.byTriggerType('timerTrigger')) stoppers.push(startTimerTrigger(fn, resolve, expand, log).stop);
     for (const fn of [...registry.byTriggerType('queueTrigger'), ...registry.byTriggerType('serviceBusTrigger')]) {
-      stoppers.push(startQueueTrigger(fn, { connectionString: cs, maxDequeueCount: config.maxDequeueCount, visibilitySeconds: 30, resolve, expand, log }).stop);
+      stoppers.push(startQueueTrigger(fn, { connectionString: cs, maxDequeueCount: config.maxDequeueCount, visibilitySeconds: 300, retryVisibilitySeconds: config.queueRetryVisibilitySeconds, resolve, expand, log }).stop);
     }
   }
   for (const hook of registry.hooks.get('appStart') ?? []) await hook({ hookData: {}, appHookData: {} });

@@ -9,7 +9,10 @@ import { invocationContext, type InputResolver } from './http-triggers.js';
 export interface QueueTriggerOptions {
   connectionString: string;
   maxDequeueCount: number;
+  /** Lease while the function runs. */
   visibilitySeconds: number;
+  /** Hidden for this long after a failure before the next delivery. */
+  retryVisibilitySeconds: number;
   resolve: InputResolver;
   expand: (s: string) => string;
   log: (level: 'info' | 'warn' | 'error', m: string) => void;
@@ -55,8 +58,9 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
             await fn.handler(decodeQueueMessage(m.messageText), ctx);
             await queue.deleteMessage(m.messageId, m.popReceipt);
           } catch (err) {
-            // Left in the queue: it comes back after the visibility timeout, up to the poison limit.
+            // Back in the queue after the retry visibility timeout, up to the poison limit.
             o.log('warn', `${fn.name}: message ${m.messageId} failed (delivery ${m.dequeueCount}): ${(err as Error).message}`);
+            await queue.updateMessage(m.messageId, m.popReceipt, undefined, o.retryVisibilitySeconds).catch(() => undefined);
           }
         }));
       } catch (err) {

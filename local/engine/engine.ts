@@ -25,6 +25,8 @@ export interface EngineOptions {
   /** Poll queues (false: only act on what this process sends; used by tests that drive it by hand). */
   poll?: boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The wall clock (tests move it to fire long timers). */
+  clock?: () => number;
 }
 
 export class NotFoundError extends Error { readonly status = 404; }
@@ -74,6 +76,7 @@ export class DurableEngine {
   private activitySlots: number;
   private readonly activityWaiters: Array<() => void> = [];
   private stopped = false;
+  private readonly now: () => number;
   private pollers: Promise<void>[] = [];
   private wakePoll: (() => void) | undefined;
   /** Counters for benchmarks and tests. */
@@ -86,6 +89,7 @@ export class DurableEngine {
     this.maxDequeue = opts.maxDequeueCount ?? 5;
     this.activitySlots = opts.activityConcurrency ?? 64;
     this.poll = opts.poll ?? true;
+    this.now = opts.clock ?? Date.now;
     this.log = opts.log ?? ((level, m) => { if (level !== 'info' || process.env.LYNCDR_DEBUG) console.error(`[engine:${level}] ${m}`); });
   }
 
@@ -123,7 +127,7 @@ export class DurableEngine {
     if (existing && !TERMINAL.has(existing.state.status)) {
       throw new ConflictStateError(`an instance with id '${id}' is already ${existing.state.status}`);
     }
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     const state: InstanceState = {
       instanceId: id, name, status: 'Pending', executionId: randomUUID().replace(/-/g, ''),
       inputJson, createdTime: now, lastUpdatedTime: now, episode: 0,
@@ -235,7 +239,7 @@ export class DurableEngine {
   }
 
   private async scheduleTimer(instanceId: string, executionId: string, timerId: number, fireAt: string): Promise<void> {
-    const delayMs = Date.parse(fireAt) - Date.now();
+    const delayMs = Date.parse(fireAt) - this.now();
     const msg: ControlMessage = { t: 'c', id: instanceId, x: executionId, m: randomUUID(), e: { EventType: EventType.TimerFired, EventId: -1, TimerId: timerId, FireAt: fireAt } };
     if (delayMs <= 0) return this.sendControl(msg);
     if (delayMs <= IN_PROCESS_TIMER_MS) {
@@ -335,7 +339,7 @@ export class DurableEngine {
     while (!this.stopped) {
       if (inst.history.length === 0) {
         queue.unshift({
-          EventType: EventType.ExecutionStarted, EventId: -1, IsPlayed: false, Timestamp: new Date().toISOString(),
+          EventType: EventType.ExecutionStarted, EventId: -1, IsPlayed: false, Timestamp: new Date(this.now()).toISOString(),
           Name: inst.state.name, Input: inst.state.inputJson, ParentInstanceId: inst.state.parentInstanceId,
         });
       }
@@ -367,7 +371,7 @@ export class DurableEngine {
     const seen = new Set<string>();
     const out: HistoryEvent[] = [];
     for (const m of msgs) {
-      const e: HistoryEvent = { ...m.e, IsPlayed: false, Timestamp: new Date().toISOString() };
+      const e: HistoryEvent = { ...m.e, IsPlayed: false, Timestamp: new Date(this.now()).toISOString() };
       let keep = false;
       switch (e.EventType) {
         case EventType.EventRaised:
@@ -381,7 +385,7 @@ export class DurableEngine {
         case EventType.TimerFired:
           keep = m.x === inst.state.executionId && pending.has(e.TimerId!) && !seen.has(`t${e.TimerId}`);
           seen.add(`t${e.TimerId}`);
-          if (keep && Date.parse(e.FireAt!) > Date.now() + 1000) {
+          if (keep && Date.parse(e.FireAt!) > this.now() + 1000) {
             // A long timer's message surfaced before its time (queue visibility is capped): re-arm it.
             keep = false;
             void this.scheduleTimer(inst.state.instanceId, inst.state.executionId, e.TimerId!, e.FireAt!);
@@ -400,12 +404,12 @@ export class DurableEngine {
   /** currentUtcDateTime never goes backwards within an instance. */
   private clock(inst: LoadedInstance): Date {
     const last = inst.history.length ? Date.parse(inst.history[inst.history.length - 1].Timestamp) : 0;
-    return new Date(Math.max(Date.now(), last));
+    return new Date(Math.max(this.now(), last));
   }
 
   private async createChild(instanceId: string, start: ControlMessage, previous: LoadedInstance | undefined): Promise<LoadedInstance> {
     const e = start.e;
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     const state: InstanceState = {
       instanceId, name: String(e.Name), status: 'Running', executionId: randomUUID().replace(/-/g, ''),
       inputJson: e.Input, createdTime: now, lastUpdatedTime: now, episode: 0,
@@ -580,7 +584,7 @@ export class DurableEngine {
       const reason = parsed.success ? `dequeued ${ref.dequeueCount} times without completing` : `malformed message: ${parsed.error.issues[0]?.message}`;
       this.stats.poisoned++;
       this.log('warn', `moving a ${queue} message to the poison queue: ${reason}`);
-      await this.store.send('poison', { queue, reason, at: new Date().toISOString(), message: raw.slice(0, 40000) });
+      await this.store.send('poison', { queue, reason, at: new Date(this.now()).toISOString(), message: raw.slice(0, 40000) });
       await this.store.deleteMessage(ref);
       if (parsed.success && queue === 'workitems') {
         // The orchestration learns that its activities were given up on, instead of waiting forever.
@@ -637,7 +641,7 @@ export class DurableEngine {
             const msg = `activity '${e.Name}' was given up on: its host stopped ${counts[e.EventId]} times while running it`;
             this.stats.poisoned++;
             this.log('warn', `${instanceId}: ${msg}`);
-            await this.store.send('poison', { queue: 'workitems', reason: msg, at: new Date().toISOString(), message: JSON.stringify({ id: instanceId, task: e.EventId, name: e.Name }) });
+            await this.store.send('poison', { queue: 'workitems', reason: msg, at: new Date(this.now()).toISOString(), message: JSON.stringify({ id: instanceId, task: e.EventId, name: e.Name }) });
             await this.sendControl({ t: 'c', id: instanceId, x: executionId, m: randomUUID(), e: { EventType: EventType.TaskFailed, EventId: -1, TaskScheduledId: e.EventId, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'PoisonMessage', ErrorMessage: msg } } });
           } else if (e.EventType === EventType.TaskScheduled) rerun.push({ task: e.EventId, name: e.Name!, input: e.Input });
           else if (e.EventType === EventType.TimerCreated) await this.scheduleTimer(instanceId, executionId, e.EventId, e.FireAt!);

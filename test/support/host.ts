@@ -9,15 +9,16 @@ import { azurite, uniqueName } from './azurite.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONFORMANCE_APP = path.join(ROOT, 'test/fixtures/conformance-app.ts');
 
-export async function startTestHost(opts: { entry?: string; hub?: string; functionKeys?: Record<string, string> } = {}): Promise<LocalHost> {
+export async function startTestHost(opts: { entry?: string; hub?: string; functionKeys?: Record<string, string>; triggers?: boolean; clock?: () => number; values?: Record<string, string> } = {}): Promise<LocalHost> {
   process.env.AzureWebJobsStorage = azurite();
   return startHost({
     entry: opts.entry ?? CONFORMANCE_APP,
     root: ROOT,
     port: 0,
     hubName: opts.hub ?? uniqueName('Hub'),
-    settings: LocalSettings.parse({ Values: { LYNCDR_TASK_HUB: 'unused' }, FunctionKeys: opts.functionKeys ?? {} }),
-    triggers: false,
+    settings: LocalSettings.parse({ Values: { LYNCDR_TASK_HUB: 'unused', ...(opts.values ?? {}) }, FunctionKeys: opts.functionKeys ?? {} }),
+    triggers: opts.triggers ?? false,
+    clock: opts.clock,
     log: (level, m) => { if (level === 'error') console.error(m); },
   });
 }
