@@ -6,6 +6,7 @@ export const MAX_ENTITY_BYTES = 1024 * 1024;        // 1 MiB
 export const MAX_KEY_CHARS = 1024;
 export const MAX_BATCH_OPERATIONS = 100;
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const FORBIDDEN_KEY = /[/\\#?\u0000-\u001f\u007f-\u009f]/;
 
 export class EntityLimitError extends Error {
