@@ -1,4 +1,12 @@
 // The single entry Azure loads (package.json "main" -> dist/functions/index.js) and the one the
 // local host loads: every trigger, orchestration and activity is registered by importing its
 // module here. There is no other list of functions.
+import { buildPlan } from '../orchestrations/runbooks/index.js';
+import { usePlanBuilder } from '../shared/runs/plan-source.js';
 import './http/health.js';
+import './http/runs.js';
+import './triggers/results.js';
+import './orchestrations.js';
+import './activities/runs.js';
+
+usePlanBuilder(buildPlan);

@@ -1,0 +1,93 @@
+// The executor's activities: thin adapters over the audit trail, the lock table, the plan
+// builders and the command transport. Each takes what the orchestrator recorded (including the
+// time, which the orchestrator owns) and is safe to run twice: audit keys, lock rows and command
+// ids are idempotency keys.
+import * as df from 'durable-functions';
+import { createAuditTrail, auditConfigFromEnv, type AuditTrail } from '../../shared/audit/index.js';
+import { appSettings } from '../../shared/config/index.js';
+import { CommandMessage, commandIdFor } from '../../shared/messages.js';
+import {
+  ACTIVITY, type AcquireLocksOutput, type AuditInput, type BuildPlanInput, type BuildPlanOutput, type DispatchInput, type DispatchOutput, type LocksInput,
+} from '../../shared/runs/activities.js';
+import { RunLocks } from '../../shared/runs/locks.js';
+import { buildAndHash } from '../../shared/runs/plan-source.js';
+import { RunbookName } from '../../shared/plan/schema.js';
+import { storageConnectionString } from '../../shared/storage/connection.js';
+import { loadTopologyFile } from '../../shared/topology/index.js';
+import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import { ServiceBusTransport } from '../../worker/transport/servicebus.js';
+import type { CloudTransport } from '../../worker/transport/types.js';
+
+let trail: AuditTrail | undefined;
+const audit = () => (trail ??= createAuditTrail({ ...auditConfigFromEnv(), tableName: appSettings().auditTable }));
+let locks: RunLocks | undefined;
+const runLocks = () => (locks ??= new RunLocks(storageConnectionString(), appSettings().lockTable));
+const transports = new Map<string, CloudTransport>();
+function transport(prefix: string): CloudTransport {
+  let t = transports.get(prefix);
+  if (!t) {
+    const s = appSettings();
+    t = s.transport === 'servicebus'
+      ? new ServiceBusTransport({ connectionString: s.serviceBusConnection!, prefix })
+      : new AzuriteQueueTransport({ connectionString: storageConnectionString(), prefix });
+    transports.set(prefix, t);
+  }
+  return t;
+}
+
+export async function appendAudit(input: AuditInput): Promise<void> {
+  await audit().append(input.runId, input.key, { kind: input.kind, actor: input.actor, at: input.at, data: input.data });
+}
+
+export const auditActivity = df.app.activity(ACTIVITY.audit, { handler: (input: AuditInput) => appendAudit(input) });
+
+/**
+ * Builds the plan from the configured topology and audits the declaration and the plan. A plan
+ * that cannot be built is a business outcome (ok: false, audited), not an activity failure, so
+ * the run ends with the builder's reason instead of retrying it.
+ */
+export const buildPlanActivity = df.app.activity(ACTIVITY.buildPlan, {
+  handler: async (input: BuildPlanInput): Promise<BuildPlanOutput> => {
+    const s = appSettings();
+    await appendAudit({ runId: input.runId, key: 'run:declared', kind: 'run-declared', actor: input.requestedBy, at: input.at,
+      data: { runbook: input.runbook, options: input.options, mode: input.mode, topology: s.topologyFile } });
+    let out: BuildPlanOutput;
+    try {
+      const topo = await loadTopologyFile(s.topologyFile);
+      if (!topo.ok) throw new Error(`topology ${s.topologyFile} is invalid: ${topo.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+      const { plan, planHash } = buildAndHash(RunbookName.parse(input.runbook), topo.topology, input.options);
+      const unknown = plan.steps.filter((st) => st.kind === 'approval' && !input.policies.includes(st.policy) && !input.policies.includes('default'));
+      if (unknown.length) throw new Error(`no approval policy ${unknown.map((u) => (u.kind === 'approval' ? u.policy : '')).join(', ')} is configured (LYNCDR_APPROVAL_POLICIES)`);
+      out = { ok: true, plan, planHash };
+    } catch (err) {
+      out = { ok: false, error: `cannot build the ${input.runbook} plan: ${(err as Error).message}` };
+    }
+    await appendAudit({ runId: input.runId, key: 'plan', kind: 'plan', actor: 'lyncdr', at: input.at,
+      data: out.ok ? { planHash: out.planHash, plan: out.plan } : { error: out.error } });
+    return out;
+  },
+});
+
+export const acquireLocksActivity = df.app.activity(ACTIVITY.acquireLocks, {
+  handler: (input: LocksInput): Promise<AcquireLocksOutput> => runLocks().acquire(input.runId, input.locks, input.at),
+});
+
+export const releaseLocksActivity = df.app.activity(ACTIVITY.releaseLocks, {
+  handler: async (input: LocksInput): Promise<number> => runLocks().release(input.runId, input.locks),
+});
+
+/** Sends one attempt of one command step to its site's worker, then audits the dispatch. */
+export const dispatchCommandActivity = df.app.activity(ACTIVITY.dispatchCommand, {
+  handler: async (input: DispatchInput): Promise<DispatchOutput> => {
+    const commandId = commandIdFor(input.runId, input.stepId, input.attempt);
+    const message = CommandMessage.parse({
+      v: 1, commandId, runId: input.runId, stepId: input.stepId, site: input.site, invocation: input.invocation,
+      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at,
+    });
+    // Service Bus drops a resend with the same messageId; the worker's journal absorbs it on Azurite.
+    await transport(input.queuePrefix).sendCommand(message);
+    await appendAudit({ runId: input.runId, key: `step:${input.stepId}:attempt:${input.attempt}:dispatched`, kind: 'step-dispatched', actor: 'lyncdr', at: input.at,
+      data: { commandId, site: input.site, invocation: input.invocation, mode: input.mode, timeoutMs: input.timeoutMs } });
+    return { commandId };
+  },
+});

@@ -1,0 +1,190 @@
+// The one executor: runs any Plan. Build the plan (an activity: it lands in history and the audit
+// trail), take the locks, wait for the maintenance window, then run the DAG: every ready step
+// starts at once and each step is a small coroutine (steps.ts) that yields durable tasks; the
+// scheduler below races all of them, plus the `cancel` event and the window timer, and resumes
+// whichever finished. At the end RTO / RPO are measured, audited, and the report returned.
+import type { OrchestrationContext, Task } from 'durable-functions';
+import type { AuditKind } from '../../shared/audit/schema.js';
+import type { Plan, PlanStep } from '../../shared/plan/schema.js';
+import type { AcquireLocksOutput, BuildPlanOutput } from '../../shared/runs/activities.js';
+import {
+  CancelEvent, EVENTS, RunInput, STATUS_CONTRACT_VERSION,
+  type RunOutcome, type RunReport, type RunStatus, type StepState,
+} from '../../shared/runs/contract.js';
+import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
+import { measureRpo, measureRto } from '../../shared/runs/measure.js';
+import { activities } from './activities.js';
+import { stepRunner, type RunState, type StepEnd } from './steps.js';
+import { anyOf, hasResult } from './tasks.js';
+
+const WAITING: StepState[] = ['waiting-approval', 'waiting-decision', 'waiting-confirmation'];
+
+export function* runPlan(context: OrchestrationContext): Generator<Task, RunReport, unknown> {
+  const input = RunInput.parse(context.df.getInput());
+  const act = activities(context);
+  const now = () => context.df.currentUtcDateTime.toISOString();
+  const startedAt = now();
+  const status: RunStatus = {
+    v: STATUS_CONTRACT_VERSION, runId: input.runId, runbook: input.runbook, mode: input.mode, requestedBy: input.requestedBy,
+    phase: 'planning', steps: {}, order: [], updatedAt: startedAt,
+  };
+  const publish = () => { status.updatedAt = now(); context.df.setCustomStatus(status); };
+  const audit = (key: string, kind: AuditKind, actor: string, data: unknown) => act.audit({ runId: input.runId, key, kind, actor, at: now(), data });
+  publish();
+
+  // 1. The plan, from the configured topology, recorded in history and audited with its hash.
+  const built = (yield act.buildPlan({
+    runId: input.runId, runbook: input.runbook, options: input.options, mode: input.mode, requestedBy: input.requestedBy,
+    at: startedAt, policies: Object.keys(input.config.approvalPolicies),
+  })) as BuildPlanOutput;
+  const run: RunState = {
+    input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,
+    planHash: built.ok ? built.planHash : '',
+  };
+
+  const finish = function* (outcome: RunOutcome, error: string | undefined, plan: Plan | undefined, locked: boolean): Generator<Task, RunReport, unknown> {
+    status.phase = outcome;
+    status.error = error;
+    for (const id of status.order) if (['pending', ...WAITING].includes(status.steps[id].state)) status.steps[id].state = 'cancelled';
+    if (plan) {
+      status.rto = measureRto(run.rtoClockStart, run.lastVerificationAt, plan.targets.rtoMinutes);
+      status.rpo = measureRpo(run.records, run.rtoClockStart ?? startedAt, plan.targets.rpoMinutes);
+      yield audit('run:rto-rpo', 'rto-rpo', 'lyncdr', { rto: status.rto, rpo: status.rpo, targetsSource: plan.targets.source });
+    }
+    const kind: AuditKind = outcome === 'succeeded' ? 'run-completed' : outcome === 'failed' ? 'run-failed' : 'run-aborted';
+    yield audit('run:end', kind, status.cancelRequested?.by ?? 'lyncdr', { outcome, error, steps: Object.fromEntries(status.order.map((id) => [id, status.steps[id].state])) });
+    if (locked && plan) yield act.releaseLocks({ runId: input.runId, locks: plan.locks, at: now() });
+    publish();
+    return {
+      v: 1, runId: input.runId, runbook: input.runbook, mode: input.mode, outcome, planHash: status.planHash, error, startedAt, finishedAt: now(),
+      steps: status.steps, records: run.records, rto: status.rto, rpo: status.rpo,
+    };
+  };
+
+  if (!built.ok) return yield* finish('failed', built.error, undefined, false);
+  const plan = built.plan;
+  status.planHash = built.planHash;
+  status.title = plan.title;
+  status.order = plan.steps.map((s) => s.id);
+  for (const s of plan.steps) {
+    status.steps[s.id] = { kind: s.kind, title: s.title, state: 'pending', attempt: 0, ...(s.kind === 'command' ? { rendered: s.rendered } : {}) };
+  }
+
+  // 2. Locks: refused at once, with the holder, if another run holds one.
+  status.phase = 'locking';
+  publish();
+  const lock = (yield act.acquireLocks({ runId: input.runId, locks: plan.locks, at: now() })) as AcquireLocksOutput;
+  if (!lock.ok) return yield* finish('failed', `lock ${lock.lock} is held by run ${lock.heldBy}${lock.since ? ` since ${lock.since}` : ''}: only one run may act on it at a time`, plan, false);
+
+  try {
+    // 3 + 4. The window (gates may be decided before it opens) and the DAG.
+    const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+    let window: Task | undefined;
+    let windowOpen = true;
+    if (plan.maintenanceWindow && Date.parse(plan.maintenanceWindow.startsAt) > context.df.currentUtcDateTime.getTime()) {
+      window = context.df.createTimer(new Date(plan.maintenanceWindow.startsAt));
+      windowOpen = false;
+      status.windowOpensAt = plan.maintenanceWindow.startsAt;
+    }
+    status.phase = windowOpen ? 'running' : 'waiting-window';
+    publish();
+
+    interface Live { step: PlanStep; gen: Generator<Task, StepEnd, unknown>; task: Task }
+    const live = new Map<string, Live>();
+    let abort: { outcome: 'aborted' | 'rejected'; reason: string } | undefined;
+
+    const settle = (l: Live, next: IteratorResult<Task, StepEnd>) => {
+      if (!next.done) { l.task = next.value; return; }
+      live.delete(l.step.id);
+      const end = next.value;
+      if ((end.kind === 'abort' || end.kind === 'rejected') && !abort && !run.stopping) {
+        abort = { outcome: end.kind === 'rejected' ? 'rejected' : 'aborted', reason: end.reason };
+        stop(end.reason);
+      }
+    };
+    // No new step starts; steps waiting on a person are cancelled; commands in flight finish.
+    const stop = (reason: string) => {
+      run.stopping = reason;
+      for (const l of [...live.values()]) {
+        const st = status.steps[l.step.id];
+        if (WAITING.includes(st.state)) {
+          l.gen.return({ kind: 'cancelled' });
+          live.delete(l.step.id);
+          st.state = 'cancelled';
+          st.finishedAt = now();
+          st.lastError = reason;
+        }
+      }
+      publish();
+    };
+
+    for (;;) {
+      if (!run.stopping) {
+        for (const s of readySteps(plan.steps, (id) => status.steps[id].state)) {
+          if (!windowOpen && s.kind !== 'approval') continue;
+          status.steps[s.id].state = 'running';
+          const l: Live = { step: s, gen: stepRunner(run, s), task: undefined as unknown as Task };
+          live.set(s.id, l);
+          settle(l, l.gen.next());
+        }
+        for (const s of blockedSteps(plan.steps, (id) => status.steps[id].state)) {
+          status.steps[s.id].state = 'cancelled';
+          status.steps[s.id].lastError = 'a step it depends on failed';
+        }
+        publish();
+      }
+      if (live.size === 0) {
+        if (!windowOpen && !run.stopping && plan.steps.some((s) => status.steps[s.id].state === 'pending')) {
+          const w: unknown = yield anyOf(context, [window!, cancel]);
+          if (w === window) { windowOpen = true; status.phase = 'running'; delete status.windowOpensAt; publish(); continue; }
+        } else {
+          break;
+        }
+      }
+      const done = [...live.values()].find((l) => hasResult(l.task));
+      let winner: Task;
+      if (done) {
+        winner = done.task;
+      } else {
+        const extra: Task[] = [];
+        if (!status.cancelRequested) extra.push(cancel);
+        if (!windowOpen) extra.push(window!);
+        winner = (yield anyOf(context, [...[...live.values()].map((l) => l.task), ...extra])) as Task;
+      }
+      if (winner === cancel) {
+        const c = CancelEvent.safeParse(cancel.result);
+        const by = c.success ? c.data.by : 'unknown';
+        const reason = c.success ? c.data.reason : 'cancel event without a valid body';
+        status.cancelRequested = { by, reason, at: now() };
+        yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', reason });
+        stop(`cancelled by ${by}: ${reason}`);
+        continue;
+      }
+      if (winner === window) {
+        windowOpen = true;
+        status.phase = 'running';
+        delete status.windowOpensAt;
+        publish();
+        continue;
+      }
+      const l = [...live.values()].find((x) => x.task === winner);
+      if (!l) continue;
+      const faulted = (winner as unknown as { isFaulted: boolean }).isFaulted;
+      settle(l, faulted ? l.gen.throw(winner.result) : l.gen.next(winner.result));
+    }
+
+    if (status.cancelRequested) return yield* finish('cancelled', `cancelled by ${status.cancelRequested.by}: ${status.cancelRequested.reason}`, plan, true);
+    const aborted = abort as { outcome: 'aborted' | 'rejected'; reason: string } | undefined;
+    if (aborted) return yield* finish(aborted.outcome, aborted.reason, plan, true);
+    const failed = status.order.filter((id) => status.steps[id].state === 'failed');
+    if (failed.length) return yield* finish('failed', `step${failed.length > 1 ? 's' : ''} ${failed.join(', ')} failed`, plan, true);
+    return yield* finish('succeeded', undefined, plan, true);
+  } catch (err) {
+    // A system failure (an activity that kept failing): release the locks, record it, fail.
+    yield act.releaseLocks({ runId: input.runId, locks: plan.locks, at: now() });
+    status.phase = 'failed';
+    status.error = `system error: ${(err as Error).message}`;
+    publish();
+    throw err;
+  }
+}

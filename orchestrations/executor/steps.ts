@@ -1,0 +1,234 @@
+// One coroutine per step kind. Each yields durable tasks and is resumed by the scheduler in
+// run-plan.ts with the task's result, exactly as if it were an orchestrator of its own; it
+// updates the step's entry in customStatus and audits every transition under a deterministic key
+// (step:<id>:attempt:<n>:<what>), so a replay or a redelivered activity never writes twice.
+import type { OrchestrationContext, Task } from 'durable-functions';
+import type { AuditKind } from '../../shared/audit/schema.js';
+import { ResultMessage } from '../../shared/messages.js';
+import type { CommandStep, GateStep, ManualStep, PlanStep } from '../../shared/plan/schema.js';
+import { executionModeFor, type DispatchOutput } from '../../shared/runs/activities.js';
+import {
+  ConfirmEvent, DecisionEvent, EVENTS, ORCHESTRATION, gateInstanceId,
+  type GateInput, type GateResult, type RunInput, type RunStatus, type StepStatus,
+} from '../../shared/runs/contract.js';
+import { checkExpectations } from '../../shared/runs/expect.js';
+import type { activities } from './activities.js';
+import { addMs, anyOf } from './tasks.js';
+
+export type StepEnd =
+  | { kind: 'succeeded' } | { kind: 'skipped' } | { kind: 'failed' } | { kind: 'cancelled' }
+  | { kind: 'abort'; reason: string } | { kind: 'rejected'; reason: string };
+
+export interface RunState {
+  input: RunInput;
+  status: RunStatus;
+  planHash: string;
+  records: Record<string, unknown>;
+  /** Set when the run is being cancelled or aborted: no retries, no new decisions. */
+  stopping: string | undefined;
+  rtoClockStart: string | undefined;
+  lastVerificationAt: string | undefined;
+  now(): string;
+  publish(): void;
+  act: ReturnType<typeof activities>;
+  context: OrchestrationContext;
+}
+
+/** Errors that no retry can fix: the message or the estate's answer says so. */
+const PERMANENT = ['invalid-message', 'invalid-params', 'unknown-command', 'wrong-site', 'outcome-unknown'];
+
+export function stepRunner(run: RunState, step: PlanStep): Generator<Task, StepEnd, unknown> {
+  switch (step.kind) {
+    case 'command': return commandStep(run, step);
+    case 'manual': return manualStep(run, step);
+    case 'approval': return gateStep(run, step);
+  }
+}
+
+const auditStep = (run: RunState, key: string, kind: AuditKind, actor: string, data: unknown): Task =>
+  run.act.audit({ runId: run.input.runId, key, kind, actor, at: run.now(), data });
+
+function finishStep(run: RunState, st: StepStatus, state: StepStatus['state'], error?: string): void {
+  st.state = state;
+  st.finishedAt = run.now();
+  if (error !== undefined) st.lastError = error;
+  run.publish();
+}
+
+type Attempt = { ok: true; output: unknown; rendered?: string } | { ok: false; error: string; retryable: boolean };
+
+/** Sends one command and waits for its result or its deadline. */
+function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string):
+Generator<Task, Attempt, unknown> {
+  const { context, input } = run;
+  const sent = (yield run.act.dispatchCommand({
+    runId: input.runId, stepId, attempt, site: step.site, invocation, mode: executionModeFor(input.mode), timeoutMs, at: run.now(), queuePrefix: input.config.queuePrefix,
+  })) as DispatchOutput;
+  const result = context.df.waitForExternalEvent(EVENTS.result(sent.commandId));
+  const timer = context.df.createTimer(addMs(context.df.currentUtcDateTime, timeoutMs + input.config.resultGraceMs));
+  const winner: unknown = yield anyOf(context, [result, timer]);
+  if (winner === timer) {
+    const error = `no result from the ${step.site} worker within ${timeoutMs + input.config.resultGraceMs} ms: outcome unknown (the command may have run)`;
+    yield auditStep(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error });
+    return { ok: false, error, retryable: false };
+  }
+  timer.cancel();
+  const parsed = ResultMessage.safeParse(result.result);
+  if (!parsed.success) {
+    const error = `the worker's result is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+    yield auditStep(run, `${auditPrefix}:result`, 'step-result', 'lyncdr', { commandId: sent.commandId, error });
+    return { ok: false, error, retryable: false };
+  }
+  const r = parsed.data;
+  yield auditStep(run, `${auditPrefix}:result`, 'step-result', r.workerId, {
+    commandId: r.commandId, status: r.status, exitCode: r.exitCode, output: r.output, stderr: r.stderr?.slice(0, 4000), rendered: r.rendered,
+    duplicate: r.duplicate, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt,
+  });
+  if (r.status === 'succeeded') return { ok: true, output: r.output, rendered: r.rendered };
+  const kind = r.error?.kind ?? (r.status === 'outcome-unknown' ? 'outcome-unknown' : 'execution');
+  const error = `${r.status}${r.error ? ` (${r.error.kind}): ${r.error.message}` : r.stderr ? `: ${r.stderr.slice(0, 500)}` : ''}`;
+  return { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !PERMANENT.includes(kind) };
+}
+
+function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd, unknown> {
+  const { context, input } = run;
+  const st = run.status.steps[step.id];
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    st.attempt = attempt;
+    st.state = 'running';
+    st.startedAt ??= run.now();
+    run.publish();
+    const prefix = `step:${step.id}:attempt:${attempt}`;
+    let outcome: Attempt;
+    try {
+      outcome = yield* sendAndWait(run, step, step.id, step.command, attempt, step.timeoutMs, prefix);
+      if (outcome.ok) {
+        if (outcome.rendered) st.rendered = outcome.rendered;
+        // Post-conditions. In what-if nothing changed, so there is nothing to verify.
+        if (step.verification && input.mode !== 'what-if') {
+          let checked: unknown = outcome.output;
+          let verifyError: string | undefined;
+          if (step.verification.command) {
+            const v = yield* sendAndWait(run, step, `${step.id}.verify`, step.verification.command, attempt, step.timeoutMs, `${prefix}:verify`);
+            if (v.ok) checked = v.output; else verifyError = `verification command failed: ${v.error}`;
+          }
+          const check = verifyError ? undefined : checkExpectations(checked, step.verification.expect);
+          yield auditStep(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', {
+            description: step.verification.description, ok: !!check?.ok, results: check?.results, error: verifyError,
+          });
+          if (!check?.ok) {
+            const why = verifyError ?? check!.results.filter((x) => !x.ok).map((x) => `${x.description} (${x.detail})`).join('; ');
+            outcome = { ok: false, error: `verification failed: ${why}`, retryable: step.retrySafe };
+          }
+        }
+      }
+    } catch (err) {
+      // An activity failed (transport or storage): the command may not have been sent at all.
+      outcome = { ok: false, error: `system error: ${(err as Error).message}`, retryable: false };
+    }
+    if (outcome.ok) {
+      if (step.records) run.records[step.records] = outcome.output;
+      run.lastVerificationAt = run.now();
+      finishStep(run, st, 'succeeded');
+      return { kind: 'succeeded' };
+    }
+    st.lastError = outcome.error;
+    if (run.stopping) {
+      finishStep(run, st, 'failed');
+      return { kind: 'failed' };
+    }
+    if (outcome.retryable && step.retrySafe && attempt < step.retry.maxAttempts) {
+      const delay = step.retry.firstIntervalMs * Math.pow(step.retry.backoffCoefficient, attempt - 1);
+      run.publish();
+      if (delay > 0) yield context.df.createTimer(addMs(context.df.currentUtcDateTime, delay));
+      continue;
+    }
+    const d = yield* waitForDecision(run, step, attempt);
+    if (d === 'retry') continue;
+    if (d === 'skip') { finishStep(run, st, 'skipped'); return { kind: 'skipped' }; }
+    finishStep(run, st, 'failed');
+    return { kind: 'abort', reason: `step ${step.id} failed and the run was aborted (${st.decisions?.at(-1)?.by ?? 'lyncdr'})` };
+  }
+}
+
+/** The step failed for good: an operator says retry, skip or abort (or the wait times out: abort). */
+function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Generator<Task, 'retry' | 'skip' | 'abort', unknown> {
+  const { context, input } = run;
+  const st = run.status.steps[step.id];
+  st.state = 'waiting-decision';
+  run.publish();
+  const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.decisionTimeoutMinutes * 60_000));
+  let event = context.df.waitForExternalEvent(EVENTS.decision(step.id));
+  for (;;) {
+    const winner: unknown = yield anyOf(context, [event, deadline]);
+    let d: DecisionEvent;
+    if (winner === deadline) {
+      d = { decision: 'abort', by: 'lyncdr', comment: `no decision within ${input.config.decisionTimeoutMinutes} minutes` };
+    } else {
+      const parsed = DecisionEvent.safeParse(event.result);
+      if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.decision(step.id)); continue; }
+      d = parsed.data;
+      deadline.cancel();
+    }
+    const at = run.now();
+    (st.decisions ??= []).push({ decision: d.decision, by: d.by, at });
+    st.state = d.decision === 'retry' ? 'running' : st.state;
+    run.publish();
+    yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...d });
+    return d.decision;
+  }
+}
+
+function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, unknown> {
+  const { context, input } = run;
+  const st = run.status.steps[step.id];
+  st.state = 'waiting-confirmation';
+  st.attempt = 1;
+  st.startedAt = run.now();
+  run.publish();
+  const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.confirmationTimeoutMinutes * 60_000));
+  let event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
+  for (;;) {
+    const winner: unknown = yield anyOf(context, [event, deadline]);
+    if (winner === deadline) {
+      const reason = `manual step ${step.id} was not confirmed within ${input.config.confirmationTimeoutMinutes} minutes`;
+      finishStep(run, st, 'failed', reason);
+      return { kind: 'abort', reason };
+    }
+    const parsed = ConfirmEvent.safeParse(event.result);
+    if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.confirm(step.id)); continue; }
+    deadline.cancel();
+    yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment });
+    if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
+    (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, at: run.now() });
+    finishStep(run, st, 'succeeded');
+    return { kind: 'succeeded' };
+  }
+}
+
+function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unknown> {
+  const { context, input } = run;
+  const st = run.status.steps[step.id];
+  st.state = 'waiting-approval';
+  st.attempt = 1;
+  st.startedAt = run.now();
+  run.publish();
+  const policy = input.config.approvalPolicies[step.policy] ?? input.config.approvalPolicies.default;
+  const gate: GateInput = {
+    runId: input.runId, stepId: step.id, title: step.title, reason: step.reason, planHash: run.planHash,
+    requester: input.requestedBy, policyName: input.config.approvalPolicies[step.policy] ? step.policy : 'default', policy,
+  };
+  const result = (yield context.df.callSubOrchestrator(ORCHESTRATION.approvalGate, gate, gateInstanceId(input.runId, step.id))) as GateResult;
+  st.approvers = result.approvers;
+  if (result.status === 'approved') {
+    if (step.startsRtoClock && !run.rtoClockStart) run.rtoClockStart = result.decidedAt;
+    finishStep(run, st, 'succeeded');
+    return { kind: 'succeeded' };
+  }
+  const reason = `approval ${step.id} ${result.status}: ${result.reason ?? ''}`.trim();
+  finishStep(run, st, result.status === 'cancelled' ? 'cancelled' : 'failed', reason);
+  if (result.status === 'cancelled') return { kind: 'cancelled' };
+  return result.status === 'rejected' ? { kind: 'rejected', reason } : { kind: 'abort', reason };
+}

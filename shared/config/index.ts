@@ -1,0 +1,96 @@
+// The app's settings (Function App application settings in Azure, local.settings.json locally),
+// parsed once with zod. Orchestrators never read them: the HTTP trigger turns them into the run's
+// input (runConfigFrom) so a run keeps the configuration it started with, even across deployments.
+import { z } from 'zod';
+import { ApprovalPolicySchema, type ApprovalPolicyInput } from '../approvals/schema.js';
+import { DEFAULT_AUDIT_TABLE } from '../audit/config.js';
+import type { RunConfig } from '../runs/contract.js';
+
+/** Local development identities (x-lyncdr-user / lyncdr --as): alice, bob, carol approve; dave escalates. */
+const devPolicy = (over: Partial<ApprovalPolicyInput> = {}): ApprovalPolicyInput => ({
+  required: 2,
+  approverGroups: { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] },
+  timeoutMinutes: 30,
+  escalationTimeoutMinutes: 30,
+  ...over,
+});
+export const DEFAULT_APPROVAL_POLICIES: Record<string, ApprovalPolicyInput> = {
+  default: devPolicy(),
+  'declare-disaster': devPolicy(),
+  'destructive-restore': devPolicy(),
+};
+
+const QueuePrefix = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?$/, 'queue prefix: lowercase letters, digits, hyphens inside, at most 22');
+const minutes = (d: number) => z.coerce.number().positive().default(d);
+const jsonText = <T extends z.ZodType>(schema: T) => z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
+    return z.NEVER;
+  }
+}).pipe(schema);
+
+export const AppSettingsSchema = z.object({
+  LYNCDR_TOPOLOGY: z.string().min(1).default('examples/estate.sample.yaml'),
+  LYNCDR_TRANSPORT: z.enum(['azurite', 'servicebus']).default('azurite'),
+  LYNCDR_QUEUE_PREFIX: QueuePrefix.default('lyncdr'),
+  LYNCDR_RESULTS_QUEUE: z.string().min(1).optional(),
+  LYNCDR_APPROVAL_POLICIES: jsonText(z.record(z.string(), ApprovalPolicySchema)).optional(),
+  LYNCDR_AUDIT_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default(DEFAULT_AUDIT_TABLE),
+  LYNCDR_LOCK_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrLocks'),
+  LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
+  LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
+  LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  ServiceBusConnection: z.string().optional(),
+});
+
+export interface AppSettings {
+  topologyFile: string;
+  transport: 'azurite' | 'servicebus';
+  queuePrefix: string;
+  resultsQueue: string;
+  approvalPolicies: RunConfig['approvalPolicies'];
+  auditTable: string;
+  lockTable: string;
+  decisionTimeoutMinutes: number;
+  confirmationTimeoutMinutes: number;
+  resultGraceMs: number;
+  serviceBusConnection?: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const blank = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const r = AppSettingsSchema.safeParse(blank);
+  if (!r.success) throw new ConfigError(`invalid app settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const s = r.data;
+  if (s.LYNCDR_TRANSPORT === 'servicebus' && !s.ServiceBusConnection) throw new ConfigError('LYNCDR_TRANSPORT=servicebus needs ServiceBusConnection');
+  return {
+    topologyFile: s.LYNCDR_TOPOLOGY,
+    transport: s.LYNCDR_TRANSPORT,
+    queuePrefix: s.LYNCDR_QUEUE_PREFIX,
+    resultsQueue: s.LYNCDR_RESULTS_QUEUE ?? `${s.LYNCDR_QUEUE_PREFIX}-results`,
+    approvalPolicies: s.LYNCDR_APPROVAL_POLICIES ?? z.record(z.string(), ApprovalPolicySchema).parse(DEFAULT_APPROVAL_POLICIES),
+    auditTable: s.LYNCDR_AUDIT_TABLE,
+    lockTable: s.LYNCDR_LOCK_TABLE,
+    decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
+    confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
+    resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,
+    serviceBusConnection: s.ServiceBusConnection,
+  };
+}
+
+/** What a run takes with it from the settings. */
+export function runConfigFrom(s: AppSettings): RunConfig {
+  return {
+    queuePrefix: s.queuePrefix,
+    approvalPolicies: s.approvalPolicies,
+    decisionTimeoutMinutes: s.decisionTimeoutMinutes,
+    confirmationTimeoutMinutes: s.confirmationTimeoutMinutes,
+    resultGraceMs: s.resultGraceMs,
+  };
+}

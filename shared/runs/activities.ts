@@ -1,0 +1,60 @@
+// Names and shapes of the executor's activities: the one place both sides agree on. The
+// orchestrators call them through the typed helpers in orchestrations/executor/activities.ts
+// (they may not import the registrations, which carry I/O); functions/activities/ registers them.
+import type { AuditKind } from '../audit/schema.js';
+import type { Invocation, ExecutionMode } from '../messages.js';
+import type { Plan } from '../plan/schema.js';
+import type { RunMode, RunOptions } from './contract.js';
+
+export const ACTIVITY = {
+  buildPlan: 'runs-buildPlan',
+  audit: 'runs-audit',
+  acquireLocks: 'runs-acquireLocks',
+  releaseLocks: 'runs-releaseLocks',
+  dispatchCommand: 'runs-dispatchCommand',
+} as const;
+
+export interface BuildPlanInput {
+  runId: string;
+  runbook: string;
+  options: RunOptions;
+  mode: RunMode;
+  requestedBy: string;
+  at: string;
+  /** Policy names the run's configuration defines (a gate naming another one is refused here). */
+  policies: string[];
+}
+export type BuildPlanOutput =
+  | { ok: true; plan: Plan; planHash: string }
+  | { ok: false; error: string };
+
+export interface AuditInput {
+  runId: string;
+  key: string;
+  kind: AuditKind;
+  actor: string;
+  at: string;
+  data: unknown;
+}
+
+export interface LocksInput { runId: string; locks: string[]; at: string }
+export type AcquireLocksOutput = { ok: true } | { ok: false; lock: string; heldBy: string; since?: string };
+
+export interface DispatchInput {
+  runId: string;
+  stepId: string;
+  attempt: number;
+  site: string;
+  invocation: Invocation;
+  mode: ExecutionMode;
+  timeoutMs: number;
+  at: string;
+  /** Queue prefix the run was started with (its workers listen there). */
+  queuePrefix: string;
+}
+export interface DispatchOutput { commandId: string }
+
+/** The worker's mode for a run mode: what-if runs every command with -WhatIf. */
+export function executionModeFor(mode: RunMode): ExecutionMode {
+  return mode === 'what-if' ? 'whatif' : mode;
+}

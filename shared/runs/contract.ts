@@ -1,0 +1,196 @@
+// The run contract: what starts the executor orchestration (RunInput), the external events it and
+// the approval gate accept, the customStatus it publishes (v1) and the report it returns. The
+// HTTP API, the CLI, the dashboard and the orchestrators all parse with these schemas; see
+// docs/status-contract.md. Pure: imported by orchestrations.
+import { z } from 'zod';
+import { ApprovalPolicySchema, IdentitySchema, VOTE_CHANNELS } from '../approvals/schema.js';
+import { RunbookName } from '../plan/schema.js';
+
+export const STATUS_CONTRACT_VERSION = 1;
+
+export const RunMode = z.enum(['drill', 'what-if', 'live']);
+export type RunMode = z.infer<typeof RunMode>;
+
+/** Run ids become audit partition keys, instance ids and part of command ids. */
+export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,79}$/, 'run id: letters, digits and hyphens, at most 80');
+
+export const RunOptions = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+export type RunOptions = z.infer<typeof RunOptions>;
+
+/** Configuration that reaches the orchestrators as input (they may not read app settings). */
+export const RunConfig = z.strictObject({
+  queuePrefix: z.string().min(1).max(40),
+  /** Approval policies by name; a gate whose policy is not listed uses `default`. */
+  approvalPolicies: z.record(z.string(), ApprovalPolicySchema),
+  /** How long a failed step waits for an operator decision before the run aborts. */
+  decisionTimeoutMinutes: z.number().positive(),
+  /** How long a manual step waits for its confirmation before the run aborts. */
+  confirmationTimeoutMinutes: z.number().positive(),
+  /** Added to a step's timeout before the orchestrator stops waiting for the worker's reply. */
+  resultGraceMs: z.number().int().nonnegative(),
+});
+export type RunConfig = z.infer<typeof RunConfig>;
+
+export const RunInput = z.strictObject({
+  runId: RunId,
+  runbook: RunbookName,
+  options: RunOptions,
+  mode: RunMode,
+  requestedBy: IdentitySchema,
+  requestedAt: z.iso.datetime({ offset: true }),
+  config: RunConfig,
+});
+export type RunInput = z.infer<typeof RunInput>;
+
+// ---- external events (names are part of the contract) ----
+
+export const EVENTS = {
+  /** On the run: a worker's ResultMessage for one attempt of one step. */
+  result: (commandId: string) => `result:${commandId}`,
+  /** On the run: an operator's decision for a step waiting-for-decision. */
+  decision: (stepId: string) => `decision:${stepId}`,
+  /** On the run: an operator confirms a manual step is done. */
+  confirm: (stepId: string) => `confirm:${stepId}`,
+  /** On the run and on its open approval gate. */
+  cancel: 'cancel',
+  /** On the approval gate instance. */
+  vote: 'vote',
+} as const;
+
+/** The approval sub-orchestration of a gate step has this instance id. */
+export const gateInstanceId = (runId: string, stepId: string) => `${runId}:gate:${stepId}`;
+
+const Comment = z.string().trim().max(2000).optional();
+
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment });
+export type DecisionEvent = z.infer<typeof DecisionEvent>;
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment });
+export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
+export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000) });
+export type CancelEvent = z.infer<typeof CancelEvent>;
+/** A vote as raised on the gate; the gate stamps the time (`at`) itself. */
+export const VoteEvent = z.strictObject({
+  voteId: z.string().min(1).max(100),
+  approver: IdentitySchema,
+  decision: z.enum(['approve', 'reject']),
+  planHash: z.string().min(1).max(200),
+  comment: Comment,
+  channel: z.enum(VOTE_CHANNELS),
+});
+export type VoteEvent = z.infer<typeof VoteEvent>;
+
+// ---- customStatus v1 ----
+
+export const StepState = z.enum([
+  'pending', 'running', 'waiting-approval', 'waiting-decision', 'waiting-confirmation', 'succeeded', 'failed', 'skipped', 'cancelled',
+]);
+export type StepState = z.infer<typeof StepState>;
+
+export const RunPhase = z.enum([
+  'planning', 'locking', 'waiting-window', 'running', 'succeeded', 'failed', 'aborted', 'rejected', 'cancelled',
+]);
+export type RunPhase = z.infer<typeof RunPhase>;
+
+export const StepStatus = z.object({
+  kind: z.enum(['command', 'manual', 'approval']),
+  title: z.string(),
+  state: StepState,
+  attempt: z.number().int().nonnegative(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  rendered: z.string().optional(),
+  lastError: z.string().optional(),
+  /** approval steps: who approved so far (final once the gate is decided). */
+  approvers: z.array(z.string()).optional(),
+  /** the operator decisions taken on this step, in order. */
+  decisions: z.array(z.object({ decision: z.string(), by: z.string(), at: z.string() })).optional(),
+});
+export type StepStatus = z.infer<typeof StepStatus>;
+
+export const Measure = z.object({
+  minutes: z.number().nullable(),
+  targetMinutes: z.number(),
+  met: z.boolean().nullable(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  basis: z.string(),
+});
+export type Measure = z.infer<typeof Measure>;
+
+export const RunStatus = z.object({
+  v: z.literal(STATUS_CONTRACT_VERSION),
+  runId: z.string(),
+  runbook: z.string(),
+  mode: RunMode,
+  requestedBy: z.string(),
+  phase: RunPhase,
+  planHash: z.string().optional(),
+  title: z.string().optional(),
+  steps: z.record(z.string(), StepStatus),
+  /** Plan order of the steps (the record above is keyed by id). */
+  order: z.array(z.string()),
+  error: z.string().optional(),
+  cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  windowOpensAt: z.string().optional(),
+  rto: Measure.optional(),
+  rpo: Measure.optional(),
+  updatedAt: z.string(),
+});
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export type RunOutcome = 'succeeded' | 'failed' | 'aborted' | 'rejected' | 'cancelled';
+
+export interface RunReport {
+  v: 1;
+  runId: string;
+  runbook: string;
+  mode: RunMode;
+  outcome: RunOutcome;
+  planHash?: string;
+  error?: string;
+  startedAt: string;
+  finishedAt: string;
+  steps: Record<string, StepStatus>;
+  records: Record<string, unknown>;
+  rto?: Measure;
+  rpo?: Measure;
+}
+
+/** The approval gate's customStatus (instance gateInstanceId(runId, stepId)). */
+export interface GateCustomStatus {
+  v: 1;
+  runId: string;
+  stepId: string;
+  planHash: string;
+  status: 'pending' | 'approved' | 'rejected' | 'aborted' | 'cancelled';
+  phase: 'primary' | 'escalated' | 'timed-out';
+  required: number;
+  approvers: string[];
+  rejectors: string[];
+  eligible: string[];
+  deadline?: string;
+  /** Every vote received, accepted or refused, by voteId. */
+  votes: Array<{ voteId: string; approver: string; decision: string; outcome: 'accepted' | 'refused'; code?: string; reason?: string; at: string }>;
+}
+
+export interface GateResult {
+  status: 'approved' | 'rejected' | 'aborted' | 'cancelled';
+  approvers: string[];
+  rejectors: string[];
+  reason?: string;
+  decidedAt: string;
+}
+
+export const ORCHESTRATION = { runPlan: 'runPlan', approvalGate: 'approvalGate' } as const;
+
+/** Input of the approval gate sub-orchestration. */
+export interface GateInput {
+  runId: string;
+  stepId: string;
+  title: string;
+  reason: string;
+  planHash: string;
+  requester: string;
+  policyName: string;
+  policy: z.input<typeof ApprovalPolicySchema>;
+}

@@ -1,0 +1,42 @@
+// Post-condition checks on a command's structured output: pure, so the orchestrator evaluates them
+// during replay without an activity. `path` is dotted (`a.b.0.c`); `[*]`-free by design.
+import type { Expectation } from '../plan/schema.js';
+
+export interface ExpectationResult { description: string; ok: boolean; actual: unknown; detail?: string }
+
+export function valueAt(value: unknown, path: string): unknown {
+  let cur: unknown = value;
+  for (const seg of path.split('.')) {
+    if (cur === null || cur === undefined) return undefined;
+    if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
+    else if (typeof cur === 'object') cur = (cur as Record<string, unknown>)[seg];
+    else return undefined;
+  }
+  return cur;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+export function checkExpectation(output: unknown, e: Expectation): ExpectationResult {
+  const actual = valueAt(output, e.path);
+  let ok: boolean;
+  switch (e.op) {
+    case 'exists': ok = actual !== undefined && actual !== null; break;
+    case 'equals': ok = same(actual, e.value); break;
+    case 'notEquals': ok = !same(actual, e.value); break;
+    case 'lessThan': ok = typeof actual === 'number' && typeof e.value === 'number' && actual < e.value; break;
+    case 'greaterThan': ok = typeof actual === 'number' && typeof e.value === 'number' && actual > e.value; break;
+    case 'includes':
+      ok = Array.isArray(actual) ? actual.some((x) => same(x, e.value))
+        : typeof actual === 'string' && typeof e.value === 'string' ? actual.includes(e.value) : false;
+      break;
+  }
+  return ok
+    ? { description: e.description, ok, actual }
+    : { description: e.description, ok, actual, detail: `${e.path} ${e.op}${e.value === undefined ? '' : ` ${JSON.stringify(e.value)}`}: got ${JSON.stringify(actual) ?? 'nothing'}` };
+}
+
+export function checkExpectations(output: unknown, expect: Expectation[]): { ok: boolean; results: ExpectationResult[] } {
+  const results = expect.map((e) => checkExpectation(output, e));
+  return { ok: results.every((r) => r.ok), results };
+}
