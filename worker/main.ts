@@ -10,6 +10,7 @@ import { storageConnectionString } from '../shared/storage/connection.js';
 import type { WorkerExecutor } from './execution.js';
 import { FileJournal } from './journal.js';
 import { Simulator } from './simulator/simulator.js';
+import { loadSimulatorTopology, topologyFile } from './simulator/topology.js';
 import { AzuriteQueueTransport } from './transport/azurite.js';
 import { ServiceBusTransport } from './transport/servicebus.js';
 import type { WorkerTransport } from './transport/types.js';
@@ -23,6 +24,7 @@ const Config = z.object({
   transport: z.enum(['azurite', 'servicebus']),
   journal: z.string().min(1),
   simDir: z.string().min(1),
+  topology: z.string().min(1),
   concurrency: positiveInt,
   queuePrefix: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?$/),
   lockMs: positiveInt,
@@ -42,6 +44,7 @@ function parseConfig(argv: string[]): Config {
     .addOption(new Option('--transport <kind>', 'message transport').choices(['azurite', 'servicebus']).default(env.LYNCDR_TRANSPORT ?? 'azurite'))
     .option('--journal <dir>', 'idempotency journal directory (default .data/worker/<site>/journal)')
     .option('--sim-dir <dir>', 'simulator state directory, one estate shared by the workers of all sites (default LYNCDR_SIM_DIR or .data/sim)')
+    .option('--topology <file>', 'estate topology the simulator builds its estate from (default LYNCDR_TOPOLOGY or examples/estate.sample.yaml, from the cwd)')
     .option('--concurrency <n>', 'commands run at once', env.LYNCDR_WORKER_CONCURRENCY ?? '4')
     .option('--queue-prefix <prefix>', 'queue name prefix', env.LYNCDR_QUEUE_PREFIX ?? 'lyncdr')
     .option('--lock-ms <ms>', 'message lock duration (storage-queue transport)', env.LYNCDR_LOCK_MS ?? '30000')
@@ -55,6 +58,7 @@ function parseConfig(argv: string[]): Config {
     ...o,
     journal: o.journal ?? path.join('.data', 'worker', o.site ?? '', 'journal'),
     simDir: o.simDir ?? env.LYNCDR_SIM_DIR ?? path.join('.data', 'sim'),
+    topology: topologyFile(o.topology, env),
   });
   if (!parsed.success) {
     return program.error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -72,9 +76,10 @@ function transportFor(config: Config): WorkerTransport {
   return new AzuriteQueueTransport({ connectionString: storageConnectionString(), prefix: config.queuePrefix, lockMs: config.lockMs });
 }
 
-function executorFor(config: Config): WorkerExecutor {
-  if (config.executor === 'simulator') return new Simulator({ dir: config.simDir });
-  // The PowerShell / SQL runners live in worker/executors/ and are wired here once they exist.
+async function executorFor(config: Config): Promise<WorkerExecutor> {
+  if (config.executor === 'simulator') {
+    return new Simulator({ dir: config.simDir, topology: await loadSimulatorTopology(config.topology) });
+  }
   throw new Error('the powershell executor is not available in this build; use --executor simulator');
 }
 
@@ -82,7 +87,7 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv);
   const journal = await FileJournal.open(config.journal);
   const worker = new HybridWorker({
-    site: config.site, workerId: config.workerId, transport: transportFor(config), executor: executorFor(config), journal,
+    site: config.site, workerId: config.workerId, transport: transportFor(config), executor: await executorFor(config), journal,
     resolve: catalogResolver(validateInvocation), concurrency: config.concurrency,
     lockRenewMs: Math.max(500, Math.floor(config.lockMs / 3)), heartbeatMs: config.heartbeatMs, probeMs: config.probeMs, graceMs: config.graceMs,
   });

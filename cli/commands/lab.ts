@@ -6,6 +6,7 @@ import path from 'node:path';
 import { FaultKind } from '../../worker/simulator/faults.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import type { EstateState } from '../../worker/simulator/state.js';
+import { loadSimulatorTopology, topologyFile } from '../../worker/simulator/topology.js';
 
 export interface LabCommandDeps {
   env?: NodeJS.ProcessEnv;
@@ -31,11 +32,14 @@ function summary(s: EstateState): string {
     const up = p.up && (s.sites[p.site]?.up ?? false);
     lines.push(`pool ${p.fqdn} (${p.site}, ${p.edition}${p.backupPool ? `, backup ${p.backupPool}` : ''}): ${up ? 'up' : 'DOWN'}${p.failedOver ? ', FAILED OVER' : ''}`);
   }
-  lines.push(`cms: ${s.cms.pool} (${s.cms.sqlServer}\\${s.cms.sqlInstance})`);
+  lines.push(`cms: ${s.cms.pool} (${s.cms.sqlServer}${s.cms.sqlInstance ? `\\${s.cms.sqlInstance}` : ''})`);
   for (const e of Object.values(s.edges)) lines.push(`edge ${e.fqdn}: next hop ${e.nextHop}`);
-  lines.push(`pchat ${s.pchat.poolFqdn}: ${s.pchat.state}; active ${s.pchat.activeServers.join(', ') || '(none)'}`);
-  const sec = s.pchatSql.secondary;
-  lines.push(`mgc primary ${s.pchatSql.primary.server}: ${s.pchatSql.primary.mgc}; secondary ${sec.server}: ${sec.mgc}, last restored log #${sec.lastRestoredSeq}, log shipping ${s.pchatSql.logShipping.configured ? 'on' : 'removed'}${sec.mirror ? ', mirrored' : ''}`);
+  if (s.pchat && s.pchatSql) {
+    lines.push(`pchat ${s.pchat.poolFqdn}: ${s.pchat.state}; active ${s.pchat.activeServers.join(', ') || '(none)'}`);
+    const { primary: pri, secondary: sec } = s.pchatSql;
+    lines.push(`mgc primary ${pri.server}: ${pri.mgc}${pri.mirror ? ', mirrored' : ''}; secondary ${sec.server}: ${sec.mgc}, last restored log #${sec.lastRestoredSeq}, log shipping ${s.pchatSql.logShipping.configured ? 'on' : 'removed'}${sec.mirror ? ', mirrored' : ''}`);
+  }
+  for (const [owner, r] of Object.entries(s.dns)) lines.push(`dns ${owner} ${r.type} ${r.records.join(', ')} (ttl ${r.ttl})`);
   lines.push(`executions: ${s.executions.length}${s.executions.length ? ` (last: ${s.executions.at(-1)!.name} ${s.executions.at(-1)!.outcome})` : ''}`);
   return `${lines.join('\n')}\n`;
 }
@@ -44,19 +48,35 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
   const env = deps.env ?? process.env;
   const out = deps.out ?? ((t: string) => process.stdout.write(t));
   const lab = program.command('lab').description('inspect and disturb the simulated Lync estate used by drills')
-    .option('--sim-dir <dir>', 'simulator state directory (default LYNCDR_SIM_DIR or .data/sim)');
-  const sim = () => new Simulator({ dir: lab.opts<{ simDir?: string }>().simDir ?? env.LYNCDR_SIM_DIR ?? path.join('.data', 'sim') });
+    .option('--sim-dir <dir>', 'simulator state directory (default LYNCDR_SIM_DIR or .data/sim)')
+    .option('--topology <file>', 'estate topology the simulation is built from when it starts or is reset (default LYNCDR_TOPOLOGY or examples/estate.sample.yaml)');
+  const opts = () => lab.opts<{ simDir?: string; topology?: string }>();
+  const dir = () => opts().simDir ?? env.LYNCDR_SIM_DIR ?? path.join('.data', 'sim');
+  // The topology is read only when needed (a first start or a reset), so `lab state` works without it.
+  const sim = () => new Simulator({ dir: dir() });
+  const simWithTopology = async (file?: string) => new Simulator({ dir: dir(), topology: await loadSimulatorTopology(topologyFile(file ?? opts().topology, env)) });
 
   lab.command('state').description('show the estate').option('--json', 'the whole state as JSON')
-    .action(async (o: { json?: boolean }) => {
-      const s = await sim().state();
-      out(o.json ? `${JSON.stringify({ ...s, faults: await sim().faults.list() }, null, 2)}\n` : summary(s));
+    .option('--snapshot', "only the estate's durable facts (what a failover -> failback must put back), as JSON")
+    .action(async (o: { json?: boolean; snapshot?: boolean }) => {
+      const s = await (await simWithTopology()).state();
+      if (o.snapshot) out(`${JSON.stringify(await sim().snapshot(), null, 2)}\n`);
+      else out(o.json ? `${JSON.stringify({ ...s, faults: await sim().faults.list() }, null, 2)}\n` : summary(s));
     });
 
-  lab.command('reset').description('back to the default estate, no faults, empty execution log')
-    .action(async () => {
-      await sim().reset();
-      out('estate reset\n');
+  lab.command('reset').description('rebuild the estate from the topology: everything up, nothing failed over, no faults, empty execution log')
+    .option('--topology <file>', 'topology to build it from (default: lab --topology, LYNCDR_TOPOLOGY or examples/estate.sample.yaml)')
+    .action(async (o: { topology?: string }) => {
+      const file = topologyFile(o.topology ?? opts().topology, env);
+      await (await simWithTopology(file)).reset();
+      out(`estate reset from ${file}\n`);
+    });
+
+  lab.command('manual <action>')
+    .description('do a manual runbook step in the simulated estate: reestablish-log-shipping (the DBA re-creates log shipping of mgc)')
+    .action(async (action: string) => {
+      if (action !== 'reestablish-log-shipping') throw new InvalidArgumentError('action must be reestablish-log-shipping');
+      out(`${await sim().reestablishLogShipping()}\n`);
     });
 
   lab.command('fault <command> <kind>')

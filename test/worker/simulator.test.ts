@@ -1,40 +1,62 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import type { ExecutionResult } from '../../worker/executors/types.js';
+import { loadTopologyFile, parseTopology, type Topology } from '../../shared/topology/index.js';
 
-const SEC = 'wepchatsql.contoso.com';
-const PRI = 'eepchatsql.contoso.com';
+const SEC = 'pchatsql-west.contoso.com';
+const PRI = 'pchatsql-east.contoso.com';
+const INST = { sqlInstanceName: 'PCHAT' };
 const PCHAT = 'PersistentChatServer:pchatpool1.contoso.com';
 const COPY = 'D:\\LogShipping\\mgc';
-const SHARE = '\\\\dfs.contoso.com\\pchatlogship';
-const trn = (seq: number) => `mgc_${20261121000000 + seq * 500}.trn`;
+const SHARE = '\\\\fs-east.contoso.com\\pchat-logship';
+
+let sample: Topology;
+/** The sample estate plus a Standard Edition pool without a backup pool. */
+let withLonePool: Topology;
+beforeAll(async () => {
+  const r = await loadTopologyFile(path.resolve(import.meta.dirname, '../../examples/estate.sample.yaml'));
+  if (!r.ok) throw new Error('sample topology invalid');
+  sample = r.topology;
+  const lone = parseTopology({
+    ...sample,
+    frontEndPools: [...sample.frontEndPools, { fqdn: 'sepool3.contoso.com', site: 'West', edition: 'Standard', backEnd: { serverFqdn: 'sepool3.contoso.com', instance: 'RTC' }, userCount: 400, frontEnds: [{ fqdn: 'sepool3.contoso.com' }] }],
+  });
+  if (!lone.ok) throw new Error(JSON.stringify(lone.problems));
+  withLonePool = lone.topology;
+});
 
 let n = 0;
 function sim(extra: Partial<ConstructorParameters<typeof Simulator>[0]> = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-sim-'));
-  return { dir, sim: new Simulator({ dir, timeFactor: 0.0001, ...extra }) };
+  return { dir, sim: new Simulator({ dir, timeFactor: 0.0001, topology: sample, ...extra }) };
 }
 function run(s: Simulator, name: string, params: Record<string, unknown>, opts: { whatIf?: boolean; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecutionResult> {
   return s.execute({ name, params }, { commandId: `c${++n}`, timeoutMs: opts.timeoutMs ?? 10_000, whatIf: opts.whatIf ?? false, signal: opts.signal });
 }
-function expectFailed(r: ExecutionResult, re: RegExp) {
+function expectFailed(r: ExecutionResult, re: RegExp, kind: ExecutionResult['errorKind'] = 'precondition') {
   expect(r.status).toBe('failed');
   expect(r.stderr).toMatch(re);
+  expect(r.errorKind).toBe(kind);
+}
+async function logNames(s: Simulator): Promise<string[]> {
+  return (await s.state()).pchatSql!.backupShare.files.map((f) => f.name);
 }
 
 describe('simulated estate: preconditions', () => {
   it('pool failover: succeeds once, then refuses "already failed over"; a pool without a backup pool is refused', async () => {
-    const { sim: s } = sim();
+    const { sim: s } = sim({ topology: withLonePool });
     const ok = await run(s, 'pool.failover', { poolFqdn: 'eepool2.contoso.com' });
     expect(ok.status).toBe('succeeded');
-    expect(ok.output).toMatchObject({ PoolFqdn: 'eepool2.contoso.com', BackupPoolFqdn: 'eepool1.contoso.com', FailoverStatus: 'FailedOver' });
+    expect(ok.errorKind).toBeUndefined();
+    expect(ok.output).toEqual([]);
     expect(ok.rendered).toMatch(/^Invoke-CsPoolFailover -PoolFqdn 'eepool2.contoso.com' -DisasterMode -Confirm:\$false$/);
     expectFailed(await run(s, 'pool.failover', { poolFqdn: 'eepool2.contoso.com' }), /already failed over/);
     expectFailed(await run(s, 'pool.failover', { poolFqdn: 'sepool3.contoso.com' }), /does not have a backup pool/);
     expect((await s.state()).pools['eepool2.contoso.com'].failedOver).toBe(true);
+    expect((await s.snapshot()).pools['eepool2.contoso.com'].usersServedBy).toBe('eepool1.contoso.com');
   });
 
   it('pool failback refuses a pool that is not failed over', async () => {
@@ -42,78 +64,96 @@ describe('simulated estate: preconditions', () => {
     expectFailed(await run(s, 'pool.failback', { poolFqdn: 'eepool1.contoso.com' }), /is not failed over/);
   });
 
-  it('topology changes fail while the CMS is unreachable, and work after the CMS failover', async () => {
+  it('topology changes fail while the CMS is unreachable, and work after the CMS failover to the backup pool store', async () => {
     const { sim: s } = sim();
     await s.disaster('east');
     expectFailed(await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }), /Central Management Store .* unreachable/);
-    expectFailed(await run(s, 'edge.setNextHop', { edgePoolFqdn: 'edge2.contoso.com', nextHopPoolFqdn: 'eepool2.contoso.com' }), /Central Management Store/);
-    const cms = await run(s, 'cms.failover', { backupSqlServerFqdn: 'wesql1.contoso.com', backupSqlInstanceName: 'RTC' });
+    expectFailed(await run(s, 'edge.setNextHop', { edgePoolFqdn: 'edgepool1.contoso.com', nextHopPoolFqdn: 'eepool2.contoso.com' }), /Central Management Store/);
+    expectFailed(await run(s, 'cms.failover', { backupSqlServerFqdn: 'wesql1.contoso.com', backupSqlInstanceName: 'RTC' }), /not the back-end store/);
+    const cms = await run(s, 'cms.failover', { backupSqlServerFqdn: 'eepool2-sql.contoso.com', backupSqlInstanceName: 'RTC' });
     expect(cms.status).toBe('succeeded');
-    expect((await s.state()).cms.pool).toBe('eepool2.contoso.com');
+    expect((await s.state()).cms).toEqual({ pool: 'eepool2.contoso.com', sqlServer: 'eepool2-sql.contoso.com', sqlInstance: 'RTC' });
     expect((await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' })).status).toBe('succeeded');
-    expect((await run(s, 'edge.setNextHop', { edgePoolFqdn: 'edge2.contoso.com', nextHopPoolFqdn: 'eepool2.contoso.com' })).status).toBe('succeeded');
-    // The failed pool is down: a planned (non-disaster) failback of it is refused.
+    expect((await run(s, 'edge.setNextHop', { edgePoolFqdn: 'edgepool1.contoso.com', nextHopPoolFqdn: 'eepool2.contoso.com' })).status).toBe('succeeded');
+    // The failed pool is down: a failback of it is refused.
     expectFailed(await run(s, 'pool.failback', { poolFqdn: 'eepool1.contoso.com' }), /not available/);
   });
 
   it('pChat FailedOver is refused while mgc is RESTORING, and accepted after recovery', async () => {
     const { sim: s } = sim();
     expectFailed(await run(s, 'pchat.setState', { identity: PCHAT, poolState: 'FailedOver' }), /RESTORING/);
-    expect((await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC })).status).toBe('succeeded');
+    expect((await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC, ...INST })).status).toBe('succeeded');
     expect((await run(s, 'pchat.setState', { identity: PCHAT, poolState: 'FailedOver' })).status).toBe('succeeded');
-    expect((await run(s, 'pchat.getState', { identity: PCHAT })).output).toEqual({ Identity: PCHAT, PoolState: 'FailedOver' });
+    expect((await run(s, 'pchat.getState', { identity: PCHAT })).output).toEqual([{ Identity: PCHAT, PoolState: 'FailedOver' }]);
+  });
+
+  it('SQL against the wrong instance fails like a connection error', async () => {
+    const { sim: s } = sim();
+    expectFailed(await run(s, 'sql.logShippingMonitor', { sqlServerFqdn: SEC }), /network-related/);
   });
 
   it('RESTORE LOG out of sequence fails; in sequence works; after recovery it fails', async () => {
     const { sim: s } = sim();
-    // Seq 5 is restored, 6 is copied, 7 is only on the share.
-    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, folder: COPY, file: trn(7) }), /Cannot open backup device|too recent/);
-    expect((await run(s, 'file.copyLogBackups', { backupShare: SHARE, copyFolder: COPY, files: [trn(7)] })).status).toBe('succeeded');
-    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, folder: COPY, file: trn(7) }), /Msg 4305.*too recent/);
-    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, folder: COPY, file: trn(5) }), /Msg 4326.*too early/);
-    expect((await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, folder: COPY, file: trn(6) })).status).toBe('succeeded');
-    expect((await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, folder: COPY, file: trn(7) })).status).toBe('succeeded');
-    expect((await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC })).status).toBe('succeeded');
-    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, folder: COPY, file: trn(7) }), /Msg 3117/);
-    expectFailed(await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC }), /already online/);
+    const trn = await logNames(s); // 0-4 restored, 5 copied, 6-7 only on the share
+    expect(trn).toHaveLength(8);
+    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: trn[6] }), /Cannot open backup device/);
+    expect((await run(s, 'file.copyLogBackups', { backupShare: SHARE, copyFolder: COPY, files: [trn[6], trn[7]] })).status).toBe('succeeded');
+    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: trn[6] }), /Msg 4305.*too recent/);
+    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: trn[4] }), /Msg 4326.*too early/);
+    for (const f of trn.slice(5)) expect((await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: f })).status).toBe('succeeded');
+    const last = await run(s, 'sql.lastRestoredBackup', { sqlServerFqdn: SEC, ...INST });
+    expect(last.output).toMatchObject({ recordsets: [[{ restore_type: 'L', physical_device_name: `${COPY}\\${trn[7]}` }]] });
+    expect((await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC, ...INST })).status).toBe('succeeded');
+    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: trn[7] }), /Msg 3117/);
+    expectFailed(await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC, ...INST }), /already online/);
   });
 
-  it('sp_delete_log_shipping_secondary_database erases the monitor history', async () => {
+  it('the log-shipping monitor gives the pChat RPO; sp_delete_log_shipping_secondary_database erases it', async () => {
     const { sim: s } = sim();
-    const before = await run(s, 'sql.logShippingMonitor', { sqlServerFqdn: SEC });
-    expect(before.output).toEqual([expect.objectContaining({ last_restored_file: `${COPY}\\${trn(5)}`, last_copied_file: `${COPY}\\${trn(6)}` })]);
-    expect((await run(s, 'sql.deleteLogShippingSecondary', { sqlServerFqdn: SEC })).status).toBe('succeeded');
-    expect((await run(s, 'sql.logShippingMonitor', { sqlServerFqdn: SEC })).output).toEqual([]);
-    expectFailed(await run(s, 'sql.deleteLogShippingSecondary', { sqlServerFqdn: SEC }), /does not exist as a log-shipping secondary/);
+    const trn = await logNames(s);
+    const before = await run(s, 'sql.logShippingMonitor', { sqlServerFqdn: SEC, ...INST });
+    const rows = (before.output as { recordsets: Array<Array<Record<string, unknown>>> }).recordsets[0];
+    expect(rows).toEqual([expect.objectContaining({
+      secondary_server: `${SEC}\\PCHAT`, primary_server: `${PRI}\\PCHAT`, secondary_database: 'mgc',
+      last_restored_file: `${COPY}\\${trn[4]}`, last_copied_file: `${COPY}\\${trn[5]}`, last_restored_date_utc: expect.any(String),
+    })]);
+    const ageMin = (Date.now() - Date.parse(String(rows[0].last_restored_date_utc))) / 60_000;
+    expect(ageMin).toBeGreaterThan(5);
+    expect(ageMin).toBeLessThan(30);
+    expect((await run(s, 'sql.deleteLogShippingSecondary', { sqlServerFqdn: SEC, ...INST })).status).toBe('succeeded');
+    expect((await run(s, 'sql.logShippingMonitor', { sqlServerFqdn: SEC, ...INST })).output).toEqual({ recordsets: [[]], rowsAffected: [0] });
+    expectFailed(await run(s, 'sql.deleteLogShippingSecondary', { sqlServerFqdn: SEC, ...INST }), /does not exist as a log-shipping secondary/);
   });
 
   it('active servers: more than 4 or servers of another pool are refused; $null clears', async () => {
     const { sim: s } = sim();
     expectFailed(await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['pchatserver5.contoso.com'] }), /At most 4/);
-    expectFailed(await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['eefe1.contoso.com'] }), /not members/);
+    expectFailed(await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['fe1a.contoso.com'] }), /not members/);
     expect((await run(s, 'pchat.clearActiveServers', { identity: 'global' })).status).toBe('succeeded');
-    expect((await s.state()).pchat.activeServers).toEqual([]);
+    expect((await s.state()).pchat!.activeServers).toEqual([]);
     const add = await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['pchatserver5.contoso.com', 'pchatserver6.contoso.com'] });
     expect(add.status).toBe('succeeded');
-    expect((await s.state()).pchat.activeServers).toEqual(['pchatserver5.contoso.com', 'pchatserver6.contoso.com']);
+    expect((await s.state()).pchat!.activeServers).toEqual(['pchatserver5.contoso.com', 'pchatserver6.contoso.com']);
+    const services = await run(s, 'pchat.getServices', { poolFqdn: 'pchatpool1.contoso.com' });
+    expect(services.output).toEqual([expect.objectContaining({ Identity: PCHAT, ActiveServerCollectionIdentity: 'global', ActiveServers: ['pchatserver5.contoso.com', 'pchatserver6.contoso.com'] })]);
   });
 
   it('SQL on a server in a site that is down fails like a network error', async () => {
     const { sim: s } = sim();
     await s.disaster('east');
-    expectFailed(await run(s, 'sql.backupDatabase', { sqlServerFqdn: PRI, folder: SHARE, file: 'mgc_failback.bak' }), /network-related/);
+    expectFailed(await run(s, 'sql.backupDatabase', { sqlServerFqdn: PRI, ...INST, folder: SHARE, file: 'mgc_failback.bak' }), /network-related/);
   });
 
   it('what-if checks preconditions and changes nothing; a command without -WhatIf is skipped', async () => {
-    const { sim: s } = sim();
+    const { sim: s } = sim({ topology: withLonePool });
     const w = await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }, { whatIf: true });
     expect(w.status).toBe('succeeded');
     expect(w.output).toMatchObject({ WhatIf: true });
     expect((await s.state()).pools['eepool1.contoso.com'].failedOver).toBe(false);
     expectFailed(await run(s, 'pool.failover', { poolFqdn: 'sepool3.contoso.com' }, { whatIf: true }), /backup pool/);
-    const skipped = await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC }, { whatIf: true });
+    const skipped = await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC, ...INST }, { whatIf: true });
     expect(skipped.skipped).toBe(true);
-    expect((await s.state()).pchatSql.secondary.mgc).toBe('RESTORING');
+    expect((await s.state()).pchatSql!.secondary.mgc).toBe('RESTORING');
   });
 
   it('an invalid invocation is refused without touching the estate', async () => {
@@ -129,8 +169,8 @@ describe('simulator: faults, time, persistence', () => {
   it('fail: the next N executions fail, then the command works again', async () => {
     const { sim: s } = sim();
     await s.faults.add({ command: 'pool.get', kind: 'fail', remaining: 2 });
-    expectFailed(await run(s, 'pool.get', { poolFqdn: 'eepool1.contoso.com' }), /Injected fault/);
-    expectFailed(await run(s, 'pool.get', { poolFqdn: 'eepool1.contoso.com' }), /Injected fault/);
+    expectFailed(await run(s, 'pool.get', { poolFqdn: 'eepool1.contoso.com' }), /Injected fault/, 'execution');
+    expectFailed(await run(s, 'pool.get', { poolFqdn: 'eepool1.contoso.com' }), /Injected fault/, 'execution');
     expect((await run(s, 'pool.get', { poolFqdn: 'eepool1.contoso.com' })).status).toBe('succeeded');
   });
 
@@ -140,6 +180,7 @@ describe('simulator: faults, time, persistence', () => {
     const t0 = Date.now();
     const r = await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }, { timeoutMs: 300 });
     expect(r.status).toBe('timeout');
+    expect(r.errorKind).toBe('timeout');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
     const st = await s.state();
     expect(st.pools['eepool1.contoso.com'].failedOver).toBe(false);
@@ -170,10 +211,12 @@ describe('simulator: faults, time, persistence', () => {
     expect(st.pools['eepool1.contoso.com'].failedOver).toBe(false);
   });
 
-  it('state persists across simulator instances (worker restarts); reset restores the default estate', async () => {
+  it('state persists across simulator instances (worker restarts); reset rebuilds the estate from the topology', async () => {
     const { dir, sim: s } = sim();
+    const fresh = await s.snapshot();
     await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
     await s.disaster('eepool2.contoso.com');
+    // No topology given: the state file is the estate; the topology is needed only to build a new one.
     const again = new Simulator({ dir, timeFactor: 0.0001 });
     const st = await again.state();
     expect(st.pools['eepool1.contoso.com'].failedOver).toBe(true);
@@ -181,6 +224,7 @@ describe('simulator: faults, time, persistence', () => {
     expect(st.executions.map((e) => e.outcome)).toEqual(['succeeded']);
     await again.reset();
     expect((await s.state()).pools['eepool1.contoso.com'].failedOver).toBe(false);
+    expect(await s.snapshot()).toEqual(fresh);
   });
 
   it('probes report the estate as the worker sees it', async () => {

@@ -7,6 +7,14 @@ import type { CommandInvocation } from '../../shared/commands/invocation.js';
 export const ExecutionStatus = z.enum(['succeeded', 'failed', 'timeout']);
 export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
 
+/**
+ * Why a command did not succeed, as far as the executor can tell: the estate refused it
+ * (precondition), it ran and failed (execution), it ran out of time (timeout), or this executor
+ * cannot run it at all (not-supported: no SQL configured, no runner for the kind, not modelled).
+ */
+export const ExecutionErrorKind = z.enum(['precondition', 'execution', 'timeout', 'not-supported']);
+export type ExecutionErrorKind = z.infer<typeof ExecutionErrorKind>;
+
 export const ExecutionResult = z.object({
   status: ExecutionStatus,
   /** Process exit code; null when there was no process (SQL, refused, what-if skip) or it was killed. */
@@ -22,6 +30,8 @@ export const ExecutionResult = z.object({
   truncated: z.boolean().optional(),
   /** True when what-if was requested and the command was not run because it cannot simulate itself. */
   skipped: z.boolean().optional(),
+  /** Set on failures and timeouts by executors that can classify them; absent: treat as 'execution'. */
+  errorKind: ExecutionErrorKind.optional(),
 });
 export type ExecutionResult = z.infer<typeof ExecutionResult>;
 
@@ -39,6 +49,6 @@ export interface CommandExecutor {
 }
 
 /** A refusal before anything ran (invalid invocation, wrong executor for the command kind). */
-export function refused(rendered: string, message: string, durationMs = 0): ExecutionResult {
-  return { status: 'failed', exitCode: null, output: null, stderr: message, durationMs, rendered };
+export function refused(rendered: string, message: string, durationMs = 0, errorKind: ExecutionErrorKind = 'not-supported'): ExecutionResult {
+  return { status: 'failed', exitCode: null, output: null, stderr: message, durationMs, rendered, errorKind };
 }

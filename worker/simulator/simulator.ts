@@ -6,13 +6,21 @@ import type { ProbeResult } from '../../shared/messages.js';
 import { validateInvocation, type CommandInvocation } from '../../shared/commands/index.js';
 import { abortableDelay, type WorkerExecutor } from '../execution.js';
 import { refused, type ExecutionContext, type ExecutionResult } from '../executors/types.js';
-import { applySpec, cmsReachable, PreconditionError, setDown, type Applied } from './estate.js';
+import type { Topology } from '../../shared/topology/schema.js';
+import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, setDown, type Applied } from './estate.js';
 import { FaultStore, type Fault } from './faults.js';
-import { defaultEstate, StateStore, type EstateState } from './state.js';
+import { snapshotOf, type EstateSnapshot } from './snapshot.js';
+import { estateFromTopology, StateStore, type EstateState } from './state.js';
+import { loadSimulatorTopology, topologyFile } from './topology.js';
 
 export interface SimulatorOptions {
   /** Directory for state.json and faults.json. */
   dir: string;
+  /**
+   * The estate the simulation starts from (and `reset` goes back to). Without it, the file named
+   * by LYNCDR_TOPOLOGY, else examples/estate.sample.yaml from the process cwd, is loaded when needed.
+   */
+  topology?: Topology;
   /** Real durations are multiplied by this (0.001: a 10-minute failover takes 0.6 s). */
   timeFactor?: number;
   /** Kills the process for the `crash` fault; replaceable so unit tests survive it. */
@@ -59,25 +67,48 @@ export class Simulator implements WorkerExecutor {
   private readonly timeFactor: number;
   private readonly crash: () => void;
 
+  private topology: Topology | undefined;
+
   constructor(options: SimulatorOptions) {
-    this.store = new StateStore(path.join(options.dir, 'state.json'));
+    this.topology = options.topology;
+    this.store = new StateStore(path.join(options.dir, 'state.json'), async () => estateFromTopology(await this.getTopology()));
     this.faults = new FaultStore(path.join(options.dir, 'faults.json'));
     this.timeFactor = options.timeFactor ?? timeFactorFromEnv();
     this.crash = options.crash ?? (() => process.kill(process.pid, 'SIGKILL'));
+  }
+
+  private async getTopology(): Promise<Topology> {
+    this.topology ??= await loadSimulatorTopology(topologyFile());
+    return this.topology;
   }
 
   state(): Promise<EstateState> {
     return this.store.load();
   }
 
-  async reset(estate: EstateState = defaultEstate()): Promise<void> {
-    await this.store.save(estate);
+  /** The estate's durable facts, for comparing before / after a drill (see snapshot.ts). */
+  async snapshot(): Promise<EstateSnapshot> {
+    return snapshotOf(await this.store.load());
+  }
+
+  /**
+   * Back to the normal estate the topology describes (this simulator's topology, or the one
+   * given, which then becomes this simulator's): no faults, empty execution log.
+   */
+  async reset(topology?: Topology): Promise<void> {
+    if (topology) this.topology = topology;
+    await this.store.save(estateFromTopology(await this.getTopology()));
     await this.faults.clear();
   }
 
-  /** A site or pool goes down (recover: comes back). */
+  /** A site, pool or pChat SQL server goes down (recover: comes back). */
   disaster(target: string, recover = false): Promise<string> {
     return this.store.update((s) => setDown(s, target, !recover));
+  }
+
+  /** The manual step of the failback runbooks: the DBA re-creates log shipping of mgc. */
+  reestablishLogShipping(): Promise<string> {
+    return this.store.update((s) => reestablishLogShipping(s, new Date()));
   }
 
   private scaled(ms: number): number {
@@ -98,11 +129,13 @@ export class Simulator implements WorkerExecutor {
   async execute(invocation: CommandInvocation, ctx: ExecutionContext): Promise<ExecutionResult> {
     const began = Date.now();
     const v = validateInvocation(invocation);
-    if (!v.ok) return refused(`${invocation.name}`, `invalid invocation: ${v.error}`);
+    if (!v.ok) return refused(`${invocation.name}`, `invalid invocation: ${v.error}`, 0, 'precondition');
     const { command, spec, rendered } = v;
     const cmdlet = spec.kind === 'powershell' ? spec.cmdlet : `${spec.kind}`;
-    const result = (fields: Pick<ExecutionResult, 'status' | 'exitCode' | 'output' | 'stderr'> & { skipped?: boolean }): ExecutionResult =>
+    const result = (fields: Pick<ExecutionResult, 'status' | 'exitCode' | 'output' | 'stderr'> & Pick<Partial<ExecutionResult>, 'skipped' | 'errorKind' | 'stdout'>): ExecutionResult =>
       ({ ...fields, rendered, durationMs: Date.now() - began });
+    const refusal = (err: PreconditionError): ExecutionResult =>
+      result({ status: 'failed', exitCode: spec.kind === 'sql' ? null : 1, output: errorRecord(cmdlet, err), stderr: psError(cmdlet, err), errorKind: err.kind });
 
     if (ctx.whatIf && !command.supportsWhatIf) {
       // Same behaviour as the real runners: a command without -WhatIf is not run in what-if.
@@ -128,7 +161,7 @@ export class Simulator implements WorkerExecutor {
       if (!pre.ok) {
         await abortableDelay(this.scaled(2000), signal);
         await this.finish(ctx.commandId, 'failed', pre.err.message);
-        return result({ status: 'failed', exitCode: 1, output: errorRecord(cmdlet, pre.err), stderr: psError(cmdlet, pre.err) });
+        return refusal(pre.err);
       }
       if (ctx.whatIf) {
         await this.finish(ctx.commandId, 'whatif');
@@ -149,7 +182,7 @@ export class Simulator implements WorkerExecutor {
           await abortableDelay(duration / 2, signal);
           const message = `Injected fault: ${command.name} failed.`;
           await this.finish(ctx.commandId, 'failed', message);
-          return result({ status: 'failed', exitCode: 1, output: null, stderr: `${cmdlet} : ${message}` });
+          return result({ status: 'failed', exitCode: 1, output: null, stderr: `${cmdlet} : ${message}`, errorKind: 'execution' });
         }
         case 'slow':
           await abortableDelay(duration * fault.factor, signal);
@@ -162,16 +195,19 @@ export class Simulator implements WorkerExecutor {
       const applied = await this.store.update((s) => attempt(() => applySpec(s, spec, new Date())));
       if (!applied.ok) {
         await this.finish(ctx.commandId, 'failed', applied.err.message);
-        return result({ status: 'failed', exitCode: 1, output: errorRecord(cmdlet, applied.err), stderr: psError(cmdlet, applied.err) });
+        return refusal(applied.err);
       }
       await this.finish(ctx.commandId, 'succeeded');
-      return result({ status: 'succeeded', exitCode: 0, output: applied.value.output, stderr: '' });
+      return result({
+        status: 'succeeded', exitCode: spec.kind === 'sql' || spec.kind === 'file' ? null : 0, output: applied.value.output, stderr: '',
+        ...(applied.value.stdout !== undefined ? { stdout: applied.value.stdout } : {}),
+      });
     } catch (err) {
       if (!signal.aborted) throw err;
       const timedOut = !ctx.signal?.aborted;
       const message = timedOut ? `timed out after ${ctx.timeoutMs} ms; the simulated command was stopped before it took effect` : `aborted: ${String((ctx.signal?.reason as Error | undefined)?.message ?? ctx.signal?.reason)}`;
       await this.finish(ctx.commandId, 'failed', message);
-      return result({ status: timedOut ? 'timeout' : 'failed', exitCode: null, output: null, stderr: message });
+      return result({ status: timedOut ? 'timeout' : 'failed', exitCode: null, output: null, stderr: message, errorKind: timedOut ? 'timeout' : 'execution' });
     } finally {
       clearTimeout(timer);
       ctx.signal?.removeEventListener('abort', onOuterAbort);
@@ -180,23 +216,28 @@ export class Simulator implements WorkerExecutor {
 
   async probes(): Promise<ProbeResult[]> {
     const s = await this.store.load();
+    const now = new Date();
     const probes: ProbeResult[] = [];
     for (const [name, site] of Object.entries(s.sites)) probes.push({ name: `site:${name}`, ok: site.up, detail: site.up ? 'reachable' : 'unreachable' });
     for (const p of Object.values(s.pools)) {
       const up = p.up && (s.sites[p.site]?.up ?? false);
       probes.push({ name: `pool:${p.fqdn}`, ok: up, detail: p.failedOver ? `failed over to ${p.backupPool}` : up ? 'serving its users' : 'down' });
       if (p.backupPool) {
-        const ageMin = Math.round((Date.now() - Date.parse(p.lastBackupSyncAt)) / 60_000);
+        const ageMin = Math.round((now.getTime() - Date.parse(lastBackupSync(s, p, now))) / 60_000);
         probes.push({ name: `backup-sync-age:${p.fqdn}`, ok: ageMin <= 15, detail: `last backup service sync ${ageMin} min ago`, value: ageMin });
       }
     }
-    probes.push({ name: 'cms', ok: cmsReachable(s), detail: `CMS on ${s.cms.pool} (${s.cms.sqlServer}\\${s.cms.sqlInstance})` });
-    probes.push({ name: 'pchat-state', ok: s.pchat.state === 'Normal', detail: s.pchat.state, value: s.pchat.state });
-    const lat = s.pchatSql.logShipping.monitor?.last_restored_latency;
-    probes.push({
-      name: 'mgc-log-shipping', ok: s.pchatSql.logShipping.configured,
-      detail: s.pchatSql.logShipping.configured ? `restore latency ${lat ?? 'unknown'} min` : 'log shipping not configured', ...(lat != null ? { value: lat } : {}),
-    });
+    probes.push({ name: 'cms', ok: cmsReachable(s), detail: `CMS on ${s.cms.pool} (${s.cms.sqlServer}${s.cms.sqlInstance ? `\\${s.cms.sqlInstance}` : ''})` });
+    if (s.pchat && s.pchatSql) {
+      probes.push({ name: 'pchat-state', ok: s.pchat.state === 'Normal', detail: s.pchat.state, value: s.pchat.state });
+      const ls = s.pchatSql.logShipping;
+      const restored = ls.monitor?.last_restored_date_utc;
+      const lag = restored ? Math.round((now.getTime() - Date.parse(restored)) / 60_000) : undefined;
+      probes.push({
+        name: 'mgc-log-shipping', ok: ls.configured && (lag ?? 0) <= (ls.monitor?.restore_threshold ?? 45),
+        detail: ls.configured ? `last restore ${lag ?? 'unknown'} min ago` : 'log shipping not configured', ...(lag !== undefined ? { value: lag } : {}),
+      });
+    }
     return probes;
   }
 }

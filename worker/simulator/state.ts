@@ -4,14 +4,19 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Topology } from '../../shared/topology/schema.js';
 
 const Fqdn = z.string().min(3).max(255).regex(/^[a-z0-9.-]+$/, 'lowercase FQDN');
+/** Sites as workers name them: the topology's "East" is "east" here. */
+const Site = z.string().regex(/^[a-z0-9-]+$/, 'lowercase site');
 
 export const PoolState = z.object({
   fqdn: Fqdn,
-  site: z.string(),
+  site: Site,
   edition: z.enum(['Standard', 'Enterprise']),
   backupPool: Fqdn.optional(),
+  /** The pool's back-end SQL store (the CMS store when it hosts the CMS). */
+  backEnd: z.object({ server: Fqdn, instance: z.string().optional() }),
   up: z.boolean(),
   /** Its users are registered on the backup pool (Invoke-CsPoolFailover has run). */
   failedOver: z.boolean(),
@@ -27,47 +32,80 @@ export type LogBackupFile = z.infer<typeof LogBackupFile>;
 
 export const DbState = z.enum(['ONLINE', 'RESTORING', 'OFFLINE']);
 
+const SqlHost = z.object({
+  server: Fqdn,
+  instance: z.string().optional(),
+  site: Site,
+  up: z.boolean(),
+  mgc: DbState,
+  /** mgc is mirrored (Install-CsMirrorDatabase) to `mirrorPartner`. */
+  mirror: z.boolean(),
+  /** The topology's mirror for this server when it is (or becomes) the principal. */
+  mirrorPartner: Fqdn.optional(),
+  /** msdb.dbo.restorehistory's latest row for mgc on this server. */
+  lastRestore: z.object({ file: z.string(), type: z.enum(['D', 'L']), at: z.string(), firstLsn: z.string(), lastLsn: z.string() }).optional(),
+});
+
+export const PchatSqlState = z.object({
+  primary: SqlHost,
+  secondary: SqlHost.extend({
+    /** The sequence number of the last log backup restored into the secondary's mgc. */
+    lastRestoredSeq: z.number().int(),
+    /** Recovered databases refuse further log restores (a new recovery fork). */
+    recovered: z.boolean(),
+  }),
+  logShipping: z.object({
+    configured: z.boolean(),
+    /** msdb.dbo.log_shipping_monitor_secondary; null once sp_delete_... has erased it. */
+    monitor: z.object({
+      last_copied_file: z.string().nullable(),
+      last_copied_date_utc: z.string().nullable(),
+      last_restored_file: z.string().nullable(),
+      last_restored_date_utc: z.string().nullable(),
+      last_restored_latency: z.number().int().nullable(),
+      restore_threshold: z.number().int(),
+    }).nullable(),
+  }),
+  /** The share the primary's backup job writes to (a DFS share in the seeds: reachable from both sites). */
+  backupShare: z.object({ path: z.string(), files: z.array(LogBackupFile) }),
+  /** The secondary's local copy folder. */
+  copyFolder: z.object({ path: z.string(), files: z.array(LogBackupFile) }),
+  fullBackups: z.array(z.object({ path: z.string(), database: z.string(), takenAt: z.string(), fromServer: z.string() })),
+});
+export type PchatSqlState = z.infer<typeof PchatSqlState>;
+
+export const PchatState = z.object({
+  poolFqdn: Fqdn,
+  serviceIdentity: z.string(),
+  collectionIdentity: z.string(),
+  state: z.enum(['Normal', 'FailedOver']),
+  servers: z.array(z.object({ fqdn: Fqdn, site: Site, role: z.enum(['active', 'standby']), up: z.boolean() })),
+  activeServers: z.array(Fqdn),
+});
+
+export const DnsRecordState = z.object({
+  type: z.enum(['A', 'CNAME', 'SRV']),
+  ttl: z.number().int(),
+  /** Record data, one entry per record at this name: an IPv4 address, an alias, or "priority weight port target" for SRV. */
+  records: z.array(z.string()),
+});
+export type DnsRecordState = z.infer<typeof DnsRecordState>;
+
 export const EstateState = z.object({
-  version: z.literal(1),
-  sites: z.record(z.string(), z.object({ up: z.boolean() })),
+  version: z.literal(2),
+  sites: z.record(Site, z.object({ up: z.boolean() })),
   pools: z.record(z.string(), PoolState),
-  cms: z.object({ pool: Fqdn, sqlServer: Fqdn, sqlInstance: z.string() }),
-  edges: z.record(z.string(), z.object({ fqdn: Fqdn, site: z.string(), nextHop: Fqdn, up: z.boolean() })),
-  pchat: z.object({
-    poolFqdn: Fqdn,
-    serviceIdentity: z.string(),
-    collectionIdentity: z.string(),
-    state: z.enum(['Normal', 'FailedOver']),
-    servers: z.array(z.object({ fqdn: Fqdn, site: z.string(), up: z.boolean() })),
-    activeServers: z.array(Fqdn),
-  }),
-  pchatSql: z.object({
-    primary: z.object({ server: Fqdn, site: z.string(), up: z.boolean(), mgc: DbState }),
-    secondary: z.object({
-      server: Fqdn, site: z.string(), up: z.boolean(),
-      mgc: DbState,
-      /** The sequence number of the last log backup restored into the secondary's mgc. */
-      lastRestoredSeq: z.number().int(),
-      /** Recovered databases refuse further log restores (a new recovery fork). */
-      recovered: z.boolean(),
-      mirror: z.boolean(),
-    }),
-    logShipping: z.object({
-      configured: z.boolean(),
-      /** msdb.dbo.log_shipping_monitor_secondary; null once sp_delete_... has erased it. */
-      monitor: z.object({
-        last_copied_file: z.string().nullable(),
-        last_copied_date_utc: z.string().nullable(),
-        last_restored_file: z.string().nullable(),
-        last_restored_date_utc: z.string().nullable(),
-        last_restored_latency: z.number().int().nullable(),
-      }).nullable(),
-    }),
-    backupShare: z.object({ path: z.string(), site: z.string(), files: z.array(LogBackupFile) }),
-    copyFolder: z.object({ path: z.string(), files: z.array(LogBackupFile) }),
-    fullBackups: z.array(z.object({ path: z.string(), database: z.string(), takenAt: z.string(), fromServer: z.string() })),
-  }),
-  dns: z.record(z.string(), z.object({ type: z.enum(['A', 'CNAME', 'SRV']), target: z.string(), ttl: z.number().int() })),
+  /** Users rehomed with Move-CsUser, by SIP address: the pool they now live on. Others live on the pool that created them. */
+  movedUsers: z.record(z.string(), Fqdn),
+  cms: z.object({ pool: Fqdn, sqlServer: Fqdn, sqlInstance: z.string().optional() }),
+  edges: z.record(z.string(), z.object({ fqdn: Fqdn, site: Site, nextHop: Fqdn, up: z.boolean() })),
+  pchat: PchatState.optional(),
+  pchatSql: PchatSqlState.optional(),
+  dns: z.record(z.string(), DnsRecordState),
+  /** Export files written by the estate (user data, RGS, pChat, contact lists), by lower-case path. */
+  exports: z.record(z.string(), z.object({ path: z.string(), kind: z.string(), source: z.string(), at: z.string() })),
+  /** Folders that already hold the nightly exports (the topology's legacy DR backup locations). */
+  backupFolders: z.array(z.string()),
   /** Every command the simulator began and how it ended: the proof of at-most-once in tests. */
   executions: z.array(z.object({
     commandId: z.string(),
@@ -81,83 +119,137 @@ export const EstateState = z.object({
 });
 export type EstateState = z.infer<typeof EstateState>;
 
+export const siteKey = (name: string): string => name.toLowerCase();
+
+/** The LSN a log backup of sequence `seq` starts at (it ends where seq + 1 starts). */
+export const lsn = (seq: number): string => `${seq}00000000100001`;
+
+/** SQL Server log-shipping file name: <db>_<yyyyMMddHHmmss>.trn, UTC. */
+export function logBackupName(database: string, at: Date): string {
+  return `${database}_${at.toISOString().replace(/[-:T]/g, '').slice(0, 14)}.trn`;
+}
+
 /**
- * The estate of seed 001: two datacenters, paired Enterprise pools, Persistent Chat with log
- * shipping East -> West. Used until a topology file is provided and by `lab reset`.
+ * A log-shipping chain as the backup / copy / restore jobs leave it (15-minute backups, as the
+ * seeds configure): `total` log backups on the share, `copied` of them in the copy folder,
+ * `restored` of them applied to the secondary's mgc. Sequence numbers stand for LSN ranges.
  */
-export function defaultEstate(now = new Date()): EstateState {
-  const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000).toISOString();
-  const logFile = (seq: number): LogBackupFile => ({
-    name: `mgc_${String(20261121000000 + seq * 500)}.trn`, seq, createdAt: minutesAgo(5 * (8 - seq)),
-  });
+export function logShippingChain(sql: Pick<PchatSqlState, 'backupShare' | 'copyFolder'> & { secondary: { server: string } ; primary: { server: string } },
+  now: Date, opts: { firstSeq: number; total: number; copied: number; restored: number; intervalMin?: number }) {
+  const interval = opts.intervalMin ?? 5;
+  const files: LogBackupFile[] = [];
+  for (let i = 0; i < opts.total; i++) {
+    const seq = opts.firstSeq + i;
+    const at = new Date(now.getTime() - ((opts.total - 1 - i) * interval + 2) * 60_000);
+    files.push({ name: logBackupName('mgc', at), seq, createdAt: at.toISOString() });
+  }
+  const copied = files.slice(0, opts.copied);
+  const lastCopied = copied.at(-1);
+  const lastRestored = files[opts.restored - 1];
+  const copyPath = (f: LogBackupFile) => `${sql.copyFolder.path.replace(/\\$/, '')}\\${f.name}`;
+  const minutesAfter = (iso: string, m: number) => new Date(Date.parse(iso) + m * 60_000).toISOString();
   return {
-    version: 1,
-    sites: { east: { up: true }, west: { up: true } },
-    pools: {
-      'eepool1.contoso.com': {
-        fqdn: 'eepool1.contoso.com', site: 'east', edition: 'Enterprise', backupPool: 'eepool2.contoso.com', up: true,
-        failedOver: false, userCount: 12000, frontEnds: ['eefe1.contoso.com', 'eefe2.contoso.com', 'eefe3.contoso.com'],
-        lastBackupSyncAt: minutesAgo(1),
-      },
-      'eepool2.contoso.com': {
-        fqdn: 'eepool2.contoso.com', site: 'west', edition: 'Enterprise', backupPool: 'eepool1.contoso.com', up: true,
-        failedOver: false, userCount: 9000, frontEnds: ['wefe1.contoso.com', 'wefe2.contoso.com', 'wefe3.contoso.com'],
-        lastBackupSyncAt: minutesAgo(1),
-      },
-      'sepool3.contoso.com': {
-        fqdn: 'sepool3.contoso.com', site: 'west', edition: 'Standard', up: true, failedOver: false, userCount: 400,
-        frontEnds: ['sepool3.contoso.com'], lastBackupSyncAt: minutesAgo(1),
-      },
+    shareFiles: files,
+    copyFiles: copied,
+    lastRestoredSeq: lastRestored?.seq ?? opts.firstSeq - 1,
+    monitor: {
+      last_copied_file: lastCopied ? copyPath(lastCopied) : null,
+      last_copied_date_utc: lastCopied ? minutesAfter(lastCopied.createdAt, 1) : null,
+      last_restored_file: lastRestored ? copyPath(lastRestored) : null,
+      last_restored_date_utc: lastRestored ? minutesAfter(lastRestored.createdAt, 2) : null,
+      last_restored_latency: lastRestored ? 2 : null,
+      restore_threshold: 45,
     },
-    cms: { pool: 'eepool1.contoso.com', sqlServer: 'eesql1.contoso.com', sqlInstance: 'RTC' },
-    edges: {
-      'edge1.contoso.com': { fqdn: 'edge1.contoso.com', site: 'east', nextHop: 'eepool1.contoso.com', up: true },
-      'edge2.contoso.com': { fqdn: 'edge2.contoso.com', site: 'west', nextHop: 'eepool2.contoso.com', up: true },
-    },
-    pchat: {
-      poolFqdn: 'pchatpool1.contoso.com',
-      serviceIdentity: 'PersistentChatServer:pchatpool1.contoso.com',
-      collectionIdentity: 'global',
-      state: 'Normal',
-      servers: [
-        ...[1, 2, 3, 4].map((i) => ({ fqdn: `pchatserver${i}.contoso.com`, site: 'east', up: true })),
-        ...[5, 6, 7, 8].map((i) => ({ fqdn: `pchatserver${i}.contoso.com`, site: 'west', up: true })),
-      ],
-      activeServers: [1, 2, 3, 4].map((i) => `pchatserver${i}.contoso.com`),
-    },
-    pchatSql: {
-      primary: { server: 'eepchatsql.contoso.com', site: 'east', up: true, mgc: 'ONLINE' },
-      secondary: { server: 'wepchatsql.contoso.com', site: 'west', up: true, mgc: 'RESTORING', lastRestoredSeq: 5, recovered: false, mirror: false },
-      logShipping: {
-        configured: true,
-        monitor: {
-          last_copied_file: `D:\\LogShipping\\mgc\\${logFile(6).name}`, last_copied_date_utc: minutesAgo(9),
-          last_restored_file: `D:\\LogShipping\\mgc\\${logFile(5).name}`, last_restored_date_utc: minutesAgo(12),
-          last_restored_latency: 3,
-        },
-      },
-      // Seqs 1-7 were backed up on the primary; 6 is copied but not restored; 7 is not copied yet.
-      backupShare: { path: '\\\\dfs.contoso.com\\pchatlogship', site: 'west', files: [1, 2, 3, 4, 5, 6, 7].map(logFile) },
-      copyFolder: { path: 'D:\\LogShipping\\mgc', files: [1, 2, 3, 4, 5, 6].map(logFile) },
-      fullBackups: [],
-    },
-    dns: {
-      'meet.contoso.com': { type: 'A', target: '10.1.0.10', ttl: 300 },
-      'dialin.contoso.com': { type: 'A', target: '10.1.0.10', ttl: 300 },
-      'admin.contoso.com': { type: 'A', target: '10.1.0.10', ttl: 300 },
-      'lyncdiscover.contoso.com': { type: 'CNAME', target: 'eepool1web.contoso.com', ttl: 300 },
-      'sip.contoso.com': { type: 'A', target: '10.1.0.20', ttl: 3600 },
-      '_sipinternaltls._tcp.contoso.com': { type: 'SRV', target: 'eepool1.contoso.com:5061', ttl: 3600 },
-    },
+  };
+}
+
+/**
+ * The simulated estate as the topology describes it, in its normal (pre-disaster) state: every
+ * site and pool up, users on their home pools, CMS where the topology puts it, Persistent Chat
+ * Normal with the topology's active servers, mgc online on the primary and RESTORING on the
+ * log-shipping secondary with a few log backups not yet applied (one copied, two only on the share).
+ */
+export function estateFromTopology(t: Topology, now = new Date()): EstateState {
+  const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000).toISOString();
+  const pools: EstateState['pools'] = {};
+  for (const p of t.frontEndPools) {
+    pools[p.fqdn] = {
+      fqdn: p.fqdn, site: siteKey(p.site), edition: p.edition, ...(p.backupPool ? { backupPool: p.backupPool } : {}),
+      backEnd: { server: p.backEnd.serverFqdn, ...(p.backEnd.instance ? { instance: p.backEnd.instance } : {}) },
+      up: true, failedOver: false, userCount: p.userCount, frontEnds: p.frontEnds.map((f) => f.fqdn),
+      lastBackupSyncAt: minutesAgo(1),
+    };
+  }
+  const cmsPool = t.frontEndPools.find((p) => p.hostsCms) ?? t.frontEndPools[0];
+  const edges: EstateState['edges'] = {};
+  for (const e of t.edgePools) edges[e.fqdn] = { fqdn: e.fqdn, site: siteKey(e.site), nextHop: e.nextHop, up: true };
+  const dns: EstateState['dns'] = {};
+  for (const r of t.dns) {
+    const owner = r.name === '@' ? r.zone : `${r.name.toLowerCase()}.${r.zone}`;
+    const data = r.type === 'SRV' ? `${r.priority ?? 0} ${r.weight ?? 0} ${r.port ?? 5061} ${r.target.toLowerCase()}` : r.type === 'CNAME' ? r.target.toLowerCase() : r.target;
+    const existing = dns[owner];
+    if (existing) existing.records.push(data);
+    else dns[owner] = { type: r.type, ttl: r.ttlSeconds, records: [data] };
+  }
+  const state: EstateState = {
+    version: 2,
+    sites: Object.fromEntries(t.sites.map((s) => [siteKey(s.name), { up: true }])),
+    pools,
+    movedUsers: {},
+    cms: { pool: cmsPool.fqdn, sqlServer: cmsPool.backEnd.serverFqdn, ...(cmsPool.backEnd.instance ? { sqlInstance: cmsPool.backEnd.instance } : {}) },
+    edges,
+    dns,
+    exports: {},
+    backupFolders: t.legacyDr ? [t.legacyDr.contactListBackup, t.legacyDr.responseGroupBackup] : [],
     executions: [],
-  } satisfies EstateState;
+  };
+  const pc = t.persistentChat;
+  if (pc) {
+    state.pchat = {
+      poolFqdn: pc.poolFqdn,
+      serviceIdentity: pc.serviceIdentity,
+      collectionIdentity: pc.activeServerCollectionIdentity,
+      state: 'Normal',
+      servers: pc.servers.map((x) => ({ fqdn: x.fqdn, site: siteKey(x.site), role: x.role, up: true })),
+      activeServers: pc.servers.filter((x) => x.role === 'active').map((x) => x.fqdn),
+    };
+    const host = (h: { serverFqdn: string; instance?: string | undefined; site: string }) =>
+      ({ server: h.serverFqdn, ...(h.instance ? { instance: h.instance } : {}), site: siteKey(h.site), up: true });
+    const sql: PchatSqlState = {
+      primary: { ...host(pc.sql.primary), mgc: 'ONLINE', mirror: Boolean(pc.sql.mirror), ...(pc.sql.mirror ? { mirrorPartner: pc.sql.mirror.serverFqdn } : {}) },
+      secondary: {
+        ...host(pc.sql.secondary), mgc: 'RESTORING', mirror: false,
+        ...(pc.sql.backupMirror ? { mirrorPartner: pc.sql.backupMirror.serverFqdn } : {}),
+        lastRestoredSeq: 0, recovered: false,
+      },
+      logShipping: { configured: true, monitor: null },
+      backupShare: { path: pc.sql.backupShare, files: [] },
+      copyFolder: { path: pc.sql.copyFolder, files: [] },
+      fullBackups: [],
+    };
+    // Eight log backups: 1-5 restored, 6 copied but not restored, 7-8 only on the share.
+    const chain = logShippingChain(sql, now, { firstSeq: 1, total: 8, copied: 6, restored: 5 });
+    sql.backupShare.files = chain.shareFiles;
+    sql.copyFolder.files = chain.copyFiles;
+    sql.secondary.lastRestoredSeq = chain.lastRestoredSeq;
+    sql.logShipping.monitor = chain.monitor;
+    if (chain.monitor.last_restored_file && chain.monitor.last_restored_date_utc) {
+      sql.secondary.lastRestore = {
+        file: chain.monitor.last_restored_file, type: 'L', at: chain.monitor.last_restored_date_utc,
+        firstLsn: lsn(chain.lastRestoredSeq), lastLsn: lsn(chain.lastRestoredSeq + 1),
+      };
+    }
+    state.pchatSql = sql;
+  }
+  return EstateState.parse(state);
 }
 
 /** Loads and saves the state file; an in-process mutex serialises read-modify-write cycles. */
 export class StateStore {
   private lock: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly file: string) {}
+  /** `initial` builds the estate when there is no state file yet (first start, or after it was deleted). */
+  constructor(readonly file: string, private readonly initial: () => Promise<EstateState>) {}
 
   async load(): Promise<EstateState> {
     let text: string;
@@ -165,11 +257,15 @@ export class StateStore {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      const fresh = defaultEstate();
+      const fresh = await this.initial();
       await this.save(fresh);
       return fresh;
     }
-    return EstateState.parse(JSON.parse(text));
+    const parsed = EstateState.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      throw new Error(`${this.file} is not a simulator state of this version (${parsed.error.issues[0]?.message ?? 'invalid'}); run \`lyncdr lab reset\``);
+    }
+    return parsed.data;
   }
 
   async save(state: EstateState): Promise<void> {
