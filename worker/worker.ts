@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { CommandId, CommandMessage, type ErrorKind, type HealthMessage, type ResultMessage, type SiteName } from '../shared/messages.js';
 import type { WorkerExecutor } from './execution.js';
+import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
 import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
 
@@ -272,7 +273,7 @@ export class HybridWorker {
         ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 60_000) } : {}),
         rendered: outcome.rendered || resolved.rendered,
         ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: firstLine || `timed out after ${cmd.timeoutMs} ms` } } : {}),
-        ...(status === 'failed' ? { error: { kind: 'execution' as const, message: firstLine.slice(0, 8000) || 'the command failed' } } : {}),
+        ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine) } } : {}),
       });
     } catch (err) {
       // The contract says executors do not throw for command failures: this is a bug or an
@@ -305,4 +306,25 @@ export class HybridWorker {
       await msg.abandon().catch(() => undefined);
     }
   }
+}
+
+/**
+ * The executor's classification of a failure, on the wire. `not-supported` (this worker cannot run
+ * it: no SQL configured, no runner) is not retryable either, so it travels as a precondition.
+ */
+export function errorKindOf(kind: ExecutionResult['errorKind']): ErrorKind {
+  switch (kind) {
+    case 'precondition':
+    case 'not-supported':
+      return 'precondition';
+    case 'timeout':
+      return 'timeout';
+    default:
+      return 'execution';
+  }
+}
+
+function failureMessage(kind: ExecutionResult['errorKind'], firstLine: string): string {
+  const text = firstLine || 'the command failed';
+  return (kind === 'not-supported' ? `not supported by this worker: ${text}` : text).slice(0, 8000);
 }

@@ -96,8 +96,13 @@ describe('hybrid worker process over Azurite queues', () => {
     await h.transport.sendCommand(cmd);
     const [r] = await resultsFor(h, cmd.commandId);
     expect(r).toMatchObject({ status: 'succeeded', duplicate: false, runId: 'run-1', site: 'west', exitCode: 0 });
-    expect(r.output).toMatchObject({ FailoverStatus: 'FailedOver' });
+    expect(r.output).toEqual([]); // Invoke-CsPoolFailover writes no objects
     expect(r.rendered).toContain("Invoke-CsPoolFailover -PoolFqdn 'eepool1.contoso.com'");
+    // The estate refusing a command is a precondition failure, not an execution failure.
+    const again = command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+    await h.transport.sendCommand(again);
+    const [refused] = await resultsFor(h, again.commandId);
+    expect(refused).toMatchObject({ status: 'failed', error: { kind: 'precondition', message: expect.stringMatching(/already failed over/) } });
     expect((await h.sim.state()).pools['eepool1.contoso.com'].failedOver).toBe(true);
     const health = (await h.transport.receiveHealth({ maxMessages: 32, maxWaitMs: 3000 })).map((m) => m.body as { kind: string; probes?: unknown[] });
     expect(health.some((m) => m.kind === 'heartbeat')).toBe(true);
