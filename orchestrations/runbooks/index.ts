@@ -7,6 +7,16 @@ import { RunbookName, type Plan } from '../../shared/plan/schema.js';
 import { PlanBuildError } from './steps.js';
 import { buildFePoolFailover, FePoolFailoverOptions } from './fe-pool-failover.js';
 import { buildSiteFailover, SiteFailoverOptions } from './site-failover.js';
+import { buildFePoolFailback, FePoolFailbackOptions } from './fe-pool-failback.js';
+import { buildSiteFailback, SiteFailbackOptions } from './site-failback.js';
+import { buildPchatPoolFailover, PchatPoolFailoverOptions } from './pchat-pool-failover.js';
+import { buildPchatPoolFailback, PchatPoolFailbackOptions } from './pchat-pool-failback.js';
+import { buildPchatBackup, PchatBackupOptions } from './pchat-backup.js';
+import { buildPchatRestore, PchatRestoreOptions } from './pchat-restore.js';
+import { buildCmsFailover, CmsFailoverOptions } from './cms-failover.js';
+import { buildLegacySiteDr, LegacySiteDrOptions } from './legacy-site-dr.js';
+import { buildLegacyNightlyExport, LegacyNightlyExportOptions } from './legacy-nightly-export.js';
+import { buildReadiness, ReadinessOptions } from './readiness.js';
 
 export { PlanBuildError } from './steps.js';
 
@@ -20,9 +30,19 @@ function entry<S extends z.ZodType>(e: RunbookEntry<S>): RunbookEntry {
   return e as unknown as RunbookEntry;
 }
 
-export const runbooks: Partial<Record<RunbookName, RunbookEntry>> = {
+export const runbooks: Record<RunbookName, RunbookEntry> = {
   'fe-pool-failover': entry({ description: 'fail a Front End pool over to its paired pool', options: FePoolFailoverOptions, build: buildFePoolFailover }),
+  'fe-pool-failback': entry({ description: 'fail a Front End pool back from its paired pool', options: FePoolFailbackOptions, build: buildFePoolFailback }),
   'site-failover': entry({ description: 'fail a whole site (Front End pools and Persistent Chat) over to the paired site', options: SiteFailoverOptions, build: buildSiteFailover }),
+  'site-failback': entry({ description: 'fail a whole site back', options: SiteFailbackOptions, build: buildSiteFailback }),
+  'pchat-pool-failover': entry({ description: 'fail Persistent Chat over to the other datacenter', options: PchatPoolFailoverOptions, build: buildPchatPoolFailover }),
+  'pchat-pool-failback': entry({ description: 'fail Persistent Chat back to its primary database', options: PchatPoolFailbackOptions, build: buildPchatPoolFailback }),
+  'pchat-backup': entry({ description: 'export Persistent Chat data to a dated .zip', options: PchatBackupOptions, build: buildPchatBackup }),
+  'pchat-restore': entry({ description: 'restore Persistent Chat data from an export or SQL backup (destructive)', options: PchatRestoreOptions, build: buildPchatRestore }),
+  'cms-failover': entry({ description: 'fail the Central Management Store over to the backup pool', options: CmsFailoverOptions, build: buildCmsFailover }),
+  'legacy-site-dr': entry({ description: 'Lync 2010 DR: rehome users on the DR Standard Edition pool', options: LegacySiteDrOptions, build: buildLegacySiteDr }),
+  'legacy-nightly-export': entry({ description: 'nightly contact-list and Response Group export for legacy-site-dr', options: LegacyNightlyExportOptions, build: buildLegacyNightlyExport }),
+  readiness: entry({ description: 'read-only readiness drill', options: ReadinessOptions, build: buildReadiness }),
 };
 
 function pathOf(segments: readonly PropertyKey[]): string {

@@ -1,0 +1,47 @@
+// Runbook 7a, pchat-backup (seed 001 scenario 4A): export the Persistent Chat data to a dated
+// .zip with Export-CsPersistentChatData, about 20 times smaller than a SQL backup. Scheduled
+// nightly; the scheduler passes the date because a plan builder does not read the clock.
+import { z } from 'zod';
+import { windowsPath } from '../../shared/commands/values.js';
+import type { Topology } from '../../shared/topology/schema.js';
+import type { Plan } from '../../shared/plan/schema.js';
+import { cmd, verifyOutput } from './steps.js';
+import { poolFailoverTargets, requirePchat } from './estate.js';
+
+export const isoDate = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date such as 2026-11-21');
+
+export const PchatBackupOptions = z.strictObject({
+  /** The run's date (YYYY-MM-DD), used in the file name. */
+  date: isoDate,
+  /** Folder for the exports; default: the log-shipping backup share. */
+  folder: windowsPath.optional(),
+  /** Export from the primary (normal) or the secondary (while failed over). */
+  from: z.enum(['primary', 'secondary']).default('primary'),
+  /** How many days of exports to keep. */
+  retentionDays: z.number().int().min(1).max(3650).default(14),
+});
+export type PchatBackupOptions = z.infer<typeof PchatBackupOptions>;
+
+export function buildPchatBackup(t: Topology, options: PchatBackupOptions): Plan {
+  const pc = requirePchat(t);
+  const sql = pc.sql[options.from];
+  const folder = (options.folder ?? pc.sql.backupShare).replace(/\\$/, '');
+  const file = `${folder}\\pchat-${options.date}.zip`;
+  const exp = cmd('pchat-export', 'pchat.exportData', { sqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { sqlInstanceName: sql.instance } : {}), fileName: file }, {
+    title: `Export Persistent Chat data from ${sql.serverFqdn} to ${file}`,
+    site: sql.site, source: 'seed 001 scenario 4A',
+    preconditions: [`${file} does not exist yet (one export per day)`],
+    verification: verifyOutput('the export file was written', [{ path: 'FileName', op: 'exists', description: 'the cmdlet reports the file it wrote' }]),
+  });
+  return {
+    v: 1,
+    runbook: 'pchat-backup',
+    title: `Export Persistent Chat data (${options.date}), keep ${options.retentionDays} days`,
+    options: { ...options },
+    steps: [exp],
+    // The RPO of this protection is the schedule: one export a day.
+    targets: { ...poolFailoverTargets(t), rpoMinutes: 24 * 60, source: 'nightly Export-CsPersistentChatData: RPO one day' },
+    pchatUsersReconnecting: 0,
+    locks: [`pchat:${pc.poolFqdn}`],
+  };
+}

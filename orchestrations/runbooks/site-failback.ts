@@ -1,0 +1,54 @@
+// Runbook 4, site-failback (seed 001 scenario 2B): the lost site is back.
+//   pre-flight  pools healthy, backup sync, DNS now; pChat state FailedOver, active list now
+//   gate        approve the failback
+//   FE          Invoke-CsPoolFailback for each pool of the site; Edge next hops and DNS back
+//   pChat       (after the pools are home) empty the active list; remove mirroring if added;
+//               full backup of the backup mgc; restore it over the primary (REPLACE, RECOVERY);
+//               state Normal; the recorded active servers; log shipping again (manual)
+import { z } from 'zod';
+import type { Topology } from '../../shared/topology/schema.js';
+import type { Plan } from '../../shared/plan/schema.js';
+import { gate, PlanBuildError } from './steps.js';
+import { findSite, pairedPools, poolFailoverTargets } from './estate.js';
+import { SITE_PURPOSES } from './fe-branch.js';
+import { feFailback } from './failback-branch.js';
+import { pchatFailback } from './pchat-failback-branch.js';
+import { Recorded } from './recorded.js';
+
+export const SiteFailbackOptions = z.strictObject({
+  /** The site that was lost and is back (East). */
+  failedSite: z.string().min(1),
+  /** What site-failover recorded (edgeNextHops, dns, activeServers, mirrorInstalled). */
+  recorded: Recorded.default({}),
+});
+export type SiteFailbackOptions = z.infer<typeof SiteFailbackOptions>;
+
+const SOURCE = 'seed 001 scenario 2B';
+
+export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Plan {
+  const site = findSite(t, options.failedSite);
+  const pools = t.frontEndPools.filter((p) => p.site === site).map((p) => pairedPools(t, p.fqdn, `failedSite ${site}: pool`));
+  if (!pools.length) throw new PlanBuildError(`failedSite: no Front End pool is in ${site}`);
+  const fe = feFailback(t, { pools, purposes: SITE_PURPOSES, recorded: options.recorded, source: SOURCE });
+  const pchat = t.persistentChat && t.persistentChat.sql.primary.site === site ? pchatFailback(t, options.recorded, SOURCE) : undefined;
+  const preflight = [...fe.preflight, ...(pchat?.preflight ?? [])];
+  const approve = gate('approve-failback', {
+    title: `Approve the failback of site ${site}`,
+    policy: 'failback',
+    reason: `Site ${site} is back: ${pools.map((p) => `${p.pool.fqdn} <- ${p.backup.fqdn}`).join(', ')}${pchat ? '; Persistent Chat returns to its primary database (chat is unavailable while mgc is copied back)' : ''}.`,
+    startsRtoClock: true,
+    dependsOn: preflight.map((s) => s.id),
+  });
+  const feAfter = fe.afterGate(approve.id);
+  const pcAfter = pchat?.afterGate(approve.id, feAfter.failbacks);
+  return {
+    v: 1,
+    runbook: 'site-failback',
+    title: `Fail site ${site} back from ${pools[0].backup.site}`,
+    options: { ...options },
+    steps: [...preflight, approve, ...feAfter.steps, ...(pcAfter?.steps ?? [])],
+    targets: poolFailoverTargets(t),
+    pchatUsersReconnecting: pchat ? t.persistentChat!.concurrentUsers : 0,
+    locks: [...fe.locks, ...(pchat ? [pchat.lock] : [])],
+  };
+}
