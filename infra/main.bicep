@@ -1,0 +1,107 @@
+// lyncdr in Azure: Function App (Flex Consumption, Node 20) with Durable Functions on a storage
+// account reached by managed identity (shared keys disabled), Service Bus for the hybrid workers
+// (a queue per site, results, health), Key Vault for secrets (audit HMAC key, SMTP, Teams),
+// Application Insights. Azure Developer CLI layout: `azd up` deploys it.
+targetScope = 'resourceGroup'
+
+@description('Short environment name, e.g. prod or drill.')
+@minLength(2)
+@maxLength(12)
+param environmentName string
+
+param location string = resourceGroup().location
+
+@description('Lync sites with an on-prem worker (lowercase, as the workers name them).')
+param sites array = [ 'east', 'west' ]
+
+@description('Object id of the group whose members operate lyncdr (read runs, approve).')
+param operatorsGroupObjectId string = ''
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = { 'azd-env-name': environmentName, app: 'lyncdr' }
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: { name: 'lyncdr-${token}', location: location, tags: tags }
+}
+
+module storage 'br/public:avm/res/storage/storage-account:0.14.3' = {
+  name: 'storage'
+  params: {
+    name: 'stlyncdr${token}'
+    location: location
+    tags: tags
+    kind: 'StorageV2'
+    skuName: 'Standard_ZRS'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+    blobServices: { containers: [ { name: 'app-package' } ] }
+  }
+}
+
+module bus 'br/public:avm/res/service-bus/namespace:0.10.1' = {
+  name: 'servicebus'
+  params: {
+    name: 'sb-lyncdr-${token}'
+    location: location
+    tags: tags
+    skuObject: { name: 'Standard' }
+    disableLocalAuth: true
+    queues: concat(
+      map(sites, site => {
+        name: 'lyncdr-commands-${site}'
+        lockDuration: 'PT1M'
+        maxDeliveryCount: 5
+        requiresDuplicateDetection: true
+        duplicateDetectionHistoryTimeWindow: 'PT1H'
+        deadLetteringOnMessageExpiration: true
+      }),
+      [
+        { name: 'lyncdr-results', lockDuration: 'PT1M', maxDeliveryCount: 5, requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindow: 'PT1H' }
+        { name: 'lyncdr-health', lockDuration: 'PT30S', maxDeliveryCount: 3, defaultMessageTimeToLive: 'PT1H' }
+      ]
+    )
+  }
+}
+
+module vault 'br/public:avm/res/key-vault/vault:0.11.0' = {
+  name: 'keyvault'
+  params: {
+    name: 'kv-lyncdr-${token}'
+    location: location
+    tags: tags
+    enableRbacAuthorization: true
+    enablePurgeProtection: true
+    softDeleteRetentionInDays: 90
+  }
+}
+
+module app 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    name: 'func-lyncdr-${token}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    serviceBusNamespace: '${bus.outputs.name}.servicebus.windows.net'
+    keyVaultUri: vault.outputs.uri
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    principalId: app.outputs.principalId
+    storageAccountName: storage.outputs.name
+    serviceBusName: bus.outputs.name
+    keyVaultName: vault.outputs.name
+    operatorsGroupObjectId: operatorsGroupObjectId
+  }
+}
+
+output AZURE_FUNCTION_APP_NAME string = app.outputs.name
+output SERVICE_BUS_NAMESPACE string = bus.outputs.name
+output KEY_VAULT_URI string = vault.outputs.uri

@@ -1,0 +1,59 @@
+// Flex Consumption Function App with a system-assigned identity; every connection is identity
+// based (the "__credential" / "__fullyQualifiedNamespace" settings), so no key leaves Azure.
+param name string
+param location string
+param tags object
+param storageAccountName string
+param appInsightsConnectionString string
+param serviceBusNamespace string
+param keyVaultUri string
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${name}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { tier: 'FlexConsumption', name: 'FC1' }
+  properties: { reserved: true }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: 'https://${storageAccountName}.blob.${environment().suffixes.storage}/app-package'
+          authentication: { type: 'SystemAssignedIdentity' }
+        }
+      }
+      scaleAndConcurrency: { maximumInstanceCount: 40, instanceMemoryMB: 2048 }
+      runtime: { name: 'node', version: '20' }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: serviceBusNamespace }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'Authorization=AAD' }
+        { name: 'LYNCDR_TASK_HUB', value: 'LyncdrProd' }
+        { name: 'LYNCDR_TRANSPORT', value: 'servicebus' }
+        { name: 'LYNCDR_RESULTS_QUEUE', value: 'lyncdr-results' }
+        { name: 'LYNCDR_AUDIT_HMAC_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/audit-hmac-key)' }
+      ]
+    }
+  }
+}
+
+output name string = site.name
+output principalId string = site.identity.principalId

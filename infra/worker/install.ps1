@@ -1,0 +1,53 @@
+<#
+.SYNOPSIS
+  Installs the lyncdr hybrid worker as a Windows service on a server of one Lync site.
+.DESCRIPTION
+  The worker makes outbound connections only (Service Bus over AMQP/TLS 5671, or 443 with
+  WebSockets). It runs the Lync cmdlets and the SQL of the DR runbooks for its site. The service
+  runs as a group managed service account (gMSA) that holds the Lync (CsAdministrator) and SQL
+  (sysadmin on the pChat instances) rights the runbooks need; no password is stored here.
+.EXAMPLE
+  .\install.ps1 -Site west -ServiceBusNamespace sb-lyncdr-abc.servicebus.windows.net -Account 'CONTOSO\gmsa-lyncdr$'
+#>
+[CmdletBinding(SupportsShouldProcess)]
+param(
+  [Parameter(Mandatory)] [ValidatePattern('^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$')] [string] $Site,
+  [Parameter(Mandatory)] [ValidatePattern('^[a-z0-9-]+\.servicebus\.windows\.net$')] [string] $ServiceBusNamespace,
+  [Parameter(Mandatory)] [ValidatePattern('^[^\\]+\\[^\\]+\$$')] [string] $Account,
+  [string] $InstallDir = 'C:\Program Files\lyncdr-worker',
+  [string] $DataDir = 'C:\ProgramData\lyncdr-worker'
+)
+$ErrorActionPreference = 'Stop'
+
+if (-not (Get-Command node.exe -ErrorAction SilentlyContinue)) { throw 'Node.js 20 LTS is required (node.exe not found on PATH).' }
+$major = [int]((node.exe --version).TrimStart('v').Split('.')[0])
+if ($major -lt 20) { throw "Node.js 20 or later is required; found $(node.exe --version)." }
+
+$serviceName = "lyncdr-worker-$Site"
+New-Item -ItemType Directory -Force -Path $InstallDir, "$DataDir\$Site\journal" | Out-Null
+Copy-Item -Recurse -Force -Path (Join-Path $PSScriptRoot '..\..\dist'), (Join-Path $PSScriptRoot '..\..\node_modules'), (Join-Path $PSScriptRoot '..\..\package.json') -Destination $InstallDir
+
+# The journal must survive restarts and only the service account may change it.
+$acl = Get-Acl $DataDir
+$acl.SetAccessRuleProtection($true, $false)
+foreach ($who in @('BUILTIN\Administrators', 'NT AUTHORITY\SYSTEM', $Account)) {
+  $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($who, 'Modify', 'ContainerInherit,ObjectInherit', 'None', 'Allow')))
+}
+Set-Acl $DataDir $acl
+
+$arguments = @(
+  "`"$InstallDir\dist\worker\main.js`"", '--site', $Site, '--executor', 'powershell', '--transport', 'servicebus',
+  '--journal', "`"$DataDir\$Site\journal`""
+) -join ' '
+$binPath = "`"$((Get-Command node.exe).Source)`" $arguments"
+
+if ($PSCmdlet.ShouldProcess($serviceName, 'install service')) {
+  if (Get-Service $serviceName -ErrorAction SilentlyContinue) { Stop-Service $serviceName; sc.exe delete $serviceName | Out-Null }
+  New-Service -Name $serviceName -BinaryPathName $binPath -DisplayName "lyncdr hybrid worker ($Site)" -StartupType Automatic | Out-Null
+  sc.exe config $serviceName obj= $Account | Out-Null
+  sc.exe failure $serviceName reset= 86400 actions= restart/5000/restart/30000/restart/60000 | Out-Null
+  # Identity-based Service Bus access (the gMSA's Entra identity or a workload identity).
+  [Environment]::SetEnvironmentVariable('ServiceBusConnection', "Endpoint=sb://$ServiceBusNamespace/;Authentication=ManagedIdentity", 'Machine')
+  Start-Service $serviceName
+  Get-Service $serviceName
+}
