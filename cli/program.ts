@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerTopologyCommands } from './commands/topology.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerLabCommands } from './commands/lab.js';
+import { registerPlanCommands } from './commands/plan.js';
 
 export function buildProgram(): Command {
   const program = new Command('lyncdr')
@@ -13,7 +14,7 @@ export function buildProgram(): Command {
   registerTopologyCommands(program);
   registerAuditCommands(program);
   registerLabCommands(program);
-  // registerPlanCommands(program);
+  registerPlanCommands(program);
 
   return program;
 }

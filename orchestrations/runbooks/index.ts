@@ -64,6 +64,7 @@ export function parseRunbookOptions(runbook: string, options: unknown): unknown 
     throw new PlanBuildError(`${runbook}: ${r.error.issues.map((i) => {
       const where = pathOf(i.path);
       if (i.code === 'unrecognized_keys') return `unknown option(s) ${i.keys.join(', ')}; ${runbook} takes ${optionNames(e.options).join(', ')}`;
+      if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return `option ${where} is required`;
       return `option ${where || '(options)'}: ${i.message}`;
     }).join('; ')}`);
   }

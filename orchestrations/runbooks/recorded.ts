@@ -8,7 +8,7 @@ export const Recorded = z.strictObject({
   /** preFailover.edgeNextHops: Edge pool FQDN -> the next hop it had. */
   edgeNextHops: z.record(fqdn, fqdn).optional(),
   /** preFailover.dns.<purpose>: the target (address or name) the record had, by purpose (meet, sip, ...). */
-  dns: z.record(z.enum(['sip', 'meet', 'dialin', 'admin', 'lyncdiscover', 'sipinternaltls']), z.string().min(1).max(253)).optional(),
+  dns: z.partialRecord(z.enum(['sip', 'meet', 'dialin', 'admin', 'lyncdiscover', 'sipinternaltls']), z.string().min(1).max(253)).optional(),
   /** preFailover.activeServers: the Persistent Chat active-server list before the failover. */
   activeServers: z.array(fqdn).min(1).max(4).optional(),
   /** Whether the failover mirrored the new primary mgc (Install-CsMirrorDatabase). */
