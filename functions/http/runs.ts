@@ -63,6 +63,16 @@ async function findRun(client: Client, id: string): Promise<{ status: Status; cu
   return { status: s, custom: custom.success ? custom.data : undefined };
 }
 
+/** The run publishes waiting-approval in the episode that creates the gate: give it a moment to exist. */
+async function waitForInstance(client: Client, id: string, ms = 10_000): Promise<Status | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const s = await statusOf(client, id);
+    if (s || Date.now() >= deadline) return s;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const isActive = (s: Status) => ['Running', 'Pending'].includes(String(s.runtimeStatus));
 
 function stepIn(custom: RunStatus | undefined, stepId: string, states: StepState[]): { ok: true } | { ok: false; res: HttpResponseInit } {
@@ -146,6 +156,8 @@ route('runs-vote', ['POST'], 'runs/{id}/votes', async (req, client, user) => {
   const stepId = open[0][0];
   const gateId = gateInstanceId(req.params.id, stepId);
   const voteId = randomUUID();
+  const gateStatus = await waitForInstance(client, gateId);
+  if (!gateStatus || !isActive(gateStatus)) return problem(409, `approval gate ${stepId} is not open${gateStatus ? ` (${gateStatus.runtimeStatus})` : ' yet: try again'}`);
   await client.raiseEvent(gateId, EVENTS.vote, { voteId, approver: user, decision: b.data.decision, planHash: b.data.planHash, comment: b.data.comment, channel: b.data.channel });
   // The gate decides; wait briefly for its answer so the voter learns at once whether it counted.
   const deadline = Date.now() + 10_000;
@@ -197,7 +209,9 @@ route('runs-cancel', ['POST'], 'runs/{id}/cancel', async (req, client, user) => 
   const event = { by: user, reason: b.data.reason };
   // Open gates first, so a gate cannot approve after the run decided to stop.
   for (const [stepId, st] of Object.entries(run.custom?.steps ?? {})) {
-    if (st.state === 'waiting-approval') await client.raiseEvent(gateInstanceId(req.params.id, stepId), EVENTS.cancel, event);
+    if (st.state !== 'waiting-approval') continue;
+    const g = await waitForInstance(client, gateInstanceId(req.params.id, stepId));
+    if (g && isActive(g)) await client.raiseEvent(gateInstanceId(req.params.id, stepId), EVENTS.cancel, event);
   }
   await client.raiseEvent(req.params.id, EVENTS.cancel, event);
   return json(202, { runId: req.params.id, cancelRequestedBy: user });

@@ -22,8 +22,10 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
 
   let state: GateState = openGate({ runId: input.runId, planHash: input.planHash, requester: input.requester, requestedAt: now() });
   const votes: GateCustomStatus['votes'] = [];
-  const publish = (status: GateCustomStatus['status']) => {
+  // The gate's status follows from its state; only a cancellation is said from outside.
+  const publish = (cancelled?: 'cancelled') => {
     const st = gateStatus(state, policy);
+    const status: GateCustomStatus['status'] = cancelled ?? st.status;
     const custom: GateCustomStatus = {
       v: 1, runId: input.runId, stepId: input.stepId, planHash: input.planHash, status, phase: state.phase, required: policy.required,
       approvers: st.approvers, rejectors: st.rejectors, eligible: st.status === 'pending' ? st.eligible : [],
@@ -31,7 +33,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     };
     context.df.setCustomStatus(custom);
   };
-  publish('pending');
+  publish();
   yield audit('requested', 'approval-requested', input.requester, {
     stepId: input.stepId, title: input.title, reason: input.reason, planHash: input.planHash, policy: input.policyName,
     required: policy.required, approverGroups: policy.approverGroups, timeoutMinutes: policy.timeoutMinutes, escalationTimeoutMinutes: policy.escalationTimeoutMinutes,
@@ -45,7 +47,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     const st = gateStatus(state, policy);
     if (st.status !== 'pending') {
       const result: GateResult = { status: st.status, approvers: st.approvers, rejectors: st.rejectors, reason: 'reason' in st ? st.reason : undefined, decidedAt: now() };
-      publish(st.status);
+      publish();
       yield audit('decided', 'gate-decided', 'lyncdr', result);
       return result;
     }
@@ -66,7 +68,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       const t = onTimeout(state, policy, now());
       state = t.state;
       if (t.outcome.kind === 'escalated') {
-        publish('pending');
+        publish();
         yield audit('escalated', 'gate-escalated', 'lyncdr', { added: t.outcome.added, deadline: t.outcome.deadline });
       }
       continue;
@@ -89,7 +91,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
         : { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
     }
     votes.push(entry);
-    publish('pending');
+    publish();
     yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined });
   }
 }

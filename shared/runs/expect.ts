@@ -1,18 +1,32 @@
 // Post-condition checks on a command's structured output: pure, so the orchestrator evaluates them
-// during replay without an activity. `path` is dotted (`a.b.0.c`); `[*]`-free by design.
+// during replay without an activity. `path` is dotted (`a.b.0.c`).
 import type { Expectation } from '../plan/schema.js';
 
 export interface ExpectationResult { description: string; ok: boolean; actual: unknown; detail?: string }
 
+/**
+ * Follows PowerShell's member enumeration, because outputs are cmdlet objects through
+ * ConvertTo-Json: a property of an array is the property of each element (`$r.BackupPoolFqdn`),
+ * and a single value comes back as itself, not as a one-element array.
+ */
 export function valueAt(value: unknown, path: string): unknown {
   let cur: unknown = value;
   for (const seg of path.split('.')) {
-    if (cur === null || cur === undefined) return undefined;
-    if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-    else if (typeof cur === 'object') cur = (cur as Record<string, unknown>)[seg];
-    else return undefined;
+    cur = step(cur, seg);
+    if (cur === undefined) return undefined;
   }
   return cur;
+}
+
+function step(cur: unknown, seg: string): unknown {
+  if (cur === null || cur === undefined) return undefined;
+  if (Array.isArray(cur)) {
+    if (/^\d+$/.test(seg)) return cur[Number(seg)];
+    const values = cur.map((x) => step(x, seg)).filter((x) => x !== undefined).flat();
+    return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+  }
+  if (typeof cur === 'object') return (cur as Record<string, unknown>)[seg];
+  return undefined;
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

@@ -22,6 +22,8 @@ const SYNC_FIELDS: Record<string, string> = {
   SyncCompletedAt: 'backup service sync',
   LastExportTime: 'backup service export',
   LastImportTime: 'backup service import',
+  // Get-CsBackupServiceStatus: BackupModules[].ExportStatus / ImportStatus .LastStateTime
+  LastStateTime: 'backup service module state',
   last_restored_date_utc: 'mgc last restored log',
 };
 

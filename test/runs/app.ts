@@ -1,0 +1,46 @@
+// The real app (functions/index.ts) plus hand-built plans for the scenarios no runbook produces
+// on demand (a manual step, a short-timeout gate, a command with a fault armed on it). A run asks
+// for one with the option `fixture`; any other run goes to the real runbook builders.
+import '../../functions/index.js';
+import { buildPlan } from '../../orchestrations/runbooks/index.js';
+import { cmd, gate, manual } from '../../orchestrations/runbooks/steps.js';
+import type { PlanInput } from '../../shared/plan/schema.js';
+import { usePlanBuilder } from '../../shared/runs/plan-source.js';
+
+const targets = { rtoMinutes: 30, rpoMinutes: 30, source: 'test' };
+
+export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput> = {
+  manual: (o) => ({
+    v: 1, runbook: 'readiness', title: 'Manual step', options: o, targets, locks: [String(o.lock ?? 'test:manual')],
+    steps: [
+      cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', records: 'pool' }),
+      manual('recreate-log-shipping', { title: 'Re-create log shipping', instructions: 'Run the SSMS log shipping wizard', estimatedMs: 60_000, timeoutMs: 3_600_000, dependsOn: ['read-pool'] }),
+      cmd('after', 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read fabric state', site: 'west', dependsOn: ['recreate-log-shipping'] }),
+    ],
+  }),
+  'quick-gate': (o) => ({
+    v: 1, runbook: 'readiness', title: 'Gate with short timeouts', options: o, targets, locks: ['test:quick-gate'],
+    steps: [
+      gate('declare', { title: 'Declare the disaster', policy: 'quick', reason: 'test', startsRtoClock: true }),
+      cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['declare'] }),
+    ],
+  }),
+  faulty: (o) => ({
+    v: 1, runbook: 'readiness', title: 'A failing step', options: o, targets, locks: [`test:faulty:${String(o.tag ?? '')}`],
+    steps: [
+      { ...cmd('failing', 'pool.fabricState', { poolFqdn: 'eepool1.contoso.com' }, { title: 'Read eepool1 fabric state', site: 'east' }),
+        retry: { maxAttempts: 2, firstIntervalMs: 10, backoffCoefficient: 2 } },
+      cmd('after', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['failing'] }),
+    ],
+  }),
+};
+
+usePlanBuilder((runbook, topology, options) => {
+  const { fixture, ...rest } = options;
+  if (typeof fixture === 'string') {
+    const f = FIXTURES[fixture];
+    if (!f) throw new Error(`no fixture ${fixture}`);
+    return f(rest);
+  }
+  return buildPlan(runbook, topology, rest);
+});

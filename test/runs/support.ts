@@ -1,0 +1,104 @@
+// One local host over the shared Azurite running the real app (plus test fixtures), with queue
+// triggers on, and in-process hybrid workers for East and West executing on one simulated estate
+// over the Azurite transport, all under a unique queue prefix, hub and tables.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { validateInvocation } from '../../shared/commands/index.js';
+import { createAuditTrail, type AuditTrail } from '../../shared/audit/index.js';
+import { FileJournal } from '../../worker/journal.js';
+import { Simulator } from '../../worker/simulator/simulator.js';
+import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import { catalogResolver, HybridWorker } from '../../worker/worker.js';
+import type { LocalHost } from '../../local/host.js';
+import { azurite, uniqueName } from '../support/azurite.js';
+import { ROOT, startTestHost } from '../support/host.js';
+
+export const APP = path.join(ROOT, 'test/runs/app.ts');
+
+export interface RunsEnv {
+  host: LocalHost;
+  prefix: string;
+  sim: Simulator;
+  trail: AuditTrail;
+  values: Record<string, string>;
+  call(user: string | undefined, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }>;
+  start(user: string, runbook: string, options?: Record<string, unknown>, mode?: string): Promise<string>;
+  run(id: string): Promise<any>;
+  waitFor(id: string, predicate: (r: any) => boolean, timeoutMs?: number): Promise<any>;
+  vote(user: string, id: string, decision: 'approve' | 'reject', extra?: Record<string, unknown>): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+const policy = (timeoutMinutes: number, escalationTimeoutMinutes: number) => ({
+  required: 2, approverGroups: { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] }, timeoutMinutes, escalationTimeoutMinutes,
+});
+
+export async function startRunsEnv(): Promise<RunsEnv> {
+  const prefix = uniqueName('t').toLowerCase().slice(0, 12);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-runs-'));
+  const values = {
+    LYNCDR_TOPOLOGY: path.join(ROOT, 'examples/estate.sample.yaml'),
+    LYNCDR_TRANSPORT: 'azurite',
+    LYNCDR_QUEUE_PREFIX: prefix,
+    LYNCDR_RESULTS_QUEUE: `${prefix}-results`,
+    LYNCDR_AUDIT_TABLE: uniqueName('Audit'),
+    LYNCDR_LOCK_TABLE: uniqueName('Locks'),
+    LYNCDR_RESULT_GRACE_MS: '5000',
+    LYNCDR_APPROVAL_POLICIES: JSON.stringify({ default: policy(30, 30), 'declare-disaster': policy(30, 30), quick: policy(0.04, 0.04) }),
+  };
+  const host = await startTestHost({ entry: APP, triggers: true, values });
+  const sim = new Simulator({ dir: path.join(dir, 'sim'), timeFactor: 0.0005 });
+  await sim.reset();
+  const workers = await Promise.all(['east', 'west'].map(async (site) => new HybridWorker({
+    site, transport: new AzuriteQueueTransport({ connectionString: azurite(), prefix, lockMs: 5000, pollMs: 50 }),
+    executor: sim, journal: await FileJournal.open(path.join(dir, 'journal', site)), resolve: catalogResolver(validateInvocation),
+    receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: () => undefined,
+  })));
+  workers.forEach((w) => w.start());
+  const trail = createAuditTrail({ connectionString: azurite(), tableName: values.LYNCDR_AUDIT_TABLE });
+
+  const call: RunsEnv['call'] = async (user, method, p, body) => {
+    const res = await fetch(`${host.url}/api/${p}`, {
+      method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(user ? { 'x-lyncdr-user': user } : {}) },
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = text ? JSON.parse(text) : undefined; } catch { /* text */ }
+    return { status: res.status, body: parsed };
+  };
+  const env: RunsEnv = {
+    host, prefix, sim, trail, values, call,
+    async start(user, runbook, options = {}, mode = 'drill') {
+      const r = await call(user, 'POST', 'runs', { runbook, options, mode });
+      if (r.status !== 202) throw new Error(`start: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.runId;
+    },
+    async run(id) { return (await call('alice', 'GET', `runs/${id}`)).body; },
+    async waitFor(id, predicate, timeoutMs = 45_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: any;
+      while (Date.now() < deadline) {
+        last = await env.run(id);
+        if (predicate(last)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`run ${id}: condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? last, null, 1)}`);
+    },
+    async vote(user, id, decision, extra = {}) {
+      const r = await env.run(id);
+      return call(user, 'POST', `runs/${id}/votes`, { decision, planHash: r.status.planHash, comment: `${decision} by ${user}`, ...extra });
+    },
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop()));
+      await host.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
+
+export const phase = (p: string) => (r: any) => r?.status?.phase === p;
+export const stepState = (step: string, state: string) => (r: any) => r?.status?.steps?.[step]?.state === state;
+export const finished = (r: any) => ['Completed', 'Failed', 'Terminated'].includes(r?.runtimeStatus);
