@@ -8,6 +8,7 @@ import { validateInvocation } from '../shared/commands/index.js';
 import { SiteName } from '../shared/messages.js';
 import { storageConnectionString } from '../shared/storage/connection.js';
 import type { WorkerExecutor } from './execution.js';
+import { realEstateExecutor } from './executors/composite.js';
 import { FileJournal } from './journal.js';
 import { Simulator } from './simulator/simulator.js';
 import { loadSimulatorTopology, topologyFile } from './simulator/topology.js';
@@ -80,7 +81,8 @@ async function executorFor(config: Config): Promise<WorkerExecutor> {
   if (config.executor === 'simulator') {
     return new Simulator({ dir: config.simDir, topology: await loadSimulatorTopology(config.topology) });
   }
-  throw new Error('the powershell executor is not available in this build; use --executor simulator');
+  // PowerShell, SQL (LYNCDR_SQL_*), file copies (LYNCDR_FILE_PATH_MAP off Windows) and DBImpExp.exe.
+  return realEstateExecutor();
 }
 
 async function main(): Promise<void> {

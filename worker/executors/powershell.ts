@@ -3,7 +3,7 @@
 import { validateInvocation } from '../../shared/commands/invocation.js';
 import type { PowerShellSpec } from '../../shared/commands/spec.js';
 import type { CommandInvocation } from '../../shared/commands/invocation.js';
-import { ENCODED_POWERSHELL_SCRIPT } from './powershell-script.js';
+import { ENCODED_POWERSHELL_SCRIPT, REFUSED_EXIT_CODE } from './powershell-script.js';
 import { runProcess } from './process.js';
 import { refused, type CommandExecutor, type ExecutionContext, type ExecutionResult } from './types.js';
 
@@ -30,6 +30,8 @@ export interface PowerShellRunResult {
   durationMs: number;
   timedOut: boolean;
   truncated: boolean;
+  /** The process could not be started (no pwsh / powershell.exe on this machine). */
+  spawnFailed?: boolean;
 }
 
 export const POWERSHELL_ARGS: readonly string[] = ['-NoLogo', '-NoProfile', '-NonInteractive', '-EncodedCommand', ENCODED_POWERSHELL_SCRIPT];
@@ -63,6 +65,7 @@ export async function runPowerShell(spec: PowerShellSpec, opts: PowerShellRunOpt
     durationMs: r.durationMs,
     timedOut: r.timedOut,
     truncated: r.truncated,
+    ...(r.spawnError ? { spawnFailed: true } : {}),
   };
 }
 
@@ -77,7 +80,7 @@ export class PowerShellExecutor implements CommandExecutor {
 
   async execute(invocation: CommandInvocation, ctx: ExecutionContext): Promise<ExecutionResult> {
     const v = validateInvocation(invocation);
-    if (!v.ok) return refused('', `invalid invocation: ${v.error}`);
+    if (!v.ok) return refused('', `invalid invocation: ${v.error}`, 0, 'precondition');
     if (v.spec.kind !== 'powershell') return refused(v.rendered, `${v.command.name} is a ${v.spec.kind} command, not PowerShell`);
     let spec = v.spec;
     let rendered = v.rendered;
@@ -95,8 +98,11 @@ export class PowerShellExecutor implements CommandExecutor {
       ...(this.options.env ? { env: this.options.env } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
+    const status = r.timedOut ? 'timeout' : r.exitCode === 0 ? 'succeeded' : 'failed';
     return {
-      status: r.timedOut ? 'timeout' : r.exitCode === 0 ? 'succeeded' : 'failed',
+      status,
+      ...(status === 'succeeded' ? {}
+        : { errorKind: r.timedOut ? 'timeout' as const : r.spawnFailed || r.exitCode === REFUSED_EXIT_CODE ? 'not-supported' as const : 'execution' as const }),
       exitCode: r.exitCode,
       output: r.output,
       stdout: r.stdout,

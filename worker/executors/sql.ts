@@ -79,7 +79,7 @@ export class SqlExecutor implements CommandExecutor {
 
   async execute(invocation: CommandInvocation, ctx: ExecutionContext): Promise<ExecutionResult> {
     const v = validateInvocation(invocation);
-    if (!v.ok) return refused('', `invalid invocation: ${v.error}`);
+    if (!v.ok) return refused('', `invalid invocation: ${v.error}`, 0, 'precondition');
     if (v.spec.kind !== 'sql') return refused(v.rendered, `${v.command.name} is a ${v.spec.kind} command, not SQL`);
     // T-SQL has no what-if: anything that changes state is not run.
     if (ctx.whatIf && v.command.effect !== 'read-only') {
@@ -118,7 +118,10 @@ export class SqlExecutor implements CommandExecutor {
         ctx.signal?.removeEventListener('abort', onAbort);
       }
     } catch (err) {
-      return { status: timedOut ? 'timeout' : 'failed', exitCode: null, output: null, stderr: (err as Error).message ?? String(err), durationMs: elapsed(), rendered: v.rendered };
+      return {
+        status: timedOut ? 'timeout' : 'failed', exitCode: null, output: null, stderr: (err as Error).message ?? String(err), durationMs: elapsed(), rendered: v.rendered,
+        errorKind: timedOut ? 'timeout' : 'execution',
+      };
     } finally {
       clearTimeout(timer);
       await connection?.close().catch(() => undefined);
