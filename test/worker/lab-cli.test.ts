@@ -32,4 +32,18 @@ describe('lyncdr lab', () => {
     await expect(lab(dir, 'fault', 'x', 'explode')).rejects.toThrow(/kind must be one of/);
     await expect(lab(dir, 'disaster', 'mars')).rejects.toThrow(/neither a site/);
   });
+
+  it('reset --topology rebuilds the estate from that topology; state --snapshot; manual reestablish-log-shipping', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-lab-'));
+    const legacy = path.resolve(import.meta.dirname, '../../examples/estate.lync2010.yaml');
+    expect(await lab(dir, 'reset', '--topology', legacy)).toBe(`estate reset from ${legacy}\n`);
+    const snap = JSON.parse(await lab(dir, 'state', '--snapshot'));
+    expect(Object.keys(snap.pools)).toEqual(['drse1.contoso.com', 'pool1.contoso.com']);
+    expect(snap.sites).toEqual({ dr: { up: true }, primary: { up: true } });
+    expect(snap.pchat).toBeNull();
+    await lab(dir, 'reset');
+    expect(JSON.parse(await lab(dir, 'state', '--snapshot')).cms.pool).toBe('eepool1.contoso.com');
+    await expect(lab(dir, 'manual', 'reestablish-log-shipping')).rejects.toThrow(/already configured/);
+    await expect(lab(dir, 'reset', '--topology', path.join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read/);
+  });
 });
