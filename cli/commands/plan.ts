@@ -142,7 +142,8 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps = {
         if (e instanceof PlanBuildError || e instanceof OptionError) return fail(EXIT_USAGE, e.message);
         throw e;
       }
-      const file = opts.topology ?? env.LYNCDR_TOPOLOGY ?? defaultTopologyFile();
+      // An empty LYNCDR_TOPOLOGY counts as unset (a shell's `LYNCDR_TOPOLOGY= lyncdr ...`).
+      const file = opts.topology ?? (env.LYNCDR_TOPOLOGY || defaultTopologyFile());
       let data: unknown;
       try {
         data = await readTopologyFile(file);

@@ -1,0 +1,232 @@
+// The orderings RUNBOOKS.md states, checked on the DAG rather than on step order in the array:
+// the executor runs by dependencies, so only dependencies guarantee them.
+import { describe, expect, it } from 'vitest';
+import { buildPlan, PlanBuildError } from '../../orchestrations/runbooks/index.js';
+import { criticalPath, forecastRto, topologicalLevels, validatePlan } from '../../shared/plan/index.js';
+import { byCommand, commandSteps, estate, rawEstate, runsAfter, step } from './helpers.js';
+import { parseTopology } from '../../shared/topology/index.js';
+
+const sample = estate('estate.sample.yaml');
+const logs = ['mgc_20261121003000.trn', 'mgc_20261121003500.trn', 'mgc_20261121004000.trn'];
+
+describe('site-failover', () => {
+  const plan = buildPlan('site-failover', sample, { failedSite: 'East', logBackups: logs });
+
+  it('reads the log-shipping monitor before sp_delete_log_shipping_secondary_database', () => {
+    const [del] = byCommand(plan, 'sql.deleteLogShippingSecondary');
+    const [mon] = byCommand(plan, 'sql.logShippingMonitor');
+    expect(mon.records).toBe('pchat.logShippingMonitor');
+    expect(runsAfter(plan, del.id, mon.id)).toBe(true);
+  });
+
+  it('restores each log backup in the given order, all before RESTORE DATABASE WITH RECOVERY', () => {
+    const restores = byCommand(plan, 'sql.restoreLog');
+    expect(restores.map((s) => s.command.params.file)).toEqual(logs);
+    for (let i = 1; i < restores.length; i++) expect(runsAfter(plan, restores[i].id, restores[i - 1].id)).toBe(true);
+    const [recover] = byCommand(plan, 'sql.recoverDatabase');
+    expect(recover.rendered).toBe('RESTORE DATABASE [mgc] WITH RECOVERY;');
+    for (const r of restores) expect(runsAfter(plan, recover.id, r.id)).toBe(true);
+    expect(runsAfter(plan, restores[0].id, byCommand(plan, 'file.copyLogBackups')[0].id)).toBe(true);
+    expect(runsAfter(plan, restores[0].id, byCommand(plan, 'sql.deleteLogShippingSecondary')[0].id)).toBe(true);
+  });
+
+  it('sets FailedOver only after recovery and after the pool failover, then the surviving actives', () => {
+    const state = byCommand(plan, 'pchat.setState')[0];
+    expect(state.rendered).toContain("-PoolState 'FailedOver'");
+    expect(runsAfter(plan, state.id, 'pchat-recover-mgc')).toBe(true);
+    expect(runsAfter(plan, state.id, 'pool-failover-eepool1')).toBe(true);
+    const add = byCommand(plan, 'pchat.addActiveServers')[0];
+    expect(add.command.params.servers).toEqual(['pchatserver5.contoso.com', 'pchatserver6.contoso.com', 'pchatserver7.contoso.com', 'pchatserver8.contoso.com']);
+    expect(runsAfter(plan, add.id, state.id)).toBe(true);
+    expect(runsAfter(plan, add.id, 'read-pchat-active-servers')).toBe(true);
+    expect(step(plan, 'read-pchat-active-servers')).toMatchObject({ records: 'preFailover.activeServers' });
+  });
+
+  it('fails the CMS over before the pool and the Edge next hop, with -Force', () => {
+    const cms = step(plan, 'cms-failover');
+    expect(cms.kind === 'command' && cms.rendered).toContain('-Force');
+    expect(runsAfter(plan, 'pool-failover-eepool1', 'cms-failover')).toBe(true);
+    expect(runsAfter(plan, 'edge-next-hop-edgepool1', 'cms-failover')).toBe(true);
+    expect(byCommand(plan, 'pool.failover')[0].rendered).toBe("Invoke-CsPoolFailover -PoolFqdn 'eepool1.contoso.com' -DisasterMode -Confirm:$false");
+  });
+
+  it('runs the FE and the pChat SQL branches in parallel: the critical path is shorter than the serial sum', () => {
+    const fe = 'pool-failover-eepool1';
+    const sql = 'pchat-recover-mgc';
+    expect(runsAfter(plan, fe, sql) || runsAfter(plan, sql, fe)).toBe(false);
+    const levels = topologicalLevels(plan);
+    expect(levels.some((l) => l.includes('cms-failover') && l.includes('pchat-remove-log-shipping'))).toBe(true);
+    const rto = forecastRto(plan);
+    expect(rto.criticalPathMs).toBeLessThan(rto.serialSumMs);
+    expect(rto.criticalPath[0]).not.toBe('declare-disaster');
+    expect(rto.pchatReconnectMs).toBe(6_000_000); // 60,000 users at 10 per second
+    expect(rto.totalMs).toBe(rto.criticalPathMs + rto.pchatReconnectMs);
+    expect(rto.withinTarget).toBe(false);
+  });
+
+  it('without known log backups, applying them is a manual step after the share is listed', () => {
+    const p = buildPlan('site-failover', sample, { failedSite: 'east' });
+    expect(byCommand(p, 'sql.restoreLog')).toEqual([]);
+    expect(step(p, 'pchat-apply-log-backups').kind).toBe('manual');
+    expect(runsAfter(p, 'pchat-recover-mgc', 'pchat-apply-log-backups')).toBe(true);
+  });
+
+  it('mirrors the new primary only when asked', () => {
+    expect(byCommand(plan, 'pchat.installMirror')).toEqual([]);
+    const p = buildPlan('site-failover', sample, { failedSite: 'East', installMirror: true });
+    expect(runsAfter(p, 'pchat-install-mirror', 'pchat-set-active-servers')).toBe(true);
+  });
+});
+
+describe('fe-pool-failover', () => {
+  it('fails the CMS over first only when it is on the failed pool', () => {
+    const p1 = buildPlan('fe-pool-failover', sample, { pool: 'eepool1.contoso.com' });
+    expect(runsAfter(p1, 'pool-failover-eepool1', 'cms-failover')).toBe(true);
+    expect(p1.locks).toEqual(['pool:eepool1.contoso.com', 'pool:eepool2.contoso.com', 'cms']);
+    const p2 = buildPlan('fe-pool-failover', sample, { pool: 'eepool2.contoso.com' });
+    expect(byCommand(p2, 'cms.failover')).toEqual([]);
+    expect(byCommand(p2, 'pool.failover')[0].site).toBe('east');
+  });
+
+  it('moves only the simple URLs, records them first, and targets Lync 2013 (30/30)', () => {
+    const p = buildPlan('fe-pool-failover', sample, { pool: 'eepool1.contoso.com' });
+    expect(byCommand(p, 'dns.addA').map((s) => s.command.params.name)).toEqual(['meet', 'dialin', 'admin']);
+    expect(runsAfter(p, 'dns-meet-add', 'read-dns-meet')).toBe(true);
+    expect(p.targets).toMatchObject({ rtoMinutes: 30, rpoMinutes: 30 });
+    const sfb = parseTopology({ ...rawEstate('estate.sample.yaml'), version: 'sfb2015' });
+    if (!sfb.ok) throw new Error('sfb estate');
+    expect(buildPlan('fe-pool-failover', sfb.topology, { pool: 'eepool1.contoso.com' }).targets).toMatchObject({ rtoMinutes: 20, rpoMinutes: 5 });
+  });
+});
+
+describe('failbacks restore what the failover recorded', () => {
+  it('uses recorded values, else the configured ones', () => {
+    const configured = buildPlan('site-failback', sample, { failedSite: 'East' });
+    expect(byCommand(configured, 'pchat.addActiveServers')[0].command.params.servers).toEqual(['pchatserver1.contoso.com', 'pchatserver2.contoso.com', 'pchatserver3.contoso.com', 'pchatserver4.contoso.com']);
+    expect(byCommand(configured, 'sql.removeMirroring')).toEqual([]);
+    const recorded = buildPlan('site-failback', sample, {
+      failedSite: 'East',
+      recorded: { activeServers: ['pchatserver2.contoso.com'], mirrorInstalled: true, dns: { meet: '10.1.0.99' }, edgeNextHops: { 'edgepool1.contoso.com': 'eepool2.contoso.com' } },
+    });
+    expect(byCommand(recorded, 'pchat.addActiveServers')[0].command.params.servers).toEqual(['pchatserver2.contoso.com']);
+    expect(byCommand(recorded, 'dns.addA').find((s) => s.command.params.name === 'meet')?.command.params.ipv4Address).toBe('10.1.0.99');
+    expect(byCommand(recorded, 'edge.setNextHop')[0].command.params.nextHopPoolFqdn).toBe('eepool2.contoso.com');
+    expect(runsAfter(recorded, 'pchat-backup-mgc', 'pchat-remove-mirroring')).toBe(true);
+  });
+
+  it('empties the active list before copying mgc back and sets Normal after the restore', () => {
+    const p = buildPlan('pchat-pool-failback', sample, {});
+    expect(byCommand(p, 'pchat.clearActiveServers')[0].rendered).toContain('-ActiveServers $null');
+    expect(runsAfter(p, 'pchat-backup-mgc', 'pchat-clear-active-servers')).toBe(true);
+    expect(runsAfter(p, 'pchat-set-normal', 'pchat-restore-primary-mgc')).toBe(true);
+    expect(runsAfter(p, 'pchat-set-active-servers', 'pchat-set-normal')).toBe(true);
+    expect(step(p, 'pchat-recreate-log-shipping').kind).toBe('manual');
+  });
+});
+
+describe('other runbooks', () => {
+  it('readiness only reads and has no gate', () => {
+    const p = buildPlan('readiness', sample, {});
+    expect(p.steps.every((s) => s.kind === 'command' && s.effect === 'read-only')).toBe(true);
+    expect(commandSteps(p).length).toBe(p.steps.length);
+  });
+
+  it('pchat-restore asks for a destructive-restore approval before importing, and saves the current data first', () => {
+    const p = buildPlan('pchat-restore', sample, { file: '\\\\fs-west.contoso.com\\pchat-export\\pchat-2026-11-20.zip' });
+    expect(step(p, 'approve-restore')).toMatchObject({ kind: 'approval', policy: 'destructive-restore' });
+    expect(runsAfter(p, 'pchat-import', 'pchat-export-current')).toBe(true);
+    const bak = buildPlan('pchat-restore', sample, { file: '\\\\fs-west.contoso.com\\pchat-export\\mgc.bak' });
+    expect(runsAfter(bak, 'pchat-restore-mgc', 'pchat-clear-active-servers')).toBe(true);
+    expect(validatePlan(bak).ok).toBe(true);
+  });
+
+  it('pchat-pool-failover waits for the maintenance window when given one', () => {
+    const p = buildPlan('pchat-pool-failover', sample, { maintenanceWindowStart: '2026-11-22T02:00:00Z' });
+    expect(p.maintenanceWindow?.startsAt).toBe('2026-11-22T02:00:00Z');
+    expect(buildPlan('pchat-pool-failover', sample, {}).maintenanceWindow).toBeUndefined();
+  });
+
+  it('cms-failover verifies replication and syncs both pools afterwards, against the 5/5 target', () => {
+    const p = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com' });
+    expect(byCommand(p, 'backup.sync').map((s) => s.command.params.poolFqdn).sort()).toEqual(['eepool1.contoso.com', 'eepool2.contoso.com']);
+    expect(runsAfter(p, 'verify-cms-status', 'cms-failover')).toBe(true);
+    expect(p.targets).toMatchObject({ rtoMinutes: 5, rpoMinutes: 5 });
+  });
+
+  it('legacy-site-dr moves users in batches of 500, one after another, before importing contacts', () => {
+    const t = estate('estate.lync2010.yaml');
+    const users = Array.from({ length: 1201 }, (_, i) => `sip:user${i}@contoso.com`);
+    const p = buildPlan('legacy-site-dr', t, { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20', users });
+    const moves = byCommand(p, 'users.move');
+    expect(moves.map((m) => (m.command.params.identities as string[]).length)).toEqual([500, 500, 201]);
+    expect(moves.every((m) => m.rendered.includes('-Force'))).toBe(true);
+    expect(runsAfter(p, 'move-users-3', 'move-users-2')).toBe(true);
+    expect(runsAfter(p, 'restore-contacts', 'move-users-3')).toBe(true);
+    expect(byCommand(p, 'legacy.importContacts')[0].rendered).toContain('/import');
+  });
+});
+
+describe('bad options and estates give clear errors', () => {
+  const err = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      expect(e).toBeInstanceOf(PlanBuildError);
+      return (e as Error).message;
+    }
+    throw new Error('no error');
+  };
+  it('names the pools that exist for an unknown pool', () => {
+    expect(err(() => buildPlan('fe-pool-failover', sample, { pool: 'nope.contoso.com' }))).toBe('pool: unknown Front End pool "nope.contoso.com"; the estate has eepool1.contoso.com, eepool2.contoso.com');
+  });
+  it('names the sites for an unknown site, and says which options a runbook takes', () => {
+    expect(err(() => buildPlan('site-failover', sample, { failedSite: 'North' }))).toContain('unknown site "North"; the estate has East, West');
+    expect(err(() => buildPlan('fe-pool-failover', sample, { pol: 'x' }))).toContain('option pool is required; unknown option(s) pol; fe-pool-failover takes pool');
+    expect(err(() => buildPlan('nope', sample, {}))).toContain('unknown runbook "nope"');
+    expect(err(() => buildPlan('pchat-backup', sample, { date: '21/11/2026' }))).toContain('option date: must be a date such as 2026-11-21');
+    expect(err(() => buildPlan('site-failover', sample, { failedSite: 'East', logBackups: ['x.bak'] }))).toContain('option logBackups.0');
+  });
+  it('refuses what the estate does not allow', () => {
+    expect(err(() => buildPlan('cms-failover', sample, { targetPool: 'eepool1.contoso.com' }))).toContain('already on eepool1');
+    expect(err(() => buildPlan('legacy-site-dr', sample, { failedPool: 'eepool1.contoso.com', exportDate: '2026-11-20' }))).toContain('no legacyDr section');
+    expect(err(() => buildPlan('fe-pool-failover', estate('estate.lync2010.yaml'), { pool: 'pool1.contoso.com' }))).toContain('has no backup pool');
+  });
+});
+
+describe('plan tools', () => {
+  const base = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com' });
+  it('names a dependency cycle', () => {
+    const p = structuredClone(base);
+    step(p, 'read-cms-location').dependsOn = ['cms-failover'];
+    const v = validatePlan(p);
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.problems.map((x) => x.message)).toContain('dependency cycle: read-cms-location -> declare-disaster -> cms-failover -> read-cms-location');
+  });
+  it('refuses duplicate ids, unknown dependencies, a rendered line that is not the command, and a retried non-idempotent step', () => {
+    const p = structuredClone(base);
+    p.steps.push({ ...structuredClone(step(p, 'backup-sync-eepool1')) });
+    step(p, 'verify-cms-status').dependsOn.push('ghost');
+    const f = step(p, 'cms-failover');
+    if (f.kind !== 'command') throw new Error('kind');
+    f.rendered = 'Invoke-CsManagementServerFailover -WhatIf';
+    f.retry.maxAttempts = 3;
+    const v = validatePlan(p);
+    expect(v.ok).toBe(false);
+    const msgs = v.ok ? [] : v.problems.map((x) => `${x.path}: ${x.message}`);
+    expect(msgs.some((m) => m.includes('duplicate step id "backup-sync-eepool1"'))).toBe(true);
+    expect(msgs.some((m) => m.includes('unknown step "ghost"'))).toBe(true);
+    expect(msgs.some((m) => m.startsWith('steps[3].rendered: does not match the command'))).toBe(true);
+    expect(msgs.some((m) => m.includes('is not idempotent: it must not be retried'))).toBe(true);
+  });
+  it('refuses a command the catalog would refuse', () => {
+    const p = structuredClone(base);
+    const f = step(p, 'cms-failover');
+    if (f.kind !== 'command') throw new Error('kind');
+    f.command.params.backupSqlServerFqdn = "x'; Remove-CsPool";
+    expect(validatePlan(p).ok).toBe(false);
+  });
+  it('criticalPath takes durations and a start', () => {
+    expect(criticalPath(base, { durations: { 'backup-sync-eepool1': 60 * 60_000 } }).path.at(-1)).toBe('backup-sync-eepool1');
+    expect(criticalPath(base, { from: 'declare-disaster' }).path[0]).toBe('cms-failover');
+  });
+});

@@ -1,0 +1,61 @@
+// Every runbook on its sample estate: a valid plan, a stable hash that follows the options, the
+// what-if an administrator reviews (snapshots in __snapshots__, read and approved by a person),
+// and the safety property every plan must have: nothing changes the estate before approval.
+import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../orchestrations/runbooks/index.js';
+import { ancestors, findCycle, planHash, renderWhatIf, RunbookName, validatePlan } from '../../shared/plan/index.js';
+import { CASES, commandSteps, estate } from './helpers.js';
+
+describe.each(RunbookName.options)('%s', (runbook) => {
+  const c = CASES[runbook];
+  const t = estate(c.file);
+  const plan = buildPlan(runbook, t, c.options);
+
+  it('builds a plan that validatePlan accepts', () => {
+    const v = validatePlan(plan);
+    expect(v.ok ? [] : v.problems).toEqual([]);
+    expect(plan.runbook).toBe(runbook);
+    expect(findCycle(plan.steps)).toBeUndefined();
+  });
+
+  it('hashes the same for the same topology and options, differently when an option changes', () => {
+    const again = buildPlan(runbook, estate(c.file), structuredClone(c.options));
+    expect(planHash(again)).toBe(planHash(plan));
+    expect(planHash(plan)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    if (runbook === 'readiness') return; // takes no options
+    const changed = buildPlan(runbook, t, c.changed);
+    // cms-failover's "changed" differs only in letter case, which the FQDN schema normalises.
+    if (runbook === 'cms-failover') expect(planHash(changed)).toBe(planHash(plan));
+    else expect(planHash(changed)).not.toBe(planHash(plan));
+  });
+
+  it('changes nothing before an approval gate, and every change waits for one', () => {
+    const gates = plan.steps.filter((s) => s.kind === 'approval').map((s) => s.id);
+    const changes = plan.steps.filter((s) => (s.kind === 'command' && s.effect !== 'read-only') || s.kind === 'manual');
+    // Scheduled exports run unattended: they write new files and overwrite nothing.
+    if (runbook === 'pchat-backup' || runbook === 'legacy-nightly-export') {
+      expect(gates).toEqual([]);
+      expect(commandSteps(plan).every((s) => s.effect === 'read-only' || /export/i.test(s.command.name))).toBe(true);
+      return;
+    }
+    if (runbook === 'readiness') {
+      expect(changes).toEqual([]);
+      return;
+    }
+    expect(gates.length).toBeGreaterThan(0);
+    for (const s of changes) expect({ step: s.id, gated: gates.some((g) => ancestors(plan, s.id).has(g)) }).toEqual({ step: s.id, gated: true });
+  });
+
+  it('marks non-idempotent commands as not retry-safe with one attempt', () => {
+    for (const s of commandSteps(plan)) {
+      if (s.effect === 'non-idempotent') expect({ id: s.id, retrySafe: s.retrySafe, attempts: s.retry.maxAttempts }).toEqual({ id: s.id, retrySafe: false, attempts: 1 });
+      else expect({ id: s.id, retrySafe: s.retrySafe }).toEqual({ id: s.id, retrySafe: true });
+    }
+  });
+
+  it('renders the reviewed what-if', async () => {
+    const text = renderWhatIf(plan, { format: 'text', hash: planHash(plan) });
+    await expect(text).toMatchFileSnapshot(`./__snapshots__/${runbook}.txt`);
+    expect(text).not.toMatch(/[\u2013\u2014]/); // en/em dashes break saved PowerShell (RUNBOOKS)
+  });
+});
