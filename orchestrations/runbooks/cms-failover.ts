@@ -41,7 +41,7 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
   });
   const failover = cmd('cms-failover', 'cms.failover', { backupSqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { backupSqlInstanceName: sql.instance } : {}) }, {
     title: `Fail the CMS over to ${target.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
-    verification: verifyWith('the CMS is active on the target pool', 'cms.locate', {}, [expectEq('0.PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)]),
+    verification: verifyWith('the CMS is active on the target pool', 'cms.locate', {}, [expectEq('PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)]),
   });
   const status = cmd('verify-cms-status', 'cms.replicationStatus', { centralManagementStoreStatus: true }, {
     title: 'Confirm the active CMS master location', site, dependsOn: [failover.id], source: SOURCE,

@@ -68,7 +68,7 @@ export function feFailover(t: Topology, input: FeFailoverInput): FeFailover {
         title: `Fail the Central Management Store over to ${cmsPoolFailed.backup.fqdn} (first: the changes below write to the CMS)`,
         site, dependsOn: [gateId], source: 'seed 004',
         preconditions: [`the CMS is on ${cmsPoolFailed.pool.fqdn} (recorded in preFailover.cmsLocation)`],
-        verification: verifyWith('the CMS is active on the backup pool', 'cms.locate', {}, [expectEq('0.PoolFqdn', cmsPoolFailed.backup.fqdn, `CMS on ${cmsPoolFailed.backup.fqdn}`)]),
+        verification: verifyWith('the CMS is active on the backup pool', 'cms.locate', {}, [expectEq('PoolFqdn', cmsPoolFailed.backup.fqdn, `CMS on ${cmsPoolFailed.backup.fqdn}`)]),
       });
       steps.push(c);
       afterCms.splice(0, 1, c.id);

@@ -43,7 +43,7 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
   const preflight: PlanStep[] = [
     cmd('read-cms-location', 'cms.locate', {}, {
       title: `Confirm the CMS is on the DR pool ${drPool.fqdn} (else the changes below cannot be made)`, site, source: SOURCE,
-      verification: verifyOutput('the CMS is in the DR site', [expectEq('0.PoolFqdn', drPool.fqdn, `CMS on ${drPool.fqdn}`)]),
+      verification: verifyOutput('the CMS is in the DR site', [expectEq('PoolFqdn', drPool.fqdn, `CMS on ${drPool.fqdn}`)]),
     }),
     cmd('read-users-to-move', 'users.listByPool', { registrarPool: failed.fqdn }, {
       title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)})`, site, source: SOURCE, records: 'legacy.usersToMove',

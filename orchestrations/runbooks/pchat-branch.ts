@@ -98,7 +98,8 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     const sessions = cmd('pchat-check-sessions', 'sql.listSessions', { ...server, database: 'mgc' }, {
       title: 'Confirm no session is connected to mgc before recovery', site: sqlSite, dependsOn: [last], source: `${src} step 2.4`,
       // A restoring database accepts no user sessions; any listed must be ended (KILL) first.
-      verification: verifyOutput('nothing holds mgc', [expectEq('length', 0, 'no sessions on mgc (else end them with KILL <spid>)')]),
+      // "equals" with no value means absent: an empty result has no spid (shared/runs/expect.ts).
+      verification: verifyOutput('nothing holds mgc', [{ path: 'spid', op: 'equals', description: 'no session on mgc (else end each with KILL <spid>)' }]),
     });
     const recover = cmd('pchat-recover-mgc', 'sql.recoverDatabase', { ...server, database: 'mgc' }, {
       title: `Bring mgc online on ${sql.secondary.serverFqdn} (RESTORE DATABASE mgc WITH RECOVERY)`, site: sqlSite, dependsOn: [sessions.id], source: `${src} step 2.5`,

@@ -37,7 +37,7 @@ export function buildReadiness(t: Topology, options: ReadinessOptions): Plan {
   const first = t.sites[0].name;
   steps.push(cmd('cms-location', 'cms.locate', {}, {
     title: 'Where the Central Management Store is', site: cms?.site ?? first, source: SOURCE, records: 'readiness.cmsLocation',
-    ...(cms ? { verification: verifyOutput('the CMS is where the topology says', [expectEq('0.PoolFqdn', cms.fqdn, `CMS on ${cms.fqdn}`)]) } : {}),
+    ...(cms ? { verification: verifyOutput('the CMS is where the topology says', [expectEq('PoolFqdn', cms.fqdn, `CMS on ${cms.fqdn}`)]) } : {}),
   }));
   steps.push(cmd('cms-replication', 'cms.replicationStatus', {}, { title: 'CMS replication to every replica', site: cms?.site ?? first, source: SOURCE, records: 'readiness.cmsReplication' }));
   if (t.edgePools.length) {
@@ -49,7 +49,7 @@ export function buildReadiness(t: Topology, options: ReadinessOptions): Plan {
     steps.push(
       cmd('pchat-log-shipping', 'sql.logShippingMonitor', { sqlServerFqdn: sec.serverFqdn, ...(sec.instance ? { sqlInstanceName: sec.instance } : {}), database: 'mgc' }, {
         title: `mgc log-shipping latency on ${sec.serverFqdn} (the Persistent Chat RPO, target ${targets.rpoMinutes} min)`, site: sec.site, source: SOURCE, records: 'readiness.pchatLogShipping',
-        verification: verifyOutput('log shipping keeps up', [{ path: '0.last_restored_latency', op: 'lessThan', value: targets.rpoMinutes, description: `restore latency under ${targets.rpoMinutes} min` }]),
+        verification: verifyOutput('log shipping keeps up', [{ path: 'last_restored_latency', op: 'lessThan', value: targets.rpoMinutes, description: `restore latency under ${targets.rpoMinutes} min` }]),
       }),
       cmd('pchat-state', 'pchat.getState', { identity: pc.serviceIdentity }, {
         title: 'Persistent Chat pool state', site: sec.site, source: SOURCE,

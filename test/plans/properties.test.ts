@@ -230,3 +230,23 @@ describe('plan tools', () => {
     expect(criticalPath(base, { from: 'declare-disaster' }).path[0]).toBe('cms-failover');
   });
 });
+
+describe('verifications as the executor checks them (shared/runs/expect.ts)', () => {
+  it('the session check passes with no sessions and fails with one', async () => {
+    const { checkExpectations } = await import('../../shared/runs/expect.js');
+    const p = buildPlan('site-failover', sample, { failedSite: 'East' });
+    const s = step(p, 'pchat-check-sessions');
+    if (s.kind !== 'command' || !s.verification) throw new Error('no verification');
+    expect(checkExpectations([], s.verification.expect).ok).toBe(true);
+    expect(checkExpectations([{ spid: 61, loginame: 'CONTOSO\\RTCComponentUniversalServices' }], s.verification.expect).ok).toBe(false);
+  });
+  it('the CMS check reads a single object and a one-element list alike', async () => {
+    const { checkExpectations } = await import('../../shared/runs/expect.js');
+    const p = buildPlan('fe-pool-failover', sample, { pool: 'eepool1.contoso.com' });
+    const s = step(p, 'cms-failover');
+    if (s.kind !== 'command' || !s.verification) throw new Error('no verification');
+    expect(checkExpectations([{ PoolFqdn: 'eepool2.contoso.com' }], s.verification.expect).ok).toBe(true);
+    expect(checkExpectations({ PoolFqdn: 'eepool2.contoso.com' }, s.verification.expect).ok).toBe(true);
+    expect(checkExpectations({ PoolFqdn: 'eepool1.contoso.com' }, s.verification.expect).ok).toBe(false);
+  });
+});
