@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerTopologyCommands } from './commands/topology.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerLabCommands } from './commands/lab.js';
+import { registerRunCommands } from './commands/run.js';
 import { registerPlanCommands } from './commands/plan.js';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerTopologyCommands(program);
   registerAuditCommands(program);
   registerLabCommands(program);
+  registerRunCommands(program);
   registerPlanCommands(program);
 
   return program;

@@ -7,7 +7,8 @@ export interface ExpectationResult { description: string; ok: boolean; actual: u
 /**
  * Follows PowerShell's member enumeration, because outputs are cmdlet objects through
  * ConvertTo-Json: a property of an array is the property of each element (`$r.BackupPoolFqdn`),
- * and a single value comes back as itself, not as a one-element array.
+ * a single value comes back as itself, not as a one-element array, and `length` / `Count` of an
+ * array is its size.
  */
 export function valueAt(value: unknown, path: string): unknown {
   let cur: unknown = value;
@@ -22,6 +23,8 @@ function step(cur: unknown, seg: string): unknown {
   if (cur === null || cur === undefined) return undefined;
   if (Array.isArray(cur)) {
     if (/^\d+$/.test(seg)) return cur[Number(seg)];
+    // The array's own count comes first, as PowerShell's intrinsic .Count does.
+    if (seg === 'length' || seg === 'Count') return cur.length;
     const values = cur.map((x) => step(x, seg)).filter((x) => x !== undefined).flat();
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   }

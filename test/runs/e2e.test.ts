@@ -1,3 +1,6 @@
+import { execFile, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
@@ -27,4 +30,68 @@ describe('runs end to end (real app, Azurite, in-process workers on the simulato
     expect(kinds).toEqual(expect.arrayContaining(['run-declared', 'plan', 'approval-requested', 'vote', 'gate-decided', 'step-dispatched', 'step-result', 'rto-rpo', 'run-completed']));
     expect((await env.trail.verify(id)).ok).toBe(true);
   }, 90_000);
+});
+
+describe('site-failover drill', () => {
+  it('runs the FE and pChat branches to the end with two approvers, confirming its manual steps', async () => {
+    await env.sim.reset();
+    const id = await env.start('operator1', 'site-failover', { failedSite: 'East' });
+    await env.waitFor(id, stepState('declare-disaster', 'waiting-approval'));
+    expect((await env.vote('carol', id, 'approve')).body.outcome).toBe('accepted');
+    expect((await env.vote('alice', id, 'approve')).body.gate.status).toBe('approved');
+    const deadline = Date.now() + 90_000;
+    let r: any;
+    while (Date.now() < deadline) {
+      r = await env.run(id);
+      if (finished(r)) break;
+      for (const [step, st] of Object.entries<any>(r.status?.steps ?? {})) {
+        if (st.state === 'waiting-confirmation') await env.call('bob', 'POST', `runs/${id}/steps/${step}/confirm`, { comment: 'done by hand' });
+      }
+      await new Promise((res) => setTimeout(res, 150));
+    }
+    expect(r.status.phase, JSON.stringify(r.status, null, 1)).toBe('succeeded');
+    expect(r.report.rpo.minutes).not.toBeNull();
+    expect((await env.trail.verify(id)).ok).toBe(true);
+  }, 120_000);
+});
+
+describe('the CLI as a child process', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const bin = path.join(root, 'dist/cli/lyncdr.js');
+  const cli = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--url', env.host.url], { cwd: root }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 2) : 0, stdout, stderr }));
+  });
+  beforeAll(() => {
+    // tsc emits even while another part of the tree has type errors; the CLI only needs its own files.
+    spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'ignore' });
+  }, 120_000);
+
+  it('start, approve (twice), status --json, runs', async () => {
+    await env.sim.reset();
+    const started = await cli('run', 'start', 'fe-pool-failover', '--option', 'pool=eepool1.contoso.com', '--as', 'operator1', '--json');
+    expect(started.code, started.stderr).toBe(0);
+    const id = JSON.parse(started.stdout).runId as string;
+    await env.waitFor(id, stepState('declare-disaster', 'waiting-approval'));
+
+    const self = await cli('run', 'approve', id, '--as', 'operator1', '--json');
+    expect(self.code).toBe(1);
+    expect(JSON.parse(self.stdout)).toMatchObject({ outcome: 'refused', code: 'self-approval' });
+    const a = await cli('run', 'approve', id, '--as', 'alice', '--comment', 'go');
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/approve accepted/);
+    const b = await cli('run', 'approve', id, '--as', 'bob', '--json');
+    expect(JSON.parse(b.stdout).gate.status).toBe('approved');
+
+    await env.waitFor(id, finished, 60_000);
+    const status = await cli('run', 'status', id, '--as', 'carol', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).status).toMatchObject({ phase: 'succeeded', steps: { 'declare-disaster': { approvers: ['alice', 'bob'] } } });
+    const text = await cli('run', 'status', id, '--as', 'carol');
+    expect(text.stdout).toMatch(/\[\+\] pool-failover-eepool1/);
+    const runs = await cli('runs', '--as', 'carol');
+    expect(runs.stdout).toContain(id);
+    const missing = await cli('run', 'status', 'run-missing', '--as', 'carol');
+    expect(missing.code).toBe(1);
+  }, 120_000);
 });

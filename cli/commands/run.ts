@@ -1,0 +1,166 @@
+// `lyncdr run ...` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
+// takes --json (machine output), --as <user> (the local dev identity, sent as x-lyncdr-user; in
+// Azure the identity comes from App Service Authentication instead) and --url (LYNCDR_URL or
+// http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
+/* eslint-disable @typescript-eslint/no-explicit-any -- the server's JSON is only displayed here; it is validated where it is produced */
+import type { Command } from 'commander';
+
+interface Common { json?: boolean; as?: string; url?: string }
+
+export interface RunCommandDeps {
+  env?: NodeJS.ProcessEnv;
+  out?: (t: string) => void;
+  err?: (t: string) => void;
+  setExitCode?: (c: number) => void;
+  fetch?: typeof fetch;
+}
+
+class Refused extends Error {}
+
+export function registerRunCommands(program: Command, deps: RunCommandDeps = {}): void {
+  const env = deps.env ?? process.env;
+  const out = deps.out ?? ((t: string) => process.stdout.write(t));
+  const err = deps.err ?? ((t: string) => process.stderr.write(t));
+  const setExitCode = deps.setExitCode ?? ((c: number) => { process.exitCode = c; });
+  const doFetch = deps.fetch ?? fetch;
+
+  async function api(o: Common, method: string, path: string, body?: unknown): Promise<any> {
+    const base = (o.url ?? env.LYNCDR_URL ?? 'http://127.0.0.1:7071').replace(/\/+$/, '');
+    const user = o.as ?? env.LYNCDR_USER;
+    let res: Response;
+    try {
+      res = await doFetch(`${base}/api/${path}`, {
+        method, body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...(user ? { 'x-lyncdr-user': user } : {}) },
+      });
+    } catch (e) {
+      throw new Error(`cannot reach ${base}: ${(e as Error).message} (is npm start running? --url / LYNCDR_URL)`);
+    }
+    const text = await res.text();
+    let data: any = text;
+    try { data = text ? JSON.parse(text) : {}; } catch { /* text */ }
+    if (res.status >= 400 && res.status < 500) throw Object.assign(new Refused(data?.error ?? `HTTP ${res.status}`), { data });
+    if (res.status >= 500) throw new Error(data?.error ?? `HTTP ${res.status}`);
+    return data;
+  }
+
+  const act = (fn: (o: Common) => Promise<{ json: unknown; text: string }>) => async (o: Common) => {
+    try {
+      const r = await fn(o);
+      out(o.json ? JSON.stringify(r.json, null, 2) + '\n' : r.text);
+      setExitCode(0);
+    } catch (e) {
+      if (o.json && e instanceof Refused) out(JSON.stringify({ error: e.message, ...((e as unknown as { data?: object }).data ?? {}) }, null, 2) + '\n');
+      err(`lyncdr: ${(e as Error).message}\n`);
+      setExitCode(e instanceof Refused ? 1 : 2);
+    }
+  };
+  const common = (c: Command) => c
+    .option('--json', 'print JSON')
+    .option('--as <user>', 'who you are (local dev identity, x-lyncdr-user; default LYNCDR_USER)')
+    .option('--url <url>', 'the app (default LYNCDR_URL or http://127.0.0.1:7071)');
+
+  const run = program.command('run').description('start, follow and steer runbook runs');
+
+  common(run.command('start <runbook>').description('start a run (it stops at its approval gates)'))
+    .option('--option <k=v>', 'a runbook option (repeatable); numbers and true/false are typed', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--mode <mode>', 'drill | what-if | live', 'drill')
+    .action((runbook: string, o: Common & { option: string[]; mode: string }) => act(async () => {
+      const options: Record<string, string | number | boolean> = {};
+      for (const kv of o.option) {
+        const i = kv.indexOf('=');
+        if (i < 1) throw new Refused(`--option ${kv}: expected key=value`);
+        const v = kv.slice(i + 1);
+        options[kv.slice(0, i)] = v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+      }
+      const r = await api(o, 'POST', 'runs', { runbook, options, mode: o.mode });
+      return { json: r, text: `${r.runId}\nstarted ${r.runbook} (${r.mode}) as ${r.requestedBy}; follow it with: lyncdr run watch ${r.runId}\n` };
+    })(o));
+
+  common(run.command('status <run>').description('where a run stands, step by step'))
+    .action((id: string, o: Common) => act(async () => {
+      const r = await api(o, 'GET', `runs/${encodeURIComponent(id)}`);
+      return { json: r, text: formatRun(r) };
+    })(o));
+
+  common(run.command('watch <run>').description('follow a run until it ends'))
+    .option('--interval <ms>', 'poll interval', '1000')
+    .action((id: string, o: Common & { interval: string }) => act(async () => {
+      let last = '';
+      for (;;) {
+        const r = await api(o, 'GET', `runs/${encodeURIComponent(id)}`);
+        const lines = formatSteps(r);
+        if (lines !== last && !o.json) out(`--- ${r.status?.phase ?? r.runtimeStatus} ${new Date().toISOString()}\n${lines}`);
+        last = lines;
+        if (['Completed', 'Failed', 'Terminated'].includes(r.runtimeStatus)) return { json: r, text: formatRun(r) };
+        await new Promise((res) => setTimeout(res, Number(o.interval) || 1000));
+      }
+    })(o));
+
+  const vote = (decision: 'approve' | 'reject') => (id: string, o: Common & { comment?: string; step?: string; planHash?: string }) => act(async () => {
+    const r = await api(o, 'GET', `runs/${encodeURIComponent(id)}`);
+    // Approvers approve the plan they were shown: the hash comes from the status just read.
+    const planHash = o.planHash ?? r.status?.planHash;
+    const v = await api(o, 'POST', `runs/${encodeURIComponent(id)}/votes`, { decision, planHash, comment: o.comment, channel: 'cli', step: o.step });
+    return { json: v, text: `${decision} ${v.outcome} for plan ${planHash}; gate ${v.gate?.status ?? '?'} (${(v.gate?.approvers ?? []).join(', ') || 'no approvals'} of ${v.gate?.required ?? '?'})\n` };
+  })(o);
+  for (const d of ['approve', 'reject'] as const) {
+    common(run.command(`${d} <run>`).description(`${d} the run's open approval gate (bound to the plan hash you see in status)`))
+      .option('--comment <text>', d === 'reject' ? 'why (required for a rejection)' : 'a note for the audit trail')
+      .option('--step <id>', 'which gate, when several are open')
+      .option('--plan-hash <hash>', 'the plan hash you reviewed (default: the run\'s current one)')
+      .action(vote(d));
+  }
+
+  common(run.command('decide <run> <step> <decision>').description('retry | skip | abort a failed step'))
+    .option('--comment <text>', 'why')
+    .action((id: string, step: string, decision: string, o: Common & { comment?: string }) => act(async () => {
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/decision`, { decision, comment: o.comment });
+      return { json: r, text: `${decision} sent for ${step}\n` };
+    })(o));
+
+  common(run.command('confirm <run> <step>').description('confirm a manual step is done'))
+    .option('--comment <text>', 'what was done')
+    .action((id: string, step: string, o: Common & { comment?: string }) => act(async () => {
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/confirm`, { comment: o.comment });
+      return { json: r, text: `${step} confirmed\n` };
+    })(o));
+
+  common(run.command('cancel <run>').description('cancel a run: waiting steps stop, commands in flight finish'))
+    .option('--reason <text>', 'why', 'cancelled from the CLI')
+    .action((id: string, o: Common & { reason: string }) => act(async () => {
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/cancel`, { reason: o.reason });
+      return { json: r, text: `cancel requested for ${id}\n` };
+    })(o));
+
+  common(program.command('runs').description('list runs, newest first'))
+    .action((o: Common) => act(async () => {
+      const r = await api(o, 'GET', 'runs');
+      return { json: r, text: r.runs.map((x: any) => `${x.runId}  ${x.runbook ?? '?'}  ${x.mode ?? '?'}  ${x.phase ?? x.runtimeStatus}  ${x.requestedBy ?? ''}\n`).join('') || 'no runs\n' };
+    })(o));
+}
+
+const MARK: Record<string, string> = {
+  pending: ' ', running: '>', 'waiting-approval': '?', 'waiting-decision': '!', 'waiting-confirmation': '?',
+  succeeded: '+', failed: 'x', skipped: '-', cancelled: '~',
+};
+
+function formatSteps(r: any): string {
+  const s = r.status;
+  if (!s) return `${r.runtimeStatus}\n`;
+  return s.order.map((id: string) => {
+    const st = s.steps[id];
+    const extra = [st.attempt > 1 ? `attempt ${st.attempt}` : '', st.approvers?.length ? `approved by ${st.approvers.join(', ')}` : '', st.lastError ? `error: ${st.lastError}` : '']
+      .filter(Boolean).join('; ');
+    return `[${MARK[st.state] ?? '?'}] ${id.padEnd(32)} ${st.state.padEnd(21)} ${extra}\n`;
+  }).join('');
+}
+
+function formatRun(r: any): string {
+  const s = r.status;
+  if (!s) return `${r.runId}: ${r.runtimeStatus}\n`;
+  const head = `${s.runId}  ${s.runbook} (${s.mode})  ${s.phase}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n`;
+  const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${g.approvers.join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
+  const measures = [s.rto ? `RTO ${s.rto.minutes ?? '-'} min (target ${s.rto.targetMinutes})` : '', s.rpo ? `RPO ${s.rpo.minutes ?? '-'} min (target ${s.rpo.targetMinutes})` : ''].filter(Boolean).join('  ');
+  return head + gates + formatSteps(r) + (s.error ? `error: ${s.error}\n` : '') + (measures ? `${measures}\n` : '');
+}
