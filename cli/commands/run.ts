@@ -60,7 +60,8 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
     .option('--as <user>', 'who you are (local dev identity, x-lyncdr-user; default LYNCDR_USER)')
     .option('--url <url>', 'the app (default LYNCDR_URL or http://127.0.0.1:7071)');
 
-  const run = program.command('run').description('start, follow and steer runbook runs');
+  // Top-level verbs, as operators type them at 3 a.m.: `lyncdr start`, `lyncdr approve <run>`.
+  const run = program;
 
   common(run.command('start <runbook>').description('start a run (it stops at its approval gates)'))
     .option('--option <k=v>', 'a runbook option (repeatable); numbers and true/false are typed', (v: string, acc: string[]) => [...acc, v], [] as string[])

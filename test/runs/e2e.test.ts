@@ -69,29 +69,29 @@ describe('the CLI as a child process', () => {
 
   it('start, approve (twice), status --json, runs', async () => {
     await env.sim.reset();
-    const started = await cli('run', 'start', 'fe-pool-failover', '--option', 'pool=eepool1.contoso.com', '--as', 'operator1', '--json');
+    const started = await cli('start', 'fe-pool-failover', '--option', 'pool=eepool1.contoso.com', '--as', 'operator1', '--json');
     expect(started.code, started.stderr).toBe(0);
     const id = JSON.parse(started.stdout).runId as string;
     await env.waitFor(id, stepState('declare-disaster', 'waiting-approval'));
 
-    const self = await cli('run', 'approve', id, '--as', 'operator1', '--json');
+    const self = await cli('approve', id, '--as', 'operator1', '--json');
     expect(self.code).toBe(1);
     expect(JSON.parse(self.stdout)).toMatchObject({ outcome: 'refused', code: 'self-approval' });
-    const a = await cli('run', 'approve', id, '--as', 'alice', '--comment', 'go');
+    const a = await cli('approve', id, '--as', 'alice', '--comment', 'go');
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/approve accepted/);
-    const b = await cli('run', 'approve', id, '--as', 'bob', '--json');
+    const b = await cli('approve', id, '--as', 'bob', '--json');
     expect(JSON.parse(b.stdout).gate.status).toBe('approved');
 
     await env.waitFor(id, finished, 60_000);
-    const status = await cli('run', 'status', id, '--as', 'carol', '--json');
+    const status = await cli('status', id, '--as', 'carol', '--json');
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).status).toMatchObject({ phase: 'succeeded', steps: { 'declare-disaster': { approvers: ['alice', 'bob'] } } });
-    const text = await cli('run', 'status', id, '--as', 'carol');
+    const text = await cli('status', id, '--as', 'carol');
     expect(text.stdout).toMatch(/\[\+\] pool-failover-eepool1/);
     const runs = await cli('runs', '--as', 'carol');
     expect(runs.stdout).toContain(id);
-    const missing = await cli('run', 'status', 'run-missing', '--as', 'carol');
+    const missing = await cli('status', 'run-missing', '--as', 'carol');
     expect(missing.code).toBe(1);
   }, 120_000);
 });
