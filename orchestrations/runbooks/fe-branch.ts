@@ -79,7 +79,7 @@ export function feFailover(t: Topology, input: FeFailoverInput): FeFailover {
     for (const e of edges) {
       const target = backupOf(e.nextHop).fqdn;
       const s = cmd(`edge-next-hop-${slug(e.fqdn)}`, 'edge.setNextHop', { edgePoolFqdn: e.fqdn, nextHopPoolFqdn: target }, {
-        title: `Point Edge pool ${e.fqdn}'s next hop at ${target} (was ${e.nextHop})`, site, dependsOn: afterCms, source: 'seed 004; TechNet jj721897',
+        title: `Point Edge pool ${e.fqdn}'s next hop at ${target} (was ${e.nextHop})`, site, dependsOn: [...afterCms, 'read-edge-next-hops'], source: 'seed 004; TechNet jj721897',
         compensation: { description: `Point the next hop back at ${e.nextHop} (fe-pool-failback does this)` },
       });
       steps.push(s);

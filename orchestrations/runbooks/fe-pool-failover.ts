@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { fqdn } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
-import { gate } from './steps.js';
+import { deferCmsReads, gate } from './steps.js';
 import { pairedPools, poolFailoverTargets, requirePchatUsers, thousands } from './estate.js';
 import { dnsChangesToSite, feFailover, SIMPLE_URL_PURPOSES } from './fe-branch.js';
 
@@ -32,12 +32,13 @@ export function buildFePoolFailover(t: Topology, options: FePoolFailoverOptions)
     dnsChanges: dnsChangesToSite(t, backup.site, SIMPLE_URL_PURPOSES, failed),
     source: SOURCE,
   });
+  const { preflight, afterCms } = deferCmsReads(fe.preflight, fe.cmsFailsOver);
   const declare = gate('declare-disaster', {
     title: `Declare a disaster for ${pool.fqdn}`,
     policy: 'declare-disaster',
     reason: `${pool.fqdn} (${pool.site}) is down; its ${thousands(pool.userCount)} users fail over to ${backup.fqdn} (${backup.site})${fe.cmsFailsOver ? ', and the Central Management Store moves with them' : ''}.`,
     startsRtoClock: true,
-    dependsOn: fe.preflight.map((s) => s.id),
+    dependsOn: preflight.map((s) => s.id),
   });
   const after = fe.afterGate(declare.id);
   return {
@@ -45,7 +46,7 @@ export function buildFePoolFailover(t: Topology, options: FePoolFailoverOptions)
     runbook: 'fe-pool-failover',
     title: `Fail pool ${pool.fqdn} (${pool.site}) over to ${backup.fqdn} (${backup.site})`,
     options: { ...options },
-    steps: [...fe.preflight, declare, ...after.steps],
+    steps: [...preflight, declare, ...after.steps, ...afterCms],
     targets: poolFailoverTargets(t),
     // Persistent Chat users homed on the failed pool reconnect through the backup pool.
     pchatUsersReconnecting: requirePchatUsers(t, pool.userCount),

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { logBackupFileName } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
-import { gate, PlanBuildError } from './steps.js';
+import { deferCmsReads, gate, PlanBuildError } from './steps.js';
 import { findSite, pairedPools, poolFailoverTargets } from './estate.js';
 import { dnsChangesToSite, feFailover, SITE_PURPOSES } from './fe-branch.js';
 import { pchatFailover } from './pchat-branch.js';
@@ -43,7 +43,7 @@ export function buildSiteFailover(t: Topology, options: SiteFailoverOptions): Pl
   const pchat = t.persistentChat
     ? pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE, ...(options.logBackups ? { logBackups: options.logBackups } : {}) })
     : undefined;
-  const preflight = [...fe.preflight, ...(pchat?.preflight ?? [])];
+  const { preflight, afterCms } = deferCmsReads([...fe.preflight, ...(pchat?.preflight ?? [])], fe.cmsFailsOver);
   const declare = gate('declare-disaster', {
     title: `Declare a disaster for site ${failedSite}`,
     policy: 'declare-disaster',
@@ -59,7 +59,7 @@ export function buildSiteFailover(t: Topology, options: SiteFailoverOptions): Pl
     runbook: 'site-failover',
     title: `Fail site ${failedSite} over to ${survivingSite}`,
     options: { ...options },
-    steps: [...preflight, declare, ...feAfter.steps, ...(pcAfter?.steps ?? [])],
+    steps: [...preflight, declare, ...feAfter.steps, ...afterCms, ...(pcAfter?.steps ?? [])],
     targets: poolFailoverTargets(t),
     pchatUsersReconnecting: t.persistentChat?.concurrentUsers ?? 0,
     locks: [...fe.locks, ...(pchat ? [pchat.lock] : [])],

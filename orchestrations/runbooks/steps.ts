@@ -3,7 +3,7 @@
 // command it sends (validatePlan checks the same again on the way in to the executor).
 import { validateInvocation } from '../../shared/commands/invocation.js';
 import type { CommandName } from '../../shared/commands/catalog.js';
-import type { CommandStep, Expectation, GateStep, ManualStep, RetryPolicy, Verification } from '../../shared/plan/schema.js';
+import type { CommandStep, Expectation, GateStep, ManualStep, PlanStep, RetryPolicy, Verification } from '../../shared/plan/schema.js';
 
 const S = 1000;
 const MIN = 60 * S;
@@ -185,3 +185,19 @@ export function expectEq(path: string, value: unknown, description: string): Exp
 }
 
 export const DURATION = { S, MIN };
+
+/**
+ * Reads of the topology that only the active Central Management Store answers (Get-CsService,
+ * Get-CsPersistentChatState without -LocalStore). With the CMS on a failed pool they cannot run in
+ * pre-flight: they run right after the CMS failover, before anything they record is changed.
+ */
+const CMS_MASTER_READS: ReadonlySet<string> = new Set(['edge.getServices', 'pchat.getServices', 'pchat.getState']);
+
+export function deferCmsReads(preflight: PlanStep[], cmsFailsOver: boolean, cmsStepId = 'cms-failover'): { preflight: PlanStep[]; afterCms: PlanStep[] } {
+  if (!cmsFailsOver) return { preflight, afterCms: [] };
+  const moves = (s: PlanStep) => s.kind === 'command' && CMS_MASTER_READS.has(s.command.name) && !s.command.params.localStore;
+  return {
+    preflight: preflight.filter((s) => !moves(s)),
+    afterCms: preflight.filter(moves).map((s) => ({ ...s, dependsOn: [cmsStepId], preconditions: [...(s.preconditions ?? []), 'the CMS has failed over: this read needs the active Central Management Store'] })),
+  };
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// `npm run drill`: the main job, end to end, on this machine. Brings the local stack up on a
+// fresh simulated estate, declares a disaster (East is down), starts the site-failover runbook in
+// drill mode, has two approvers (dev identities alice and bob) approve exactly the plan hash they
+// are shown, confirms the manual steps as the operator would, follows every step, prints the
+// RTO / RPO report, verifies the audit trail, and stops the stack.
+//   npm run drill -- [--runbook site-failover] [--option failedSite=East] [--disaster east]
+//                    [--time-factor 0.002] [--keep]
+import { Command } from 'commander';
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { Simulator } from '../worker/simulator/simulator.js';
+import { createAuditTrail } from '../shared/audit/index.js';
+import { log, startStack } from './stack.js';
+import { driveRun, type Measure } from './drill-driver.js';
+
+const program = new Command('lyncdr-drill')
+  .option('--runbook <name>', 'the runbook to drill', 'site-failover')
+  .option('--option <k=v>', 'a runbook option (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--disaster <target>', "what fails before the drill (a site, pool or SQL server; 'none' for nothing)", 'east')
+  .option('--time-factor <x>', 'simulated durations are scaled by this (1 = real time)', '0.002')
+  .option('--approvers <ids>', 'the two approvers (dev identities)', 'alice,bob')
+  .option('--operator <id>', 'who declares the disaster and confirms manual steps', 'operator')
+  .option('--keep', 'leave the stack running afterwards (Ctrl-C stops it)')
+  .parse();
+const o = program.opts<{ runbook: string; option: string[]; disaster: string; timeFactor: string; approvers: string; operator: string; keep?: boolean }>();
+
+const options: Record<string, string | number | boolean> = o.option.length ? {} : o.runbook === 'site-failover' ? { failedSite: 'East' } : {};
+for (const kv of o.option) {
+  const i = kv.indexOf('=');
+  if (i < 1) { console.error(`--option takes key=value, not '${kv}'`); process.exit(2); }
+  const v = kv.slice(i + 1);
+  options[kv.slice(0, i)] = v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+}
+const factor = Number(o.timeFactor);
+if (!Number.isFinite(factor) || factor < 0) { console.error('--time-factor must be a non-negative number'); process.exit(2); }
+const approvers = o.approvers.split(',').map((s) => s.trim()).filter(Boolean);
+
+const t0 = Date.now();
+const clock = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s`;
+const say = (m: string) => console.log(`${clock()}  ${m}`);
+
+async function main(): Promise<number> {
+  process.env.LYNCDR_SIM_TIME_FACTOR = String(factor);
+  // A drill starts from the estate as the topology describes it, with a fresh task hub.
+  process.env.LYNCDR_TASK_HUB ??= `Drill${Date.now().toString(36)}`;
+  const stack = await startStack({
+    quietWorkers: true,
+    quietHost: true,
+    beforeWorkers: async ({ dataDir, topology }) => {
+      rmSync(path.join(dataDir, 'worker'), { recursive: true, force: true });
+      const sim = new Simulator({ dir: path.join(dataDir, 'sim'), topology });
+      await sim.reset(topology);
+      if (o.disaster !== 'none') log(`disaster: ${await sim.disaster(o.disaster)}`);
+    },
+  });
+  log(`host and worker logs: ${path.relative(process.cwd(), path.join(stack.dataDir, 'logs')) || '.'}`);
+  let code = 1;
+  try {
+    const result = await Promise.race([
+      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say }),
+      stack.broken.then((why) => { throw new Error(why); }),
+    ]);
+    const { report, runId } = result;
+    say(`run ${runId}: ${report.outcome ?? result.runtimeStatus}${report.error ? ` (${report.error})` : ''}`);
+    const m = (x: Measure | undefined, name: string) => {
+      if (!x || x.minutes === undefined) return `${name}: not measured${x?.basis ? ` (${x.basis})` : ''}`;
+      const real = factor > 0 && name === 'RTO' ? `; about ${(x.minutes / factor).toFixed(0)} min at real durations` : '';
+      const speed = factor !== 1 ? ' at drill speed' : '';
+      return `${name} ${x.minutes.toFixed(2)} min (target ${x.targetMinutes} min: ${x.met ? 'met' : 'missed'}${speed}${real}) - ${x.basis ?? ''}`;
+    };
+    console.log(`\n  ${m(report.rto, 'RTO')}\n  ${m(report.rpo, 'RPO')}`);
+    console.log(`  simulated durations were scaled by ${factor}; wall time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const verify = await createAuditTrail({ connectionString: stack.connectionString, tableName: process.env.LYNCDR_AUDIT_TABLE || 'LyncdrAudit' }).verify(runId);
+    console.log(`  audit trail: ${verify.entries} entries, ${verify.ok ? 'intact (hash chain verified)' : `PROBLEMS: ${verify.problems.map((p) => p.message).join('; ')}`}\n`);
+    code = report.outcome === 'succeeded' && verify.ok ? 0 : 1;
+  } finally {
+    if (o.keep) {
+      log(`the stack keeps running at ${stack.url} (npx lyncdr runs --as ${o.operator}); Ctrl-C stops it`);
+      process.on('SIGINT', () => void stack.stop().then(() => process.exit(code)));
+    } else {
+      await stack.stop();
+    }
+  }
+  return code;
+}
+
+main().then((code) => { if (!o.keep) process.exit(code); }, (err) => {
+  console.error(`[lyncdr] drill failed: ${(err as Error).message}`);
+  process.exit(1);
+});

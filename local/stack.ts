@@ -1,0 +1,146 @@
+// The local stack on loopback: Azurite, the Functions host (dist/functions/index.js) and one
+// hybrid worker per site of the configured estate, on the simulated Lync estate. Shared by
+// `npm start` (local/start.ts) and `npm run drill` (local/drill.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAzurite } from './azurite.js';
+import { applyValues, readLocalSettings } from './settings.js';
+import { loadTopologyFile } from '../shared/topology/index.js';
+import type { Topology } from '../shared/topology/index.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const log = (m: string) => console.log(`[lyncdr] ${m}`);
+
+export interface Stack {
+  url: string;
+  hub: string;
+  dataDir: string;
+  sites: string[];
+  topology: Topology;
+  topologyFile: string;
+  connectionString: string;
+  /** Resolves when a child process of the stack exits on its own (the stack is then broken). */
+  broken: Promise<string>;
+  stop(): Promise<void>;
+}
+
+function portFromEnv(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number, not '${v}'`);
+  return n;
+}
+
+/** Starts a child; its output goes to the terminal with a prefix, or to <logDir>/<name>.log when quiet. */
+function run(name: string, args: string[], env: NodeJS.ProcessEnv, quiet: boolean, logDir: string): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (line: string) => (line.trim() ? `[${name}] ${line}\n` : '');
+  if (quiet) {
+    mkdirSync(logDir, { recursive: true });
+    const file = createWriteStream(path.join(logDir, `${name.replace(/[^a-z0-9-]/gi, '-')}.log`), { flags: 'a' });
+    child.stdout!.on('data', (d) => file.write(d));
+    child.stderr!.on('data', (d) => file.write(d));
+    child.once('exit', () => file.end());
+  } else {
+    child.stdout!.on('data', (d) => process.stdout.write(String(d).split('\n').map(prefix).join('')));
+    child.stderr!.on('data', (d) => process.stderr.write(String(d).split('\n').map(prefix).join('')));
+  }
+  return child;
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`no '${pattern}' within ${timeoutMs} ms`)), timeoutMs);
+    child.stdout!.on('data', (d) => {
+      buf += String(d);
+      const m = buf.split('\n').find((l) => pattern.test(l));
+      if (m) { clearTimeout(timer); resolve(m); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with code ${code}`)); });
+  });
+}
+
+/** Reads local.settings.json (created from the example on first run) into the environment. */
+export function loadSettings() {
+  const settingsFile = path.join(ROOT, 'local.settings.json');
+  const example = path.join(ROOT, 'local.settings.example.json');
+  if (!existsSync(settingsFile)) {
+    copyFileSync(example, settingsFile);
+    log('created local.settings.json from local.settings.example.json');
+  }
+  const settings = readLocalSettings(settingsFile);
+  applyValues(settings);
+  // Settings added to the example after a local.settings.json was made: take their defaults
+  // rather than fail, and say so.
+  const defaults = readLocalSettings(example);
+  const missing = Object.keys(defaults.Values).filter((k) => process.env[k] === undefined);
+  if (missing.length) {
+    applyValues(defaults);
+    log(`local.settings.json has no ${missing.join(', ')}: using the defaults of local.settings.example.json`);
+  }
+  return settings;
+}
+
+export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
+  const settings = loadSettings();
+  const dataDir = path.resolve(ROOT, process.env.LYNCDR_DATA_DIR || '.data');
+  const topologyFile = path.resolve(ROOT, process.env.LYNCDR_TOPOLOGY || 'examples/estate.sample.yaml');
+  const topology = await loadTopologyFile(topologyFile);
+  if (!topology.ok) {
+    for (const p of topology.problems) console.error(`  ${p.path}: ${p.message}`);
+    throw new Error(`${topologyFile} is not a valid estate (run: npx lyncdr topology validate ${topologyFile})`);
+  }
+
+  const azurite = await startAzurite({
+    location: path.join(dataDir, 'azurite'),
+    ports: { blob: portFromEnv('AZURITE_BLOB_PORT', 10000), queue: portFromEnv('AZURITE_QUEUE_PORT', 10001), table: portFromEnv('AZURITE_TABLE_PORT', 10002) },
+  });
+  log(`Azurite: blob 127.0.0.1:${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in ${path.relative(ROOT, dataDir) || '.'}/azurite)`);
+  const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile };
+
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  let brokenResolve: (why: string) => void = () => undefined;
+  const broken = new Promise<string>((r) => { brokenResolve = r; });
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    })));
+    await azurite.stop();
+  };
+
+  try {
+    const port = portFromEnv('LYNCDR_HTTP_PORT', settings.Host.LocalHttpPort ?? 7071);
+    const logDir = path.join(dataDir, 'logs');
+    const host = run('host', [path.join(ROOT, 'dist/local/host-main.js'), '--root', ROOT, '--port', String(port)], env, Boolean(opts.quietHost), logDir);
+    children.push(host);
+    host.once('exit', (code) => { if (!stopping) brokenResolve(`the host exited (code ${code})`); });
+    const line = await waitForLine(host, /"event":"listening"/, 60_000);
+    const listening = JSON.parse(line.slice(line.indexOf('{'))) as { url: string; hub: string; functions: number; resumed: number };
+
+    await opts.beforeWorkers?.({ dataDir, topology: topology.topology });
+    const sites = topology.topology.sites.map((s) => s.name.toLowerCase());
+    for (const site of sites) {
+      const w = run(`worker:${site}`, [path.join(ROOT, 'dist/worker/main.js'), '--site', site,
+        '--journal', path.join(dataDir, 'worker', site, 'journal'), '--sim-dir', path.join(dataDir, 'sim'), '--topology', topologyFile], env, Boolean(opts.quietWorkers), logDir);
+      children.push(w);
+      w.once('exit', (code) => { if (!stopping) brokenResolve(`worker ${site} exited (code ${code})`); });
+    }
+    log(`Functions host: ${listening.url}/api (task hub ${listening.hub}, ${listening.functions} functions, ${listening.resumed} run(s) resumed)`);
+    log(`Durable management API: ${listening.url}/runtime/webhooks/durabletask/instances`);
+    log(`Workers on the simulated estate (${path.relative(ROOT, topologyFile)}): ${sites.join(', ')}`);
+    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, broken, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
