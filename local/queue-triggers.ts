@@ -68,7 +68,8 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
       }
       if (got) { idle = 50; continue; }
       await new Promise<void>((r) => { const h = setTimeout(r, idle); wake = () => { clearTimeout(h); r(); }; });
-      idle = Math.min(1000, idle * 2);
+      // Service Bus pushes messages in Azure: poll its local stand-in briskly.
+      idle = Math.min(fn.trigger.type === 'serviceBusTrigger' ? 50 : 1000, idle * 2);
     }
   })();
   return { async stop() { stopped = true; wake?.(); await loop.catch(() => undefined); } };
