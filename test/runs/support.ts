@@ -8,6 +8,7 @@ import { validateInvocation } from '../../shared/commands/index.js';
 import { createAuditTrail, type AuditTrail } from '../../shared/audit/index.js';
 import { FileJournal } from '../../worker/journal.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
+import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
 import { catalogResolver, HybridWorker } from '../../worker/worker.js';
 import type { LocalHost } from '../../local/host.js';
@@ -34,11 +35,42 @@ const policy = (timeoutMinutes: number, escalationTimeoutMinutes: number) => ({
   required: 2, approverGroups: { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] }, timeoutMinutes, escalationTimeoutMinutes,
 });
 
-export async function startRunsEnv(): Promise<RunsEnv> {
-  const prefix = uniqueName('t').toLowerCase().slice(0, 12);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-runs-'));
-  const values = {
-    LYNCDR_TOPOLOGY: path.join(ROOT, 'examples/estate.sample.yaml'),
+export interface RunsEnvOptions {
+  /** Topology file, relative to the repository root (default examples/estate.sample.yaml): the host plans from it, the simulator starts from it, one worker per site. */
+  topology?: string;
+  /** The simulator's time factor (default 0.0005). */
+  timeFactor?: number;
+}
+
+export interface SimWorkers {
+  sim: Simulator;
+  /** Worker journals by site id. */
+  journals: Record<string, FileJournal>;
+  stop(): Promise<void>;
+}
+
+/** One simulator and one in-process HybridWorker per site of the topology, over the Azurite queues under `prefix`. */
+export async function startSimWorkers(opts: { prefix: string; dir: string; topology?: string; timeFactor?: number }): Promise<SimWorkers> {
+  const topology = await loadSimulatorTopology(path.join(ROOT, opts.topology ?? DEFAULT_TOPOLOGY));
+  const sim = new Simulator({ dir: path.join(opts.dir, 'sim'), timeFactor: opts.timeFactor ?? 0.0005, topology });
+  await sim.reset();
+  const sites = topology.sites.map((s) => s.name.toLowerCase());
+  const journals: Record<string, FileJournal> = {};
+  const workers = await Promise.all(sites.map(async (site) => new HybridWorker({
+    site, transport: new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }),
+    executor: sim, journal: (journals[site] = await FileJournal.open(path.join(opts.dir, 'journal', site))), resolve: catalogResolver(validateInvocation),
+    receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: () => undefined,
+  })));
+  workers.forEach((w) => w.start());
+  return { sim, journals, stop: async () => { await Promise.all(workers.map((w) => w.stop())); } };
+}
+
+const DEFAULT_TOPOLOGY = 'examples/estate.sample.yaml';
+
+/** The app settings of a runs environment: queues under `prefix`, tables of its own, the approval policies. */
+export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Record<string, string> {
+  return {
+    LYNCDR_TOPOLOGY: path.join(ROOT, topology),
     LYNCDR_TRANSPORT: 'azurite',
     LYNCDR_QUEUE_PREFIX: prefix,
     LYNCDR_RESULTS_QUEUE: `${prefix}-results`,
@@ -47,19 +79,33 @@ export async function startRunsEnv(): Promise<RunsEnv> {
     LYNCDR_RESULT_GRACE_MS: '5000',
     LYNCDR_APPROVAL_POLICIES: JSON.stringify({ default: policy(30, 30), 'declare-disaster': policy(30, 30), quick: policy(0.04, 0.04) }),
   };
+}
+
+export async function startRunsEnv(opts: RunsEnvOptions = {}): Promise<RunsEnv> {
+  const prefix = uniqueName('t').toLowerCase().slice(0, 12);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-runs-'));
+  const values = runsSettings(prefix, opts.topology);
   const host = await startTestHost({ entry: APP, triggers: true, values });
-  const sim = new Simulator({ dir: path.join(dir, 'sim'), timeFactor: 0.0005 });
-  await sim.reset();
-  const workers = await Promise.all(['east', 'west'].map(async (site) => new HybridWorker({
-    site, transport: new AzuriteQueueTransport({ connectionString: azurite(), prefix, lockMs: 5000, pollMs: 50 }),
-    executor: sim, journal: await FileJournal.open(path.join(dir, 'journal', site)), resolve: catalogResolver(validateInvocation),
-    receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: () => undefined,
-  })));
-  workers.forEach((w) => w.start());
+  const { sim, stop: stopWorkers } = await startSimWorkers({ prefix, dir, ...(opts.topology ? { topology: opts.topology } : {}), ...(opts.timeFactor !== undefined ? { timeFactor: opts.timeFactor } : {}) });
   const trail = createAuditTrail({ connectionString: azurite(), tableName: values.LYNCDR_AUDIT_TABLE });
 
+  const env: RunsEnv = {
+    host, prefix, sim, trail, values, ...runsClient(() => host.url),
+    async stop() {
+      await stopWorkers();
+      await host.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
+
+export type RunsClient = Pick<RunsEnv, 'call' | 'start' | 'run' | 'waitFor' | 'vote'>;
+
+/** The runs API of the host at `url()` (a function: a restarted host listens elsewhere). */
+export function runsClient(url: () => string): RunsClient {
   const call: RunsEnv['call'] = async (user, method, p, body) => {
-    const res = await fetch(`${host.url}/api/${p}`, {
+    const res = await fetch(`${url()}/api/${p}`, {
       method, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       headers: { 'content-type': 'application/json', ...(user ? { 'x-lyncdr-user': user } : {}) },
     });
@@ -68,8 +114,8 @@ export async function startRunsEnv(): Promise<RunsEnv> {
     try { parsed = text ? JSON.parse(text) : undefined; } catch { /* text */ }
     return { status: res.status, body: parsed };
   };
-  const env: RunsEnv = {
-    host, prefix, sim, trail, values, call,
+  const client: RunsClient = {
+    call,
     async start(user, runbook, options = {}, mode = 'drill') {
       const r = await call(user, 'POST', 'runs', { runbook, options, mode });
       if (r.status !== 202) throw new Error(`start: ${r.status} ${JSON.stringify(r.body)}`);
@@ -80,23 +126,18 @@ export async function startRunsEnv(): Promise<RunsEnv> {
       const deadline = Date.now() + timeoutMs;
       let last: any;
       while (Date.now() < deadline) {
-        last = await env.run(id);
+        last = await client.run(id);
         if (predicate(last)) return last;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`run ${id}: condition not reached in ${timeoutMs} ms; last: ${JSON.stringify(last?.status ?? last, null, 1)}`);
     },
     async vote(user, id, decision, extra = {}) {
-      const r = await env.run(id);
+      const r = await client.run(id);
       return call(user, 'POST', `runs/${id}/votes`, { decision, planHash: r.status.planHash, comment: `${decision} by ${user}`, ...extra });
     },
-    async stop() {
-      await Promise.all(workers.map((w) => w.stop()));
-      await host.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
-  return env;
+  return client;
 }
 
 export const phase = (p: string) => (r: any) => r?.status?.phase === p;

@@ -1,0 +1,100 @@
+// Drives a run to its end as the operators would: the approvers vote on every gate that waits,
+// each manual step is done (the caller's `manual` hook, e.g. the DBA's work on the simulator) and
+// confirmed, and a step waiting for a decision fails the drive at once with its error (the run
+// is aborted first, releasing its locks).
+import { expect } from 'vitest';
+import type { Simulator } from '../../worker/simulator/simulator.js';
+import type { EstateSnapshot } from '../../worker/simulator/snapshot.js';
+import { finished, type RunsClient } from './support.js';
+
+export interface DriveOptions {
+  /** Two approvers of the primary group (neither may be the requester). */
+  approvers?: [string, string];
+  /** Called once when a manual step waits for its confirmation, before it is confirmed. */
+  manual?: (stepId: string, run: any) => Promise<void> | void;
+  /** Who confirms manual steps. */
+  confirmer?: string;
+  timeoutMs?: number;
+}
+
+export interface Driven {
+  run: any;
+  /** Steps in the order their approval / confirmation was given. */
+  approved: string[];
+  confirmed: string[];
+}
+
+export async function drive(api: RunsClient, id: string, o: DriveOptions = {}): Promise<Driven> {
+  const [a1, a2] = o.approvers ?? ['alice', 'bob'];
+  const confirmer = o.confirmer ?? 'carol';
+  const deadline = Date.now() + (o.timeoutMs ?? 90_000);
+  const approved: string[] = [];
+  const confirmed: string[] = [];
+  let r: any;
+  while (Date.now() < deadline) {
+    r = await api.run(id);
+    if (finished(r)) return { run: r, approved, confirmed };
+    for (const [step, st] of Object.entries<any>(r?.status?.steps ?? {})) {
+      if (st.state === 'waiting-decision') {
+        // Abort it so its locks do not hold up the next test, then fail with the step's error.
+        await api.call(confirmer, 'POST', `runs/${id}/steps/${step}/decision`, { decision: 'abort', comment: 'test failed' });
+        await api.waitFor(id, finished, 20_000).catch(() => undefined);
+        throw new Error(`run ${id}: step ${step} failed and waited for a decision: ${st.lastError}`);
+      }
+      if (st.state === 'waiting-approval' && !approved.includes(step)) {
+        for (const who of [a1, a2]) {
+          const v = await api.vote(who, id, 'approve', { step });
+          expect(v.body?.outcome, `${who} on ${step}: ${JSON.stringify(v.body)}`).toBe('accepted');
+        }
+        approved.push(step);
+      }
+      if (st.state === 'waiting-confirmation' && !confirmed.includes(step)) {
+        await o.manual?.(step, r);
+        const c = await api.call(confirmer, 'POST', `runs/${id}/steps/${step}/confirm`, { comment: `${step} done by hand` });
+        expect(c.status, `confirm ${step}: ${JSON.stringify(c.body)}`).toBe(202);
+        confirmed.push(step);
+      }
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`run ${id} did not finish; last status: ${JSON.stringify(r?.status, null, 1)}`);
+}
+
+/**
+ * The run succeeded: phase succeeded, the orchestration completed, and every step of its plan
+ * succeeded, except the ids in `skippable` which may also have been skipped.
+ */
+export function expectSucceeded(run: any, skippable: string[] = []): void {
+  const detail = JSON.stringify(run?.status, null, 1);
+  expect(run.runtimeStatus, detail).toBe('Completed');
+  expect(run.status.phase, detail).toBe('succeeded');
+  expect(run.report.outcome).toBe('succeeded');
+  const order: string[] = run.status.order;
+  expect(order.length).toBeGreaterThan(0);
+  expect(Object.keys(run.status.steps).sort()).toEqual([...order].sort());
+  for (const step of order) {
+    const state = run.status.steps[step].state;
+    const ok = state === 'succeeded' || (state === 'skipped' && skippable.includes(step));
+    expect(ok, `${step} is ${state}`).toBe(true);
+  }
+}
+
+/** The snapshot without the parts a runbook is expected to change (for "nothing else changed"). */
+export function without(s: EstateSnapshot, ...keys: Array<keyof EstateSnapshot>): Partial<EstateSnapshot> {
+  const copy: Partial<EstateSnapshot> = { ...s };
+  for (const k of keys) delete copy[k];
+  return copy;
+}
+
+export const SRV = '_sipinternaltls._tcp.contoso.com';
+
+/** The operator removes the SRV record's old target by hand (the runbooks' manual DNS step). */
+export async function removeSrvTarget(sim: Simulator, target: string): Promise<void> {
+  await sim.store.update((s) => {
+    const rec = s.dns[SRV];
+    if (!rec) throw new Error(`no ${SRV} record`);
+    const before = rec.records.length;
+    rec.records = rec.records.filter((d) => d.split(' ').at(-1)?.replace(/\.$/, '') !== target);
+    if (rec.records.length !== before - 1) throw new Error(`${SRV} had no single record for ${target}: ${JSON.stringify(rec.records)}`);
+  });
+}
