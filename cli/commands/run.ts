@@ -1,4 +1,4 @@
-// `lyncdr run ...` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
+// `lyncdr start / status / watch / approve / reject / decide / confirm / cancel` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
 // takes --json (machine output), --as <user> (the local dev identity, sent as x-lyncdr-user; in
 // Azure the identity comes from App Service Authentication instead) and --url (LYNCDR_URL or
 // http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
@@ -75,7 +75,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
         options[kv.slice(0, i)] = v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
       }
       const r = await api(o, 'POST', 'runs', { runbook, options, mode: o.mode });
-      return { json: r, text: `${r.runId}\nstarted ${r.runbook} (${r.mode}) as ${r.requestedBy}; follow it with: lyncdr run watch ${r.runId}\n` };
+      return { json: r, text: `${r.runId}\nstarted ${r.runbook} (${r.mode}) as ${r.requestedBy}; follow it with: lyncdr watch ${r.runId}\n` };
     })(o));
 
   common(run.command('status <run>').description('where a run stands, step by step'))
