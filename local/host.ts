@@ -127,7 +127,7 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
   if (o.triggers !== false) {
     for (const fn of registry.byTriggerType('timerTrigger')) stoppers.push(startTimerTrigger(fn, resolve, expand, log).stop);
     for (const fn of [...registry.byTriggerType('queueTrigger'), ...registry.byTriggerType('serviceBusTrigger')]) {
-      stoppers.push(startQueueTrigger(fn, { connectionString: cs, maxDequeueCount: config.maxDequeueCount, visibilitySeconds: 300, retryVisibilitySeconds: config.queueRetryVisibilitySeconds, resolve, expand, log }).stop);
+      stoppers.push(startQueueTrigger(fn, { connectionString: cs, maxDequeueCount: config.maxDequeueCount, visibilitySeconds: config.leaseSeconds, retryVisibilitySeconds: config.queueRetryVisibilitySeconds, resolve, expand, log }).stop);
     }
   }
   for (const hook of registry.hooks.get('appStart') ?? []) await hook({ hookData: {}, appHookData: {} });

@@ -54,13 +54,21 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
             return;
           }
           const ctx = invocationContext(fn, o.resolve, { Id: m.messageId, DequeueCount: m.dequeueCount, InsertionTime: m.insertedOn, MessageId: m.messageId, DeliveryCount: m.dequeueCount });
+          // A short lease, renewed while the function runs: if this host dies the message is
+          // back within one lease, not after a long fixed one.
+          let receipt = m.popReceipt;
+          const renew = setInterval(() => {
+            queue.updateMessage(m.messageId, receipt, undefined, o.visibilitySeconds).then((r) => { receipt = r.popReceipt ?? receipt; }, () => undefined);
+          }, (o.visibilitySeconds * 1000) / 3);
           try {
             await fn.handler(decodeQueueMessage(m.messageText), ctx);
-            await queue.deleteMessage(m.messageId, m.popReceipt);
+            clearInterval(renew);
+            await queue.deleteMessage(m.messageId, receipt);
           } catch (err) {
             // Back in the queue after the retry visibility timeout, up to the poison limit.
             o.log('warn', `${fn.name}: message ${m.messageId} failed (delivery ${m.dequeueCount}): ${(err as Error).message}`);
-            await queue.updateMessage(m.messageId, m.popReceipt, undefined, o.retryVisibilitySeconds).catch(() => undefined);
+            clearInterval(renew);
+            await queue.updateMessage(m.messageId, receipt, undefined, o.retryVisibilitySeconds).catch(() => undefined);
           }
         }));
       } catch (err) {
