@@ -31,7 +31,11 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
   const site = target.site;
   const sql = target.backEnd;
   const locate = cmd('read-cms-location', 'cms.locate', {}, { title: 'Record which pool hosts the Central Management Store', site, source: SOURCE, records: 'preFailover.cmsLocation' });
-  const repl = cmd('read-cms-replication', 'cms.replicationStatus', {}, { title: 'Record CMS replication status (how current the backup copy is: the RPO)', site, source: SOURCE, records: 'preFailover.cmsReplication' });
+  // The replication status needs the active CMS, which is what is lost: the backup service's
+  // last sync of the CMS pool is the RPO, and the backup pool answers it.
+  const repl = cmd(`read-backup-status-${slug(current.fqdn)}`, 'backup.status', { poolFqdn: current.fqdn }, {
+    title: `Read when ${current.fqdn} last synced the CMS to ${target.fqdn} (the RPO of this run)`, site, source: SOURCE, records: `preFailover.backupStatus.${slug(current.fqdn).replace(/[^a-zA-Z0-9]/g, '')}`,
+  });
   const declare = gate('declare-disaster', {
     title: `Declare the CMS on ${current.fqdn} lost`,
     policy: 'declare-disaster',
@@ -45,10 +49,12 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
   });
   const status = cmd('verify-cms-status', 'cms.replicationStatus', { centralManagementStoreStatus: true }, {
     title: 'Confirm the active CMS master location', site, dependsOn: [failover.id], source: SOURCE,
-    verification: { description: 'the active master is on the target pool', expect: [{ path: 'ActiveMasterFqdn', op: 'includes', value: target.fqdn.split('.')[0], description: `active master on ${target.fqdn}` }] },
+    // ActiveMasterFqdn names a Front End server, not the pool: ask where the CMS is instead.
+    verification: { description: 'the CMS is active on the target pool', command: { name: 'cms.locate', params: {} }, expect: [expectEq('PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)] },
   });
+  // Both pools, as RUNBOOKS says. A sync needs both pools online: when the old pool is lost the
+  // step fails and waits for the operator, who skips it (its failback resynchronises it).
   const syncs = [target, current].map((p) => cmd(`backup-sync-${slug(p.fqdn)}`, 'backup.sync', { poolFqdn: p.fqdn }, {
-    // Needs only the new CMS, not the status read: run beside it.
     title: `Force a backup service sync for ${p.fqdn}`, site, dependsOn: [failover.id], source: SOURCE,
   }));
   return {

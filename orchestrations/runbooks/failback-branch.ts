@@ -3,7 +3,7 @@
 // recorded (or the configured values). The CMS stays where it is (seed 004: no reason to move it).
 import type { Topology } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
-import { cmd, expectEq, verifyOutput } from './steps.js';
+import { cmd, expectEq, verifyOutput, verifyWith } from './steps.js';
 import { dnsReadSteps, dnsRepointSteps, type DnsChange } from './dns.js';
 import { slug, thousands } from './estate.js';
 import { dnsChangesToSite, type FailedPool } from './fe-branch.js';
@@ -51,7 +51,11 @@ export function feFailback(t: Topology, input: FeFailbackInput): {
       const fb = cmd(`pool-failback-${slug(pool.fqdn)}`, 'pool.failback', { poolFqdn: pool.fqdn }, {
         title: `Fail ${pool.fqdn}'s ${thousands(pool.userCount)} users back from ${backup.fqdn}`, site: homeSite, dependsOn: [gateId], source,
         estimatedMs: 5 * 60_000 + pool.userCount * 15,
-        verification: verifyOutput(`${pool.fqdn} serves its own users again`, [expectEq('FailoverStatus', 'Normal', 'the pool is no longer failed over')]),
+        // Invoke-CsPoolFailback writes nothing: ask the pool's fabric instead.
+        verification: verifyWith(`${pool.fqdn} serves its own users again`, 'pool.fabricState', { poolFqdn: pool.fqdn }, [
+          expectEq('RoutingGroupsInQuorumLoss', 0, 'no routing group of the pool is in quorum loss'),
+          { path: 'ServingUsersOf', op: 'includes', value: pool.fqdn, description: `${pool.fqdn} serves its own users` },
+        ]),
       });
       steps.push(fb);
       failbacks.push(fb.id);

@@ -50,8 +50,15 @@ export function pchatFailback(t: Topology, recorded: Recorded, source: string): 
     const backup = cmd('pchat-backup-mgc', 'sql.backupDatabase', { ...secondary, database: 'mgc', folder: sql.backupShare, file: FAILBACK_BACKUP_FILE }, {
       title: `Full backup of the backup mgc to the log-shipping share ${sql.backupShare}`, site: sql.secondary.site, dependsOn: [last], source: `${source} step 4`,
     });
+    // A mirrored database refuses RESTORE (Msg 3104): end the primary's mirroring first, and
+    // install it again once the primary serves, so the estate ends as it began.
+    const unmirror = sql.mirror
+      ? cmd('pchat-remove-primary-mirroring', 'sql.removeMirroring', { ...primary, database: 'mgc' }, {
+        title: `End mirroring of the primary mgc on ${sql.primary.serverFqdn} (a mirrored database cannot be restored over)`, site: sql.primary.site, dependsOn: [last], source: `${source} step 5`,
+      })
+      : undefined;
     const restore = cmd('pchat-restore-primary-mgc', 'sql.restoreDatabaseReplace', { ...primary, database: 'mgc', folder: sql.backupShare, file: FAILBACK_BACKUP_FILE }, {
-      title: `Overwrite the primary mgc on ${sql.primary.serverFqdn} with that backup (REPLACE, RECOVERY)`, site: sql.primary.site, dependsOn: [backup.id], source: `${source} step 5`,
+      title: `Overwrite the primary mgc on ${sql.primary.serverFqdn} with that backup (REPLACE, RECOVERY)`, site: sql.primary.site, dependsOn: [backup.id, ...(unmirror ? [unmirror.id] : [])], source: `${source} step 5`,
     });
     const state = cmd('pchat-set-normal', 'pchat.setState', { identity: pc.serviceIdentity, poolState: 'Normal' }, {
       title: `Set ${pc.poolFqdn} back to Normal: the primary mgc serves again`, site: sql.primary.site, dependsOn: [restore.id], source: `${source} step 6`,
@@ -70,8 +77,13 @@ export function pchatFailback(t: Topology, recorded: Recorded, source: string): 
       site: sql.primary.site, dependsOn: [add.id], source: `${source} step 9`,
       estimatedMs: 30 * DURATION.MIN, timeoutMs: 24 * 60 * DURATION.MIN,
     });
-    steps.push(backup, restore, state, add, ls);
-    return { steps, ends: [add.id, ls.id] };
+    const remirror = sql.mirror
+      ? cmd('pchat-reinstall-primary-mirror', 'pchat.installMirror', { ...primary, databaseType: 'PersistentChat', fileShare: sql.backupShare, dropExistingDatabasesOnMirror: true }, {
+        title: `Mirror the primary mgc to ${sql.mirror.serverFqdn} again (Install-CsMirrorDatabase)`, site: sql.primary.site, dependsOn: [state.id], source: `${source} step 8`,
+      })
+      : undefined;
+    steps.push(backup, ...(unmirror ? [unmirror] : []), restore, state, add, ...(remirror ? [remirror] : []), ls);
+    return { steps, ends: [add.id, ls.id, ...(remirror ? [remirror.id] : [])] };
   };
   return { preflight, afterGate, lock: `pchat:${pc.poolFqdn}` };
 }

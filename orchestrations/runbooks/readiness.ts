@@ -29,7 +29,7 @@ export function buildReadiness(t: Topology, options: ReadinessOptions): Plan {
       cmd(`backup-sync-${slug(p.fqdn)}`, 'backup.status', { poolFqdn: p.fqdn }, {
         title: `When ${p.fqdn} last synced to ${p.backupPool} (default every 2 minutes; the pool RPO)`, site: p.site, source: SOURCE,
         records: `readiness.backupStatus.${recordKey(p.fqdn)}`,
-        verification: verifyOutput('the backup service has synced', [{ path: 'SyncCompletedAt', op: 'exists', description: 'a completed sync is reported' }]),
+        verification: verifyOutput('the backup service has synced', [expectEq('OverallExportStatus', 'FinalState', 'the last export to the backup pool completed (FinalState)')]),
       }),
     );
   }
@@ -49,7 +49,7 @@ export function buildReadiness(t: Topology, options: ReadinessOptions): Plan {
     steps.push(
       cmd('pchat-log-shipping', 'sql.logShippingMonitor', { sqlServerFqdn: sec.serverFqdn, ...(sec.instance ? { sqlInstanceName: sec.instance } : {}), database: 'mgc' }, {
         title: `mgc log-shipping latency on ${sec.serverFqdn} (the Persistent Chat RPO, target ${targets.rpoMinutes} min)`, site: sec.site, source: SOURCE, records: 'readiness.pchatLogShipping',
-        verification: verifyOutput('log shipping keeps up', [{ path: 'last_restored_latency', op: 'lessThan', value: targets.rpoMinutes, description: `restore latency under ${targets.rpoMinutes} min` }]),
+        verification: verifyOutput('log shipping keeps up', [{ path: 'recordsets.last_restored_latency', op: 'lessThan', value: targets.rpoMinutes, description: `restore latency under ${targets.rpoMinutes} min` }]),
       }),
       cmd('pchat-state', 'pchat.getState', { identity: pc.serviceIdentity }, {
         title: 'Persistent Chat pool state', site: sec.site, source: SOURCE,
@@ -64,7 +64,11 @@ export function buildReadiness(t: Topology, options: ReadinessOptions): Plan {
   for (const r of t.dns) {
     steps.push(cmd(`dns-${dnsKey(r)}`, 'dns.getRecord', { dnsServer: r.dnsServer, zoneName: r.zone, name: r.name, rrType: RR_TYPE[r.type] }, {
       title: `${r.type} ${r.name}.${r.zone}: target and TTL (${r.ttlSeconds} s against the ${targets.rtoMinutes} min RTO)`, site: first, source: SOURCE,
-      verification: verifyOutput('the record is as configured', [expectEq('RecordData', r.target, `points at ${r.target}`)]),
+      // Get-DnsServerResourceRecord's RecordData: IPv4Address (A), HostNameAlias / DomainName with
+      // the root's trailing dot (CNAME / SRV).
+      verification: verifyOutput('the record is as configured', [r.type === 'A'
+        ? expectEq('RecordData.IPv4Address', r.target, `points at ${r.target}`)
+        : { path: r.type === 'CNAME' ? 'RecordData.HostNameAlias' : 'RecordData.DomainName', op: 'includes', value: `${r.target}.`, description: `points at ${r.target}` }]),
     }));
   }
   return {

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
-import { gate, PlanBuildError } from './steps.js';
+import { cmd, expectEq, gate, PlanBuildError, verifyWith } from './steps.js';
 import { findSite, pairedPools, poolFailoverTargets } from './estate.js';
 import { SITE_PURPOSES } from './fe-branch.js';
 import { feFailback } from './failback-branch.js';
@@ -20,6 +20,9 @@ export const SiteFailbackOptions = z.strictObject({
   failedSite: z.string().min(1),
   /** What site-failover recorded (edgeNextHops, dns, activeServers, mirrorInstalled). */
   recorded: Recorded.default({}),
+  /** Move the Central Management Store back to the pool the topology places it on (seed 004 allows
+   * it to stay; the site is only back as it was with it home). */
+  moveCmsBack: z.boolean().default(true),
 });
 export type SiteFailbackOptions = z.infer<typeof SiteFailbackOptions>;
 
@@ -40,15 +43,22 @@ export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Pl
     dependsOn: preflight.map((s) => s.id),
   });
   const feAfter = fe.afterGate(approve.id);
+  const home = pools.find((p) => p.pool.hostsCms);
+  const cmsBack = options.moveCmsBack && home
+    ? cmd('cms-failback', 'cms.failover', { backupSqlServerFqdn: home.pool.backEnd.serverFqdn, ...(home.pool.backEnd.instance ? { backupSqlInstanceName: home.pool.backEnd.instance } : {}) }, {
+      title: `Move the Central Management Store back to ${home.pool.fqdn}`, site: home.pool.site.toLowerCase(), dependsOn: feAfter.failbacks, source: 'seed 004',
+      verification: verifyWith(`the CMS is active on ${home.pool.fqdn}`, 'cms.locate', {}, [expectEq('PoolFqdn', home.pool.fqdn, `CMS on ${home.pool.fqdn}`)]),
+    })
+    : undefined;
   const pcAfter = pchat?.afterGate(approve.id, feAfter.failbacks);
   return {
     v: 1,
     runbook: 'site-failback',
     title: `Fail site ${site} back from ${pools[0].backup.site}`,
     options: { ...options },
-    steps: [...preflight, approve, ...feAfter.steps, ...(pcAfter?.steps ?? [])],
+    steps: [...preflight, approve, ...feAfter.steps, ...(cmsBack ? [cmsBack] : []), ...(pcAfter?.steps ?? [])],
     targets: poolFailoverTargets(t),
     pchatUsersReconnecting: pchat ? t.persistentChat!.concurrentUsers : 0,
-    locks: [...fe.locks, ...(pchat ? [pchat.lock] : [])],
+    locks: [...fe.locks, ...(cmsBack ? ['cms'] : []), ...(pchat ? [pchat.lock] : [])],
   };
 }

@@ -103,7 +103,11 @@ describe('failbacks restore what the failover recorded', () => {
   it('uses recorded values, else the configured ones', () => {
     const configured = buildPlan('site-failback', sample, { failedSite: 'East' });
     expect(byCommand(configured, 'pchat.addActiveServers')[0].command.params.servers).toEqual(['pchatserver1.contoso.com', 'pchatserver2.contoso.com', 'pchatserver3.contoso.com', 'pchatserver4.contoso.com']);
-    expect(byCommand(configured, 'sql.removeMirroring')).toEqual([]);
+    // The backup mgc was not mirrored: only the primary's mirroring ends (a mirrored database
+    // refuses RESTORE), before the restore, and is installed again once the primary serves.
+    expect(byCommand(configured, 'sql.removeMirroring').map((s) => s.id)).toEqual(['pchat-remove-primary-mirroring']);
+    expect(runsAfter(configured, 'pchat-restore-primary-mgc', 'pchat-remove-primary-mirroring')).toBe(true);
+    expect(runsAfter(configured, 'pchat-reinstall-primary-mirror', 'pchat-set-normal')).toBe(true);
     const recorded = buildPlan('site-failback', sample, {
       failedSite: 'East',
       recorded: { activeServers: ['pchatserver2.contoso.com'], mirrorInstalled: true, dns: { meet: '10.1.0.99' }, edgeNextHops: { 'edgepool1.contoso.com': 'eepool2.contoso.com' } },

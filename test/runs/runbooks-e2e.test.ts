@@ -2,9 +2,9 @@
 // triggers, in-process workers executing on the simulated estate over Azurite. Each run is
 // approved (2 of alice / bob / carol, requested by someone else), its manual steps are done and
 // confirmed, it must succeed step by step, and its effect must show in the simulated estate.
-// pchat-pool-failover / pchat-pool-failback: round-trips.test.ts. Not here (they cannot succeed
-// today, see the commit message): readiness, fe-pool-failback, site-failback, cms-failover and
-// pchat-backup, whose verifications check fields their cmdlets never return.
+// pchat-pool-failover / pchat-pool-failback: round-trips.test.ts; readiness, cms-failover,
+// pchat-backup, fe-pool-failback and the site round trip: more-runbooks.test.ts; the Lync 2010
+// runbooks: legacy-e2e.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drive, expectSucceeded, removeSrvTarget, SRV, without } from './drive.js';
 import { startRunsEnv, type RunsEnv } from './support.js';

@@ -622,7 +622,13 @@ function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
   if (/log_shipping_monitor_secondary/i.test(text)) {
     // After sp_delete_log_shipping_secondary_database the monitor history is gone: no rows.
     const rows = isSecondary && ls.monitor && database === 'mgc'
-      ? [{ secondary_server: host.instance ? `${host.server}\\${host.instance}` : host.server, secondary_database: 'mgc', primary_server: sql.primary.instance ? `${sql.primary.server}\\${sql.primary.instance}` : sql.primary.server, primary_database: 'mgc', ...ls.monitor }]
+      ? [{
+        secondary_server: host.instance ? `${host.server}\\${host.instance}` : host.server, secondary_database: 'mgc', primary_server: sql.primary.instance ? `${sql.primary.server}\\${sql.primary.instance}` : sql.primary.server, primary_database: 'mgc', ...ls.monitor,
+        // Minutes from the last restored backup's copy to its restore, and SQL's default alert threshold.
+        last_restored_latency: ls.monitor.last_copied_date_utc && ls.monitor.last_restored_date_utc
+          ? Math.max(0, Math.round((Date.parse(ls.monitor.last_restored_date_utc) - Date.parse(ls.monitor.last_copied_date_utc)) / 60_000)) : null,
+        restore_threshold: 45,
+      }]
       : [];
     return { output: recordsets(rows), durationMs: 1 * S };
   }

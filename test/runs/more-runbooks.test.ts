@@ -1,0 +1,77 @@
+// The remaining Lync 2013 runbooks as drills on the local stack (readiness, cms-failover,
+// pchat-backup, fe-pool-failback) and the site round trip: site-failover then site-failback
+// leaves the simulated estate exactly as it was.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drive, expectSucceeded, removeSrvTarget } from './drive.js';
+import { startRunsEnv, type RunsEnv } from './support.js';
+
+describe('more runbooks, as drills', () => {
+  let env: RunsEnv;
+  beforeAll(async () => { env = await startRunsEnv(); }, 60_000);
+  afterAll(async () => { await env?.stop(); });
+
+  it('readiness reads everything and changes nothing', async () => {
+    await env.sim.reset();
+    const before = await env.sim.snapshot();
+    const id = await env.start('operator', 'readiness', {});
+    const { run, approved } = await drive(env, id);
+    expectSucceeded(run);
+    expect(approved).toEqual([]);
+    const ran = (await env.sim.state()).executions.filter((e) => e.commandId.startsWith(id));
+    expect(ran.length).toBeGreaterThan(5);
+    expect(await env.sim.snapshot()).toEqual(before);
+    expect((await env.trail.verify(id)).ok).toBe(true);
+  }, 60_000);
+
+  it('cms-failover moves the Central Management Store to the backup pool (planned: both pools up)', async () => {
+    await env.sim.reset();
+    const id = await env.start('operator', 'cms-failover', { targetPool: 'eepool2.contoso.com' });
+    const { run } = await drive(env, id, {});
+    expectSucceeded(run);
+    expect((await env.sim.snapshot()).cms.pool).toBe('eepool2.contoso.com');
+  }, 60_000);
+
+  it('pchat-backup writes the dated export', async () => {
+    await env.sim.reset();
+    const id = await env.start('operator', 'pchat-backup', { date: '2026-11-21' });
+    const { run } = await drive(env, id);
+    expectSucceeded(run);
+    const exports = Object.values((await env.sim.state()).exports).map((e) => e.path);
+    expect(exports.some((p) => p.includes('2026-11-21'))).toBe(true);
+  }, 60_000);
+
+  it('fe-pool-failover then fe-pool-failback: users come home, the CMS may stay where it is', async () => {
+    await env.sim.reset();
+    const before = await env.sim.snapshot();
+    await env.sim.disaster('eepool1.contoso.com');
+    expectSucceeded((await drive(env, await env.start('operator', 'fe-pool-failover', { pool: 'eepool1.contoso.com' }))).run);
+    await env.sim.disaster('eepool1.contoso.com', true);
+    const back = await drive(env, await env.start('operator', 'fe-pool-failback', { pool: 'eepool1.contoso.com' }));
+    expectSucceeded(back.run);
+    const after = await env.sim.snapshot();
+    expect(after.pools).toEqual(before.pools);
+    expect(after.edgeNextHops).toEqual(before.edgeNextHops);
+    expect(after.dns).toEqual(before.dns);
+  }, 90_000);
+
+  it('site-failover then site-failback leave the estate exactly as it was', async () => {
+    await env.sim.reset();
+    const before = await env.sim.snapshot();
+    await env.sim.disaster('east');
+    const over = await drive(env, await env.start('operator', 'site-failover', { failedSite: 'East' }), {
+      manual: async (step) => { if (step === 'dns-sipinternaltls-remove') await removeSrvTarget(env.sim, 'eepool1.contoso.com'); },
+    });
+    expectSucceeded(over.run);
+    await env.sim.disaster('east', true);
+    const back = await drive(env, await env.start('operator', 'site-failback', { failedSite: 'East' }), {
+      manual: async (step) => {
+        if (step === 'pchat-recreate-log-shipping') await env.sim.reestablishLogShipping();
+        if (step.startsWith('dns-sipinternaltls')) await removeSrvTarget(env.sim, 'eepool2.contoso.com');
+      },
+      timeoutMs: 120_000,
+    });
+    expectSucceeded(back.run);
+    const after = await env.sim.snapshot();
+    expect(after).toEqual(before);
+  }, 240_000);
+});
