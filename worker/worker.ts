@@ -269,8 +269,8 @@ export class HybridWorker {
       return finish({
         status,
         ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
-        ...(outcome.output !== undefined && outcome.output !== null ? { output: outcome.output } : {}),
-        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 60_000) } : {}),
+        ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output) } : {}),
+        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 8_000) } : {}),
         rendered: outcome.rendered || resolved.rendered,
         ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: firstLine || `timed out after ${cmd.timeoutMs} ms` } } : {}),
         ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine) } } : {}),
@@ -327,4 +327,24 @@ export function errorKindOf(kind: ExecutionResult['errorKind']): ErrorKind {
 function failureMessage(kind: ExecutionResult['errorKind'], firstLine: string): string {
   const text = firstLine || 'the command failed';
   return (kind === 'not-supported' ? `not supported by this worker: ${text}` : text).slice(0, 8000);
+}
+
+/** Results travel as one queue message (64 KB on storage queues, 256 KB on Service Bus standard):
+ * a larger output (e.g. every user of a pool) is cut to what fits, and says so. */
+const MAX_OUTPUT_CHARS = 40_000;
+export function boundedOutput(output: unknown): unknown {
+  const text = JSON.stringify(output);
+  if (text === undefined || text.length <= MAX_OUTPUT_CHARS) return output;
+  if (Array.isArray(output)) {
+    const items: unknown[] = [];
+    let size = 0;
+    for (const item of output) {
+      const n = JSON.stringify(item)?.length ?? 0;
+      if (size + n > MAX_OUTPUT_CHARS - 200) break;
+      items.push(item);
+      size += n + 1;
+    }
+    return { truncated: true, count: output.length, items };
+  }
+  return { truncated: true, chars: text.length, preview: text.slice(0, 2_000) };
 }

@@ -67,12 +67,17 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
     .option('--option <k=v>', 'a runbook option (repeatable); numbers and true/false are typed', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--mode <mode>', 'drill | what-if | live', 'drill')
     .action((runbook: string, o: Common & { option: string[]; mode: string }) => act(async () => {
-      const options: Record<string, string | number | boolean> = {};
+      const options: Record<string, unknown> = {};
       for (const kv of o.option) {
         const i = kv.indexOf('=');
         if (i < 1) throw new Refused(`--option ${kv}: expected key=value`);
         const v = kv.slice(i + 1);
-        options[kv.slice(0, i)] = v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+        let value: unknown = v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+        // Lists and objects (logBackups, users, recorded) as JSON: --option 'logBackups=["a.trn","b.trn"]'.
+        if (/^[[{]/.test(v)) {
+          try { value = JSON.parse(v); } catch { throw new Refused(`--option ${kv.slice(0, i)}: the value looks like JSON but does not parse`); }
+        }
+        options[kv.slice(0, i)] = value;
       }
       const r = await api(o, 'POST', 'runs', { runbook, options, mode: o.mode });
       return { json: r, text: `${r.runId}\nstarted ${r.runbook} (${r.mode}) as ${r.requestedBy}; follow it with: lyncdr watch ${r.runId}\n` };

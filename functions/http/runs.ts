@@ -14,6 +14,9 @@ import {
   type GateCustomStatus, type RunInput, type StepState,
 } from '../../shared/runs/contract.js';
 import { identityOf } from './identity.js';
+import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
+import { loadTopologyFile } from '../../shared/topology/index.js';
+import { buildAndHash } from '../../shared/runs/plan-source.js';
 
 type Client = ReturnType<typeof df.getClient>;
 type Status = Awaited<ReturnType<Client['getStatus']>>;
@@ -107,6 +110,15 @@ function route(name: string, methods: Array<'GET' | 'POST'>, path: string, handl
 route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   const b = await body(req, StartBody);
   if (!b.ok) return b.res;
+  // Refuse what cannot be planned here, before a run exists, with the builder's own message
+  // (bad options, a pool or site the estate does not have). The run builds it again, recorded.
+  try {
+    const topo = await loadTopologyFile(appSettings().topologyFile);
+    if (topo.ok) buildAndHash(b.data.runbook, topo.topology, b.data.options);
+    else parseRunbookOptions(b.data.runbook, b.data.options);
+  } catch (err) {
+    return problem(400, (err as Error).message);
+  }
   const settings = appSettings();
   const runId = newRunId();
   const input: RunInput = {

@@ -14,7 +14,9 @@ export type RunMode = z.infer<typeof RunMode>;
 /** Run ids become audit partition keys, instance ids and part of command ids. */
 export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,79}$/, 'run id: letters, digits and hyphens, at most 80');
 
-export const RunOptions = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+/** Runbook options as JSON (lists and objects too: logBackups, users, recorded); each runbook's
+ * own schema validates them (orchestrations/runbooks). */
+export const RunOptions = z.record(z.string(), z.json());
 export type RunOptions = z.infer<typeof RunOptions>;
 
 /** Configuration that reaches the orchestrators as input (they may not read app settings). */

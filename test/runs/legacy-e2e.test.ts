@@ -2,9 +2,8 @@
 // examples/estate.lync2010.yaml: the host plans from it and the simulator starts from it, with a
 // worker for each of its sites (Primary, DR). A file of its own: the local host keeps the first
 // value of each app setting in process.env, so one process cannot host two topologies.
-// legacy-site-dr is not here: its read-users-to-move step (Get-CsUser for pool1's 5,000 users)
-// returns a result far larger than a storage queue message (64 KB), so the worker cannot send it
-// and the run never gets past its pre-flight.
+// legacy-site-dr lists pool1's 5,000 users: more than a queue message holds, so the worker sends
+// a bounded result (truncated: true, with the count) and the move is done from the nightly export.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { ROOT } from '../support/host.js';
@@ -33,4 +32,22 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     ]);
     expect(await env.sim.snapshot()).toEqual(before);
   }, 60_000);
+
+  it('legacy-site-dr: after the nightly export, pool1 is declared lost and its users are brought up on the DR pool', async () => {
+    await env.start('operator', 'legacy-nightly-export', { date: '2026-11-21' }).then((id) => drive(env, id));
+    await env.sim.disaster('pool1.contoso.com');
+    const id = await env.start('operator', 'legacy-site-dr', { failedPool: 'pool1.contoso.com', exportDate: '2026-11-21' });
+    const before = await env.sim.snapshot();
+    const { run, approved } = await drive(env, id, { timeoutMs: 120_000 });
+    expectSucceeded(run);
+    expect(approved.length).toBeGreaterThanOrEqual(1);
+    const listed = run.report.records?.['legacy.usersToMove'];
+    expect(listed).toMatchObject({ truncated: true, count: 5000 });
+    const after = await env.sim.snapshot();
+    // sip and the SRV record now lead clients to the DR Standard Edition server.
+    expect(before.dns['sip.contoso.com'].records).not.toEqual(['10.9.0.20']);
+    expect(after.dns['sip.contoso.com'].records).toEqual(['10.9.0.20']);
+    expect(after.dns['_sipinternaltls._tcp.contoso.com'].records).toContain('0 0 5061 drse1.contoso.com');
+    expect((await env.trail.verify(id)).ok).toBe(true);
+  }, 180_000);
 });

@@ -74,4 +74,17 @@ describe('more runbooks, as drills', () => {
     const after = await env.sim.snapshot();
     expect(after).toEqual(before);
   }, 240_000);
+
+  it('refuses what cannot be planned before a run exists (bad options, an unknown site)', async () => {
+    const before = (await env.call('alice', 'GET', 'runs')).body.runs.length;
+    const nowhere = await env.call('operator', 'POST', 'runs', { runbook: 'site-failover', options: { failedSite: 'Nowhere' } });
+    expect(nowhere.status).toBe(400);
+    const notList = await env.call('operator', 'POST', 'runs', { runbook: 'site-failover', options: { failedSite: 'East', logBackups: 'mgc_1.trn' } });
+    expect(notList.status).toBe(400);
+    expect(JSON.stringify(notList.body)).toMatch(/logBackups/);
+    const unknown = await env.call('operator', 'POST', 'runs', { runbook: 'fe-pool-failover', options: { pool: 'eepool1.contoso.com', colour: 'red' } });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toMatch(/unknown option\(s\) colour/);
+    expect((await env.call('alice', 'GET', 'runs')).body.runs.length).toBe(before);
+  });
 });
