@@ -15,6 +15,7 @@ import {
 } from '../../shared/runs/contract.js';
 import { identityOf } from './identity.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
+import { recordedFromRun } from '../../orchestrations/runbooks/recorded.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 
@@ -110,6 +111,18 @@ function route(name: string, methods: Array<'GET' | 'POST'>, path: string, handl
 route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   const b = await body(req, StartBody);
   if (!b.ok) return b.res;
+  // A failback restores what its failover recorded: `fromRun` names that run.
+  if (typeof b.data.options.fromRun === 'string') {
+    const from = await client.getStatus(b.data.options.fromRun).catch(() => undefined);
+    const pair: Record<string, string> = { 'fe-pool-failback': 'fe-pool-failover', 'site-failback': 'site-failover', 'pchat-pool-failback': 'pchat-pool-failover' };
+    const report = from?.output as { runbook?: string; outcome?: string; records?: Record<string, unknown> } | null | undefined;
+    if (!from || from.name !== ORCHESTRATION.runPlan) return problem(404, `no run ${b.data.options.fromRun}`);
+    if (!pair[b.data.runbook] || report?.runbook !== pair[b.data.runbook]) return problem(400, `fromRun: ${b.data.runbook} restores what a ${pair[b.data.runbook] ?? 'failover'} run recorded; ${b.data.options.fromRun} is ${report?.runbook ?? 'not finished'}`);
+    if (report.outcome !== 'succeeded') return problem(400, `fromRun: ${b.data.options.fromRun} ended ${report.outcome}: its records are not a complete picture of the estate before it`);
+    const { fromRun: _fromRun, ...rest } = b.data.options;
+    const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
+    b.data.options = { ...rest, recorded: recordedFromRun(report.records ?? {}, failoverOptions) as never };
+  }
   // Refuse what cannot be planned here, before a run exists, with the builder's own message
   // (bad options, a pool or site the estate does not have). The run builds it again, recorded.
   try {

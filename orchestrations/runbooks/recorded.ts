@@ -20,3 +20,38 @@ export type Recorded = z.infer<typeof Recorded>;
 export function origin(recordedValue: unknown): string {
   return recordedValue === undefined ? 'configured' : 'recorded';
 }
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+const field = (o: unknown, k: string): unknown => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined);
+const afterColon = (v: unknown) => (typeof v === 'string' ? v.slice(v.indexOf(':') + 1).toLowerCase() : undefined);
+
+/**
+ * What a failback needs, read from a failover run's records (the cmdlets' own output, as
+ * ConvertTo-Json gives it): Get-CsService -EdgeServer (Registrar "Registrar:<pool>"), Get-CsService
+ * -PersistentChatServer (ActiveServers), Get-DnsServerResourceRecord (RecordData: IPv4Address,
+ * HostNameAlias or DomainName, with the root's trailing dot). Anything it cannot read stays unset,
+ * so the failback uses the configured value and says so.
+ */
+export function recordedFromRun(records: Record<string, unknown>, failoverOptions: Record<string, unknown> = {}): Recorded {
+  const out: Recorded = {};
+  const edges = asList(records['preFailover.edgeNextHops']);
+  const hops: Record<string, string> = {};
+  for (const e of edges) {
+    const edge = (field(e, 'PoolFqdn') as string | undefined)?.toLowerCase() ?? afterColon(field(e, 'Identity'));
+    const hop = afterColon(field(e, 'Registrar'));
+    if (edge && hop) hops[edge] = hop;
+  }
+  if (Object.keys(hops).length) out.edgeNextHops = hops;
+  const active = asList(records['preFailover.activeServers']).flatMap((s) => asList(field(s, 'ActiveServers'))).filter((x): x is string => typeof x === 'string');
+  if (active.length) out.activeServers = active.map((x) => x.toLowerCase());
+  const dns: NonNullable<Recorded['dns']> = {};
+  for (const purpose of ['sip', 'meet', 'dialin', 'admin', 'lyncdiscover', 'sipinternaltls'] as const) {
+    const rec = asList(records[`preFailover.dns.${purpose}`])[0];
+    const data = field(rec, 'RecordData');
+    const target = field(data, 'IPv4Address') ?? field(data, 'HostNameAlias') ?? field(data, 'DomainName');
+    if (typeof target === 'string') dns[purpose] = target.replace(/\.$/, '');
+  }
+  if (Object.keys(dns).length) out.dns = dns;
+  if (failoverOptions.installMirror === true) out.mirrorInstalled = true;
+  return Recorded.parse(out);
+}

@@ -44,10 +44,17 @@ describe('more runbooks, as drills', () => {
     await env.sim.reset();
     const before = await env.sim.snapshot();
     await env.sim.disaster('eepool1.contoso.com');
-    expectSucceeded((await drive(env, await env.start('operator', 'fe-pool-failover', { pool: 'eepool1.contoso.com' }))).run);
+    const failoverId = await env.start('operator', 'fe-pool-failover', { pool: 'eepool1.contoso.com' });
+    expectSucceeded((await drive(env, failoverId)).run);
     await env.sim.disaster('eepool1.contoso.com', true);
-    const back = await drive(env, await env.start('operator', 'fe-pool-failback', { pool: 'eepool1.contoso.com' }));
+    // The failback restores what that failover recorded, not what the topology file says.
+    const wrong = await env.call('operator', 'POST', 'runs', { runbook: 'site-failback', options: { failedSite: 'East', fromRun: failoverId } });
+    expect(wrong.status).toBe(400);
+    const back = await drive(env, await env.start('operator', 'fe-pool-failback', { pool: 'eepool1.contoso.com', fromRun: failoverId }));
     expectSucceeded(back.run);
+    const titles = Object.values<any>(back.run.status.steps).map((st) => st.title).join('\n');
+    expect(titles).toMatch(/recorded/);
+    expect(titles).not.toMatch(/configured/);
     const after = await env.sim.snapshot();
     expect(after.pools).toEqual(before.pools);
     expect(after.edgeNextHops).toEqual(before.edgeNextHops);
@@ -58,12 +65,13 @@ describe('more runbooks, as drills', () => {
     await env.sim.reset();
     const before = await env.sim.snapshot();
     await env.sim.disaster('east');
-    const over = await drive(env, await env.start('operator', 'site-failover', { failedSite: 'East' }), {
+    const overId = await env.start('operator', 'site-failover', { failedSite: 'East' });
+    const over = await drive(env, overId, {
       manual: async (step) => { if (step === 'dns-sipinternaltls-remove') await removeSrvTarget(env.sim, 'eepool1.contoso.com'); },
     });
     expectSucceeded(over.run);
     await env.sim.disaster('east', true);
-    const back = await drive(env, await env.start('operator', 'site-failback', { failedSite: 'East' }), {
+    const back = await drive(env, await env.start('operator', 'site-failback', { failedSite: 'East', fromRun: overId }), {
       manual: async (step) => {
         if (step === 'pchat-recreate-log-shipping') await env.sim.reestablishLogShipping();
         if (step.startsWith('dns-sipinternaltls')) await removeSrvTarget(env.sim, 'eepool2.contoso.com');
