@@ -4,39 +4,21 @@
 // After the host is killed and started again on the same task hub the run must finish, no
 // command may have been executed twice (the simulator logs every execution it begins), and the
 // audit trail must verify.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditTrail } from '../../shared/audit/index.js';
 import { azurite, uniqueName } from '../support/azurite.js';
-import { ROOT } from '../support/host.js';
+import { spawnHost, type HostProcess } from '../support/host-process.js';
 import { drive, expectSucceeded, removeSrvTarget } from './drive.js';
 import { APP, finished, runsClient, runsSettings, startSimWorkers, stepState, type SimWorkers } from './support.js';
 
-interface Host { child: ChildProcess; url: string; resumed: number; output: () => string }
+type Host = HostProcess;
 
-/** The host as a child process with triggers on (test/support/host-process.ts always passes --no-triggers). */
-async function startHost(hub: string, settings: Record<string, string>): Promise<Host> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', APP, '--root', ROOT, '--port', '0', '--hub', hub], {
-    cwd: ROOT,
-    env: { ...process.env, ...settings, AzureWebJobsStorage: azurite(), LYNCDR_TASK_HUB: hub, LYNCDR_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => { out += String(d); });
-  child.stderr!.on('data', (d) => { out += String(d); });
-  const listening = await new Promise<{ url: string; resumed: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 30 s:\n${out}`)), 30_000);
-    const onData = () => {
-      const line = out.split('\n').find((l) => l.startsWith('{"event":"listening"'));
-      if (line) { clearTimeout(timer); child.stdout!.off('data', onData); resolve(JSON.parse(line)); }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`host exited with ${code}:\n${out}`)); });
-  });
-  return { child, ...listening, output: () => out };
+/** The host as a child process with its triggers on: results come back through the results queue trigger. */
+function startHost(hub: string, settings: Record<string, string>): Promise<Host> {
+  return spawnHost({ hub, entry: APP, connectionString: azurite(), env: settings, triggers: true });
 }
 
 function kill(h: Host | undefined, signal: NodeJS.Signals): Promise<void> {

@@ -6,8 +6,10 @@ import { ROOT } from './host.js';
 
 export interface HostProcess { child: ChildProcess; url: string; resumed: number; output: () => string; stop(): Promise<void> }
 
-export async function spawnHost(opts: { hub: string; entry: string; connectionString: string; env?: Record<string, string> }): Promise<HostProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', ROOT, '--port', '0', '--hub', opts.hub, '--no-triggers'], {
+export async function spawnHost(opts: { hub: string; entry: string; connectionString: string; env?: Record<string, string>; triggers?: boolean }): Promise<HostProcess> {
+  const args = ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', ROOT, '--port', '0', '--hub', opts.hub];
+  if (!opts.triggers) args.push('--no-triggers');
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, AzureWebJobsStorage: opts.connectionString, LYNCDR_TASK_HUB: opts.hub, LYNCDR_QUIET: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
