@@ -40,7 +40,7 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
   const loop = (async () => {
     await queue.createIfNotExists();
     await poison.createIfNotExists();
-    let idle = 50;
+    let idle = 5;
     while (!stopped) {
       let got = 0;
       try {
@@ -74,7 +74,8 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
       } catch (err) {
         if (!stopped) o.log('warn', `${fn.name}: polling ${name}: ${(err as Error).message}`);
       }
-      if (got) { idle = 50; continue; }
+      // After a message, poll again briskly: results of one run come in bursts.
+      if (got) { idle = 5; continue; }
       await new Promise<void>((r) => { const h = setTimeout(r, idle); wake = () => { clearTimeout(h); r(); }; });
       // Service Bus pushes messages in Azure: poll its local stand-in briskly.
       idle = Math.min(fn.trigger.type === 'serviceBusTrigger' ? 50 : 1000, idle * 2);

@@ -119,9 +119,17 @@ export class AzuriteQueueTransport implements WorkerTransport, CloudTransport {
         }
         out.push(new LockedQueueMessage(this, q, item, this.lockMs));
       }
+      if (out.length > 0) this.idlePolls = 0;
       if (out.length > 0 || this.closed || Date.now() >= deadline) return out;
-      await sleep(Math.min(this.pollMs, Math.max(0, deadline - Date.now())));
+      await sleep(Math.min(this.nextPollDelay(), Math.max(0, deadline - Date.now())));
     }
+  }
+
+  /** Commands come in bursts (a run's next steps follow its last results): poll briskly right
+   * after one, backing off to pollMs while the queue stays empty. */
+  private idlePolls = 0;
+  private nextPollDelay(): number {
+    return Math.min(this.pollMs, 5 * 2 ** Math.min(10, this.idlePolls++));
   }
 
   /** @internal used by LockedQueueMessage */
