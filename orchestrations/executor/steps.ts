@@ -58,8 +58,8 @@ function finishStep(run: RunState, st: StepStatus, state: StepStatus['state'], e
 type Attempt = { ok: true; output: unknown; rendered?: string } | { ok: false; error: string; retryable: boolean };
 
 /** Sends one command and waits for its result or its deadline. */
-function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string):
-Generator<Task, Attempt, unknown> {
+function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string,
+  deferred?: Task[]): Generator<Task, Attempt, unknown> {
   const { context, input } = run;
   const sent = (yield run.act.dispatchCommand({
     runId: input.runId, stepId, attempt, site: step.site, invocation, mode: executionModeFor(input.mode), timeoutMs, at: run.now(), queuePrefix: input.config.queuePrefix,
@@ -80,10 +80,13 @@ Generator<Task, Attempt, unknown> {
     return { ok: false, error, retryable: false };
   }
   const r = parsed.data;
-  yield auditStep(run, `${auditPrefix}:result`, 'step-result', r.workerId, {
+  const audited = auditStep(run, `${auditPrefix}:result`, 'step-result', r.workerId, {
     commandId: r.commandId, status: r.status, exitCode: r.exitCode, output: r.output, stderr: r.stderr?.slice(0, 4000), rendered: r.rendered,
     duplicate: r.duplicate, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt,
   });
+  // The caller may write this entry together with its next one (both are awaited before the
+  // step ends); otherwise it is written before anything else happens.
+  if (deferred) deferred.push(audited); else yield audited;
   if (r.status === 'succeeded') return { ok: true, output: r.output, rendered: r.rendered };
   const kind = r.error?.kind ?? (r.status === 'outcome-unknown' ? 'outcome-unknown' : 'execution');
   const error = `${r.status}${r.error ? ` (${r.error.kind}): ${r.error.message}` : r.stderr ? `: ${r.stderr.slice(0, 500)}` : ''}`;
@@ -110,14 +113,17 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
         if (step.verification && input.mode !== 'what-if') {
           let checked: unknown = outcome.output;
           let verifyError: string | undefined;
+          const pending: Task[] = [];
           if (step.verification.command) {
-            const v = yield* sendAndWait(run, step, `${step.id}.verify`, step.verification.command, attempt, step.timeoutMs, `${prefix}:verify`);
+            const v = yield* sendAndWait(run, step, `${step.id}.verify`, step.verification.command, attempt, step.timeoutMs, `${prefix}:verify`, pending);
             if (v.ok) checked = v.output; else verifyError = `verification command failed: ${v.error}`;
           }
           const check = verifyError ? undefined : checkExpectations(checked, step.verification.expect);
-          yield auditStep(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', {
+          // The verification command's result and the verdict are recorded together, both before the step ends.
+          pending.push(auditStep(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', {
             description: step.verification.description, ok: !!check?.ok, results: check?.results, error: verifyError,
-          });
+          }));
+          yield pending.length === 1 ? pending[0] : context.df.Task.all(pending);
           if (!check?.ok) {
             const why = verifyError ?? check!.results.filter((x) => !x.ok).map((x) => `${x.description} (${x.detail})`).join('; ');
             outcome = { ok: false, error: `verification failed: ${why}`, retryable: step.retrySafe };
