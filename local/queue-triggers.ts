@@ -41,6 +41,7 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
     await queue.createIfNotExists();
     await poison.createIfNotExists();
     let idle = 5;
+    let lastMessageAt = 0;
     while (!stopped) {
       let got = 0;
       try {
@@ -75,10 +76,12 @@ export function startQueueTrigger(fn: RegisteredFunction, o: QueueTriggerOptions
         if (!stopped) o.log('warn', `${fn.name}: polling ${name}: ${(err as Error).message}`);
       }
       // After a message, poll again briskly: results of one run come in bursts.
-      if (got) { idle = 5; continue; }
+      if (got) { idle = 5; lastMessageAt = Date.now(); continue; }
       await new Promise<void>((r) => { const h = setTimeout(r, idle); wake = () => { clearTimeout(h); r(); }; });
-      // Service Bus pushes messages in Azure: poll its local stand-in briskly.
-      idle = Math.min(fn.trigger.type === 'serviceBusTrigger' ? 50 : 1000, idle * 2);
+      // Service Bus pushes messages in Azure: poll its local stand-in briskly while messages flow
+      // (the last 30 s), gently when quiet.
+      const busy = Date.now() - lastMessageAt < 30_000;
+      idle = Math.min(fn.trigger.type === 'serviceBusTrigger' && busy ? 20 : 1000, idle * 2);
     }
   })();
   return { async stop() { stopped = true; wake?.(); await loop.catch(() => undefined); } };

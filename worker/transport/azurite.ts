@@ -70,7 +70,7 @@ export class AzuriteQueueTransport implements WorkerTransport, CloudTransport {
     this.lockMs = options.lockMs ?? 30_000;
     this.maxDeliveries = options.maxDeliveries ?? 5;
     // Service Bus delivers at once; its local stand-in polls briskly (an idle poll costs ~2 ms of Azurite).
-    this.pollMs = options.pollMs ?? 50;
+    this.pollMs = options.pollMs ?? 250;
     if (this.lockMs < 1000) throw new RangeError('lockMs: storage visibility timeouts have a one-second granularity');
   }
 
@@ -119,17 +119,19 @@ export class AzuriteQueueTransport implements WorkerTransport, CloudTransport {
         }
         out.push(new LockedQueueMessage(this, q, item, this.lockMs));
       }
-      if (out.length > 0) this.idlePolls = 0;
+      if (out.length > 0) { this.idlePolls = 0; this.lastMessageAt = Date.now(); }
       if (out.length > 0 || this.closed || Date.now() >= deadline) return out;
       await sleep(Math.min(this.nextPollDelay(), Math.max(0, deadline - Date.now())));
     }
   }
 
-  /** Commands come in bursts (a run's next steps follow its last results): poll briskly right
-   * after one, backing off to pollMs while the queue stays empty. */
+  /** Commands come in runs (a run's next steps follow its last results): poll briskly while a
+   * run is going (a message in the last 30 s), backing off to pollMs when the site is quiet. */
   private idlePolls = 0;
+  private lastMessageAt = 0;
   private nextPollDelay(): number {
-    return Math.min(this.pollMs, 5 * 2 ** Math.min(10, this.idlePolls++));
+    const busy = Date.now() - this.lastMessageAt < 30_000;
+    return Math.min(busy ? 20 : this.pollMs, 5 * 2 ** Math.min(10, this.idlePolls++));
   }
 
   /** @internal used by LockedQueueMessage */
