@@ -107,6 +107,7 @@ export class DurableEngine {
     this.timers.clear();
     await Promise.allSettled(this.pollers);
     await Promise.allSettled([...this.draining.values()]);
+    await Promise.allSettled([...this.indexWrites.values()].map((w) => w.running));
   }
 
   // ---- client operations (the management API calls these) -------------------------------
@@ -460,9 +461,35 @@ export class DurableEngine {
     }
     if (TERMINAL.has(state.status)) sends.push(this.notifyParent(state));
     const indexChanged = before.status !== state.status || before.customStatusJson !== state.customStatusJson || before.episode === 0;
-    if (indexChanged) sends.push(this.store.upsertIndex(state));
+    if (indexChanged) {
+      // A status change is awaited (list and purge read the index); a custom-status change is not.
+      const written = this.updateIndex(state);
+      if (before.status !== state.status || before.episode === 0) sends.push(written);
+    }
     await Promise.all(sends);
     return next;
+  }
+
+  /**
+   * The query index follows the sentinel off the critical path: writes for one instance are
+   * chained so a later state never loses to an earlier one, and only the latest pending one is
+   * written. A write lost to a crash is repaired by recovery, which reads the sentinel.
+   */
+  private readonly indexWrites = new Map<string, { latest: InstanceState; running: Promise<void> }>();
+  private updateIndex(state: InstanceState): Promise<void> {
+    const slot = this.indexWrites.get(state.instanceId);
+    if (slot) { slot.latest = state; return slot.running; }
+    const entry = { latest: state, running: Promise.resolve() };
+    this.indexWrites.set(state.instanceId, entry);
+    entry.running = (async () => {
+      let written: InstanceState | undefined;
+      while (written !== entry.latest) {
+        written = entry.latest;
+        await this.store.upsertIndex(written).catch((e) => this.log('warn', `index of ${written!.instanceId}: ${(e as Error).message}`));
+      }
+      this.indexWrites.delete(state.instanceId);
+    })();
+    return entry.running;
   }
 
   private async commitTermination(inst: LoadedInstance, reasonJson: string | undefined): Promise<void> {
