@@ -138,8 +138,10 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
       await Promise.all(stoppers.map((s) => s()));
       for (const hook of registry.hooks.get('appTerminate') ?? []) await hook({ hookData: {}, appHookData: {} });
       await engine.stop();
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections?.();
+      // Keep-alive connections would hold close() open for their idle timeout.
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

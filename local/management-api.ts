@@ -39,7 +39,7 @@ export function durableClientBinding(u: ClientUrls) {
 }
 
 function managementPayload(u: ClientUrls, id: string) {
-  const base = `${u.origin}${WEBHOOK_PREFIX}/instances/${encodeURIComponent(id).replace('INSTANCEID', 'INSTANCEID')}`;
+  const base = `${u.origin}${WEBHOOK_PREFIX}/instances/${encodeURIComponent(id)}`;
   const qs = `taskHub=${encodeURIComponent(u.taskHub)}&connection=${u.connection}`;
   return {
     id,

@@ -78,7 +78,8 @@ export class DurableEngine {
   private stopped = false;
   private readonly now: () => number;
   private pollers: Promise<void>[] = [];
-  private wakePoll: (() => void) | undefined;
+  /** Wakes the idle poll loops (one per queue) at stop. */
+  private readonly wakePolls = new Set<() => void>();
   /** Counters for benchmarks and tests. */
   readonly stats = { episodes: 0, conflicts: 0, activities: 0, poisoned: 0, duplicatesDropped: 0 };
 
@@ -102,7 +103,7 @@ export class DurableEngine {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakePoll?.();
+    for (const wake of this.wakePolls) wake();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await Promise.allSettled(this.pollers);
@@ -598,8 +599,9 @@ export class DurableEngine {
       }
       if (got) { idleMs = 50; continue; }
       await new Promise<void>((r) => {
-        const t = setTimeout(() => { this.wakePoll = undefined; r(); }, idleMs);
-        this.wakePoll = () => { clearTimeout(t); r(); };
+        const wake = () => { clearTimeout(t); this.wakePolls.delete(wake); r(); };
+        const t = setTimeout(wake, idleMs);
+        this.wakePolls.add(wake);
       });
       idleMs = Math.min(1000, idleMs * 2);
     }

@@ -3,7 +3,7 @@
 // Pure apart from calling the user's orchestrator: no storage here, so it is tested directly.
 import { InvocationContext } from '../azure-functions.js';
 import {
-  EventType, isActionEvent, type HistoryEvent, type RetryMark, type RetryPolicy,
+  EventType, isActionEvent, isScheduling, type HistoryEvent, type RetryMark, type RetryPolicy,
 } from './history.js';
 
 export type OrchestratorHandler = (trigger: unknown, context: InvocationContext) => Promise<unknown>;
@@ -124,7 +124,7 @@ export function pendingTasks(history: HistoryEvent[]): Map<number, HistoryEvent>
 
 export function nextSequence(history: HistoryEvent[]): number {
   let max = -1;
-  for (const e of history) if ((e.EventType === EventType.TaskScheduled || e.EventType === EventType.TimerCreated || e.EventType === EventType.SubOrchestrationInstanceCreated) && e.EventId > max) max = e.EventId;
+  for (const e of history) if (isScheduling(e) && e.EventId > max) max = e.EventId;
   return max + 1;
 }
 

@@ -48,6 +48,14 @@ export function stepRunner(run: RunState, step: PlanStep): Generator<Task, StepE
 const auditStep = (run: RunState, key: string, kind: AuditKind, actor: string, data: unknown): Task =>
   run.act.audit({ runId: run.input.runId, key, kind, actor, at: run.now(), data });
 
+/** A step that waits for people from the start (a manual step, an approval gate). */
+function beginWaiting(run: RunState, st: StepStatus, state: 'waiting-confirmation' | 'waiting-approval'): void {
+  st.state = state;
+  st.attempt = 1;
+  st.startedAt = run.now();
+  run.publish();
+}
+
 function finishStep(run: RunState, st: StepStatus, state: StepStatus['state'], error?: string): void {
   st.state = state;
   st.finishedAt = run.now();
@@ -190,10 +198,7 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
 function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, unknown> {
   const { context, input } = run;
   const st = run.status.steps[step.id];
-  st.state = 'waiting-confirmation';
-  st.attempt = 1;
-  st.startedAt = run.now();
-  run.publish();
+  beginWaiting(run, st, 'waiting-confirmation');
   const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.confirmationTimeoutMinutes * 60_000));
   let event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
   for (;;) {
@@ -217,10 +222,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
 function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unknown> {
   const { context, input } = run;
   const st = run.status.steps[step.id];
-  st.state = 'waiting-approval';
-  st.attempt = 1;
-  st.startedAt = run.now();
-  run.publish();
+  beginWaiting(run, st, 'waiting-approval');
   const policy = input.config.approvalPolicies[step.policy] ?? input.config.approvalPolicies.default;
   const gate: GateInput = {
     runId: input.runId, stepId: step.id, title: step.title, reason: step.reason, planHash: run.planHash,
