@@ -95,6 +95,14 @@ async function main() {
     console.log(`  overhead         ${figures.overheadS} s   (makespan - critical path)`);
     console.log(`  target           makespan <= ${figures.limitS} s (critical path x 1.02 + 1 s): ${figures.met ? 'met' : 'missed'}`);
     console.log(`  critical path:   ${cp.path.join(' -> ')}`);
+    if (process.env.BENCH_TRACE) {
+      const h = await (await fetch(`${stack.url.replace(/\/api$/, '')}/runtime/webhooks/durabletask/instances/${result.runId}?showHistory=true&showHistoryOutput=true`)).json() as any;
+      for (const e of (h.history ?? h.historyEvents)) {
+        const t = ((Date.parse(e.Timestamp) - declaredAt) / 1000).toFixed(3);
+        console.log(`  T ${t} ${e.EventType} ${e.FunctionName ?? e.Name ?? ''} ${JSON.stringify(e.Result ?? e.Input ?? "").slice(0, 100)}`);
+      }
+      for (const e of sim.executions.filter((x) => x.commandId.startsWith(result.runId))) console.log(`  S ${((Date.parse(e.startedAt) - declaredAt) / 1000).toFixed(3)} ${((Date.parse(e.finishedAt!) - declaredAt) / 1000).toFixed(3)} ${e.commandId}`);
+    }
     if (process.env.BENCH_DEBUG) {
       for (const id of after) {
         const st = steps[id];

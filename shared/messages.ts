@@ -45,6 +45,18 @@ export const CommandMessage = z.object({
   sentAt: IsoTime,
   /** Queue for the result when the sender does not read the shared results queue. */
   replyTo: z.string().min(1).max(260).optional(),
+  /**
+   * A read-only check the worker runs right after the command succeeds, in the same delivery, and
+   * returns with the result: one round trip through the queues instead of two. Not run in what-if
+   * or after a failure. A worker that does not return it (older, or stopped between the two) makes
+   * the orchestrator send the check as a command of its own.
+   */
+  verify: z.object({
+    /** Names the check in logs and in the estate's records; the same id the check has when sent on its own. */
+    commandId: CommandId,
+    invocation: Invocation,
+    timeoutMs: z.number().int().positive().max(MAX_COMMAND_TIMEOUT_MS),
+  }).optional(),
 });
 export type CommandMessage = z.infer<typeof CommandMessage>;
 
@@ -72,6 +84,19 @@ export type ErrorKind = z.infer<typeof ErrorKind>;
 export const ResultError = z.object({ kind: ErrorKind, message: z.string().max(8000) });
 export type ResultError = z.infer<typeof ResultError>;
 
+/** What the bundled verification of a command returned (CommandMessage.verify). */
+export const VerificationResult = z.object({
+  status: z.enum(['succeeded', 'failed', 'timeout']),
+  exitCode: z.number().int().optional(),
+  output: z.unknown().optional(),
+  stderr: z.string().optional(),
+  rendered: z.string().optional(),
+  startedAt: IsoTime,
+  finishedAt: IsoTime,
+  error: ResultError.optional(),
+});
+export type VerificationResult = z.infer<typeof VerificationResult>;
+
 export const ResultMessage = z.object({
   v: z.literal(1),
   commandId: CommandId,
@@ -91,6 +116,8 @@ export const ResultMessage = z.object({
   /** True when the answer comes from the journal of an earlier delivery, not a new execution. */
   duplicate: z.boolean(),
   error: ResultError.optional(),
+  /** Present when the command asked for a verification, succeeded, and the check ran. */
+  verification: VerificationResult.optional(),
 });
 export type ResultMessage = z.infer<typeof ResultMessage>;
 

@@ -2,7 +2,9 @@
 // (journal), reply, and keep the cloud informed with heartbeats and probes. Everything it talks
 // to is injected, so the same class runs in the service (main.ts) and in tests.
 import { randomUUID } from 'node:crypto';
-import { CommandId, CommandMessage, type ErrorKind, type HealthMessage, type ResultMessage, type SiteName } from '../shared/messages.js';
+import {
+  CommandId, CommandMessage, type ErrorKind, type HealthMessage, type ResultMessage, type SiteName, type VerificationResult,
+} from '../shared/messages.js';
 import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
@@ -10,14 +12,14 @@ import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
 
 /** Checks an invocation before anything is journaled (the catalog's validateInvocation in production). */
 export type ResolveResult =
-  | { ok: true; name: string; rendered: string }
+  | { ok: true; name: string; rendered: string; readOnly: boolean }
   | { ok: false; kind: Extract<ErrorKind, 'unknown-command' | 'invalid-params'>; message: string };
 export type Resolver = (invocation: CommandMessage['invocation']) => ResolveResult;
 
 export function catalogResolver(validate: typeof import('../shared/commands/invocation.js').validateInvocation): Resolver {
   return (invocation) => {
     const v = validate(invocation);
-    if (v.ok) return { ok: true, name: v.command.name, rendered: v.rendered };
+    if (v.ok) return { ok: true, name: v.command.name, rendered: v.rendered, readOnly: v.command.effect === 'read-only' };
     const unknown = v.issues.some((i) => i.path === 'name');
     return { ok: false, kind: unknown ? 'unknown-command' : 'invalid-params', message: v.error };
   };
@@ -181,6 +183,15 @@ export class HybridWorker {
     }
     const resolved = this.o.resolve(cmd.invocation);
     if (!resolved.ok) return this.settleOrAbandon(msg, () => this.reject(msg, resolved.kind, resolved.message, cmd.replyTo));
+    let verify: Extract<ResolveResult, { ok: true }> | undefined;
+    if (cmd.verify) {
+      const v = this.o.resolve(cmd.verify.invocation);
+      if (!v.ok) return this.settleOrAbandon(msg, () => this.reject(msg, v.kind, `verify: ${v.message}`, cmd.replyTo));
+      // The check runs without a journal entry of its own: only a command that cannot change the
+      // estate may ride along, so running it twice (or not at all) is harmless.
+      if (!v.readOnly) return this.settleOrAbandon(msg, () => this.reject(msg, 'invalid-params', `verify: ${v.name} is not read-only, and a verification must only read`, cmd.replyTo));
+      verify = v;
+    }
 
     const claim = await this.o.journal.claim(cmd, this.workerId);
     if (!claim.claimed) {
@@ -216,11 +227,21 @@ export class HybridWorker {
 
     this.running_.add(cmd.commandId);
     try {
-      const result = await this.execute(msg, cmd, resolved, shutdown);
+      let result = await this.execute(msg, cmd, resolved, shutdown);
       if (!result) return; // shutdown: abandoned, the journal says started -> outcome-unknown later
       await this.o.journal.recordResult(result);
+      if (verify && cmd.verify && result.status === 'succeeded' && cmd.mode !== 'whatif' && !shutdown.aborted) {
+        // The command's result is journaled first: a crash during the check loses only the check,
+        // and the redelivery answers with the result alone (the orchestrator then sends the check).
+        const checked = await this.verifyAfter(cmd, cmd.verify, verify, shutdown);
+        if (checked) {
+          result = { ...result, output: boundedOutput(result.output, MAX_OUTPUT_CHARS - JSON.stringify(checked.output ?? null).length), verification: checked };
+          await this.o.journal.recordResult(result);
+        }
+      }
+      const reply = result;
       await this.settleOrAbandon(msg, async () => {
-        await this.o.transport.sendResult(result, cmd.replyTo);
+        await this.o.transport.sendResult(reply, cmd.replyTo);
         await msg.complete();
       });
     } finally {
@@ -297,6 +318,45 @@ export class HybridWorker {
     }
   }
 
+  /**
+   * Runs the bundled read-only check. Undefined when the worker is stopping: the result then goes
+   * back without it. Never throws: an executor error is the check's failure, not the command's.
+   */
+  private async verifyAfter(cmd: CommandMessage, req: NonNullable<CommandMessage['verify']>, resolved: Extract<ResolveResult, { ok: true }>, shutdown: AbortSignal): Promise<VerificationResult | undefined> {
+    const commandId = req.commandId;
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(shutdown.reason);
+    shutdown.addEventListener('abort', onShutdown, { once: true });
+    const timeout = setTimeout(() => controller.abort(new TimeoutError(req.timeoutMs)), req.timeoutMs + WATCHDOG_MARGIN_MS);
+    const startedAt = new Date().toISOString();
+    const done = (fields: Omit<VerificationResult, 'startedAt' | 'finishedAt' | 'rendered'> & { rendered?: string }): VerificationResult =>
+      ({ rendered: resolved.rendered, ...fields, startedAt, finishedAt: new Date().toISOString() });
+    try {
+      const outcome = await this.o.executor.execute(req.invocation, { commandId, timeoutMs: req.timeoutMs, whatIf: false, signal: controller.signal });
+      if (shutdown.aborted) return undefined;
+      const status = controller.signal.aborted && controller.signal.reason instanceof TimeoutError && outcome.status !== 'succeeded' ? 'timeout' : outcome.status;
+      this.o.log('verification.finished', { commandId: cmd.commandId, status });
+      const firstLine = outcome.stderr.split(/\r?\n/).find((l) => l.trim()) ?? '';
+      return done({
+        status,
+        ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
+        ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output, MAX_VERIFICATION_CHARS) } : {}),
+        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 4_000) } : {}),
+        ...(outcome.rendered ? { rendered: outcome.rendered } : {}),
+        ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: firstLine || `timed out after ${req.timeoutMs} ms` } } : {}),
+        ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine) } } : {}),
+      });
+    } catch (err) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      if (reason instanceof ShutdownError || shutdown.aborted) return undefined;
+      if (reason instanceof TimeoutError) return done({ status: 'timeout', error: { kind: 'timeout', message: reason.message } });
+      return done({ status: 'failed', error: { kind: 'internal', message: String((err as Error)?.message ?? err).slice(0, 8000) } });
+    } finally {
+      clearTimeout(timeout);
+      shutdown.removeEventListener('abort', onShutdown);
+    }
+  }
+
   /** A reply that cannot be sent must not be lost: give the message back so it is retried. */
   private async settleOrAbandon(msg: ReceivedCommand, fn: () => Promise<void>): Promise<void> {
     try {
@@ -332,15 +392,17 @@ function failureMessage(kind: ExecutionResult['errorKind'], firstLine: string): 
 /** Results travel as one queue message (64 KB on storage queues, 256 KB on Service Bus standard):
  * a larger output (e.g. every user of a pool) is cut to what fits, and says so. */
 const MAX_OUTPUT_CHARS = 40_000;
-export function boundedOutput(output: unknown): unknown {
+/** A bundled verification's share of that budget (a check reads a state, not a user list). */
+const MAX_VERIFICATION_CHARS = 8_000;
+export function boundedOutput(output: unknown, max = MAX_OUTPUT_CHARS): unknown {
   const text = JSON.stringify(output);
-  if (text === undefined || text.length <= MAX_OUTPUT_CHARS) return output;
+  if (text === undefined || text.length <= max) return output;
   if (Array.isArray(output)) {
     const items: unknown[] = [];
     let size = 0;
     for (const item of output) {
       const n = JSON.stringify(item)?.length ?? 0;
-      if (size + n > MAX_OUTPUT_CHARS - 200) break;
+      if (size + n > max - 200) break;
       items.push(item);
       size += n + 1;
     }

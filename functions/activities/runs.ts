@@ -39,7 +39,12 @@ export async function appendAudit(input: AuditInput): Promise<void> {
   await audit().append(input.runId, input.key, { kind: input.kind, actor: input.actor, at: input.at, data: input.data });
 }
 
-export const auditActivity = df.app.activity(ACTIVITY.audit, { handler: (input: AuditInput) => appendAudit(input) });
+/** One entry, or several written in order (a step's result and its verdict: one activity, no race between them). */
+export const auditActivity = df.app.activity(ACTIVITY.audit, {
+  handler: async (input: AuditInput | AuditInput[]) => {
+    for (const entry of Array.isArray(input) ? input : [input]) await appendAudit(entry);
+  },
+});
 
 /**
  * Builds the plan from the configured topology and audits the declaration and the plan. A plan
@@ -80,14 +85,15 @@ export const releaseLocksActivity = df.app.activity(ACTIVITY.releaseLocks, {
 export const dispatchCommandActivity = df.app.activity(ACTIVITY.dispatchCommand, {
   handler: async (input: DispatchInput): Promise<DispatchOutput> => {
     const commandId = commandIdFor(input.runId, input.stepId, input.attempt);
+    const verify = input.verify && { commandId: commandIdFor(input.runId, input.verify.stepId, input.attempt), invocation: input.verify.invocation, timeoutMs: input.verify.timeoutMs };
     const message = CommandMessage.parse({
       v: 1, commandId, runId: input.runId, stepId: input.stepId, site: input.site, invocation: input.invocation,
-      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at,
+      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, ...(verify ? { verify } : {}),
     });
     // Service Bus drops a resend with the same messageId; the worker's journal absorbs it on Azurite.
     await transport(input.queuePrefix).sendCommand(message);
     await appendAudit({ runId: input.runId, key: `step:${input.stepId}:attempt:${input.attempt}:dispatched`, kind: 'step-dispatched', actor: 'lyncdr', at: input.at,
-      data: { commandId, site: input.site, invocation: input.invocation, mode: input.mode, timeoutMs: input.timeoutMs } });
+      data: { commandId, site: input.site, invocation: input.invocation, mode: input.mode, timeoutMs: input.timeoutMs, ...(verify ? { verify } : {}) } });
     return { commandId };
   },
 });

@@ -7,7 +7,8 @@ import {
 
 export const activities = (context: OrchestrationContext) => ({
   buildPlan: (input: BuildPlanInput): Task => context.df.callActivity(ACTIVITY.buildPlan, input),
-  audit: (input: AuditInput): Task => context.df.callActivity(ACTIVITY.audit, input),
+  /** Several entries are appended in the order given, in one activity. */
+  audit: (input: AuditInput | AuditInput[]): Task => context.df.callActivity(ACTIVITY.audit, input),
   acquireLocks: (input: LocksInput): Task => context.df.callActivity(ACTIVITY.acquireLocks, input),
   releaseLocks: (input: LocksInput): Task => context.df.callActivity(ACTIVITY.releaseLocks, input),
   dispatchCommand: (input: DispatchInput): Task => context.df.callActivity(ACTIVITY.dispatchCommand, input),

@@ -4,9 +4,9 @@
 // (step:<id>:attempt:<n>:<what>), so a replay or a redelivered activity never writes twice.
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { AuditKind } from '../../shared/audit/schema.js';
-import { ResultMessage } from '../../shared/messages.js';
+import { ResultMessage, type VerificationResult } from '../../shared/messages.js';
 import type { CommandStep, GateStep, ManualStep, PlanStep } from '../../shared/plan/schema.js';
-import { executionModeFor, type DispatchOutput } from '../../shared/runs/activities.js';
+import { executionModeFor, type AuditInput, type DispatchOutput } from '../../shared/runs/activities.js';
 import {
   ConfirmEvent, DecisionEvent, EVENTS, ORCHESTRATION, gateInstanceId,
   type GateInput, type GateResult, type RunInput, type RunStatus, type StepStatus,
@@ -45,8 +45,12 @@ export function stepRunner(run: RunState, step: PlanStep): Generator<Task, StepE
   }
 }
 
+const auditEntry = (run: RunState, key: string, kind: AuditKind, actor: string, data: unknown): AuditInput =>
+  ({ runId: run.input.runId, key, kind, actor, at: run.now(), data });
 const auditStep = (run: RunState, key: string, kind: AuditKind, actor: string, data: unknown): Task =>
-  run.act.audit({ runId: run.input.runId, key, kind, actor, at: run.now(), data });
+  run.act.audit(auditEntry(run, key, kind, actor, data));
+/** Writes what a step has to record, in order, in one activity. */
+const auditAll = (run: RunState, entries: AuditInput[]): Task => run.act.audit(entries.length === 1 ? entries[0] : entries);
 
 /** A step that waits for people from the start (a manual step, an approval gate). */
 function beginWaiting(run: RunState, st: StepStatus, state: 'waiting-confirmation' | 'waiting-approval'): void {
@@ -63,47 +67,61 @@ function finishStep(run: RunState, st: StepStatus, state: StepStatus['state'], e
   run.publish();
 }
 
-type Attempt = { ok: true; output: unknown; rendered?: string } | { ok: false; error: string; retryable: boolean };
+type Attempt =
+  | { ok: true; output: unknown; rendered?: string; verification?: VerificationResult }
+  | { ok: false; error: string; retryable: boolean };
 
-/** Sends one command and waits for its result or its deadline. */
+/**
+ * Sends one command (with its verification riding along, when given) and waits for its result or
+ * its deadline. Returns what came back and the audit entry that records it: the caller writes that
+ * entry, alone or with the step's next ones, before the step goes on.
+ */
 function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string,
-  deferred?: Task[]): Generator<Task, Attempt, unknown> {
+  verify?: CommandStep['command']): Generator<Task, { attempt: Attempt; record: AuditInput }, unknown> {
   const { context, input } = run;
   const sent = (yield run.act.dispatchCommand({
     runId: input.runId, stepId, attempt, site: step.site, invocation, mode: executionModeFor(input.mode), timeoutMs, at: run.now(), queuePrefix: input.config.queuePrefix,
+    ...(verify ? { verify: { stepId: `${stepId}.verify`, invocation: verify, timeoutMs } } : {}),
   })) as DispatchOutput;
+  // The worker runs the check after the command, so it gets its own time on top.
+  const waitMs = timeoutMs + (verify ? timeoutMs : 0) + input.config.resultGraceMs;
   const result = context.df.waitForExternalEvent(EVENTS.result(sent.commandId));
-  const timer = context.df.createTimer(addMs(context.df.currentUtcDateTime, timeoutMs + input.config.resultGraceMs));
+  const timer = context.df.createTimer(addMs(context.df.currentUtcDateTime, waitMs));
   const winner: unknown = yield anyOf(context, [result, timer]);
   if (winner === timer) {
-    const error = `no result from the ${step.site} worker within ${timeoutMs + input.config.resultGraceMs} ms: outcome unknown (the command may have run)`;
-    yield auditStep(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error });
-    return { ok: false, error, retryable: false };
+    const error = `no result from the ${step.site} worker within ${waitMs} ms: outcome unknown (the command may have run)`;
+    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error }) };
   }
   timer.cancel();
   const parsed = ResultMessage.safeParse(result.result);
   if (!parsed.success) {
     const error = `the worker's result is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-    yield auditStep(run, `${auditPrefix}:result`, 'step-result', 'lyncdr', { commandId: sent.commandId, error });
-    return { ok: false, error, retryable: false };
+    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:result`, 'step-result', 'lyncdr', { commandId: sent.commandId, error }) };
   }
   const r = parsed.data;
-  const audited = auditStep(run, `${auditPrefix}:result`, 'step-result', r.workerId, {
+  const v = r.verification;
+  const record = auditEntry(run, `${auditPrefix}:result`, 'step-result', r.workerId, {
     commandId: r.commandId, status: r.status, exitCode: r.exitCode, output: r.output, stderr: r.stderr?.slice(0, 4000), rendered: r.rendered,
     duplicate: r.duplicate, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt,
+    verification: v && { status: v.status, output: v.output, rendered: v.rendered, stderr: v.stderr?.slice(0, 4000), error: v.error, startedAt: v.startedAt, finishedAt: v.finishedAt },
   });
-  // The caller may write this entry together with its next one (both are awaited before the
-  // step ends); otherwise it is written before anything else happens.
-  if (deferred) deferred.push(audited); else yield audited;
-  if (r.status === 'succeeded') return { ok: true, output: r.output, rendered: r.rendered };
+  if (r.status === 'succeeded') return { attempt: { ok: true, output: r.output, rendered: r.rendered, ...(v ? { verification: v } : {}) }, record };
   const kind = r.error?.kind ?? (r.status === 'outcome-unknown' ? 'outcome-unknown' : 'execution');
   const error = `${r.status}${r.error ? ` (${r.error.kind}): ${r.error.message}` : r.stderr ? `: ${r.stderr.slice(0, 500)}` : ''}`;
-  return { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !PERMANENT.includes(kind) };
+  return { attempt: { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !PERMANENT.includes(kind) }, record };
+}
+
+/** A bundled verification's answer, read like the answer of a command of its own. */
+function checkedBy(v: VerificationResult): Attempt {
+  if (v.status === 'succeeded') return { ok: true, output: v.output, ...(v.rendered ? { rendered: v.rendered } : {}) };
+  return { ok: false, error: `${v.status}${v.error ? ` (${v.error.kind}): ${v.error.message}` : v.stderr ? `: ${v.stderr.slice(0, 500)}` : ''}`, retryable: true };
 }
 
 function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd, unknown> {
   const { context, input } = run;
   const st = run.status.steps[step.id];
+  // Post-conditions. In what-if nothing changed, so there is nothing to verify.
+  const verification = input.mode !== 'what-if' ? step.verification : undefined;
   let attempt = 0;
   for (;;) {
     attempt++;
@@ -114,30 +132,40 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
     const prefix = `step:${step.id}:attempt:${attempt}`;
     let outcome: Attempt;
     try {
-      outcome = yield* sendAndWait(run, step, step.id, step.command, attempt, step.timeoutMs, prefix);
+      const main = yield* sendAndWait(run, step, step.id, step.command, attempt, step.timeoutMs, prefix, verification?.command);
+      outcome = main.attempt;
+      // Everything the step learns is recorded before the step ends (or anything else is sent).
+      const records = [main.record];
       if (outcome.ok) {
         if (outcome.rendered) st.rendered = outcome.rendered;
-        // Post-conditions. In what-if nothing changed, so there is nothing to verify.
-        if (step.verification && input.mode !== 'what-if') {
+        if (verification) {
           let checked: unknown = outcome.output;
           let verifyError: string | undefined;
-          const pending: Task[] = [];
-          if (step.verification.command) {
-            const v = yield* sendAndWait(run, step, `${step.id}.verify`, step.verification.command, attempt, step.timeoutMs, `${prefix}:verify`, pending);
+          if (verification.command) {
+            let v: Attempt;
+            if (outcome.verification) {
+              v = checkedBy(outcome.verification);
+            } else {
+              // The worker answered without the check (an older worker, or it stopped between the
+              // two): the command's result is recorded, then the check goes on its own.
+              yield auditAll(run, records.splice(0));
+              const sent = yield* sendAndWait(run, step, `${step.id}.verify`, verification.command, attempt, step.timeoutMs, `${prefix}:verify`);
+              records.push(sent.record);
+              v = sent.attempt;
+            }
             if (v.ok) checked = v.output; else verifyError = `verification command failed: ${v.error}`;
           }
-          const check = verifyError ? undefined : checkExpectations(checked, step.verification.expect);
-          // The verification command's result and the verdict are recorded together, both before the step ends.
-          pending.push(auditStep(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', {
-            description: step.verification.description, ok: !!check?.ok, results: check?.results, error: verifyError,
+          const check = verifyError ? undefined : checkExpectations(checked, verification.expect);
+          records.push(auditEntry(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', {
+            description: verification.description, ok: !!check?.ok, results: check?.results, error: verifyError,
           }));
-          yield pending.length === 1 ? pending[0] : context.df.Task.all(pending);
           if (!check?.ok) {
             const why = verifyError ?? check!.results.filter((x) => !x.ok).map((x) => `${x.description} (${x.detail})`).join('; ');
             outcome = { ok: false, error: `verification failed: ${why}`, retryable: step.retrySafe };
           }
         }
       }
+      yield auditAll(run, records);
     } catch (err) {
       // An activity failed (transport or storage): the command may not have been sent at all.
       outcome = { ok: false, error: `system error: ${(err as Error).message}`, retryable: false };

@@ -47,6 +47,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const config = AuditConfigSchema.parse(rest);
   const client = tableClient(config.connectionString, config.tableName);
   const hasher = chainHasher(config.hmacKey);
+  const heads = new HeadCache();
   let ready: Promise<void> | undefined;
   const table = () => (ready ??= ensureTable(client).catch((err: unknown) => { ready = undefined; throw err; }));
 
@@ -79,7 +80,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         throw err;
       }
       await table();
-      return appendWithRetry(client, hasher, maxAttempts, { ...parsed.data, data, runId: run, key: k });
+      return appendWithRetry(client, hasher, maxAttempts, heads, { ...parsed.data, data, runId: run, key: k });
     },
     async verify(runId) {
       const run = parseOr(RunIdSchema, runId, 'run id');
@@ -121,23 +122,39 @@ async function getOrNull(client: TableClient, pk: string, rk: string): Promise<R
 const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
 
 type Pending = Omit<AuditEntry, 'seq' | 'prevHash' | 'hash' | 'alg'>;
+type Head = z.infer<typeof HeadSchema>;
 
-async function appendWithRetry(client: TableClient, hasher: ChainHasher, maxAttempts: number, p: Pending): Promise<AuditEntry> {
+/**
+ * The head this process last committed, per run. A run's entries mostly come from one process one
+ * after another, so the next append can go straight to the transaction: the head's ETag still
+ * guards it, and the key row's create still refuses a repeat. A stale head costs one failed
+ * transaction and a re-read, never a fork. Bounded: the oldest runs are forgotten first.
+ */
+class HeadCache {
+  private readonly heads = new Map<string, Head>();
+  constructor(private readonly max = 1000) {}
+  get(runId: string): Head | undefined { return this.heads.get(runId); }
+  set(runId: string, head: Head | undefined): void {
+    this.heads.delete(runId);
+    if (!head) return;
+    this.heads.set(runId, head);
+    if (this.heads.size > this.max) this.heads.delete(this.heads.keys().next().value!);
+  }
+}
+
+async function appendWithRetry(client: TableClient, hasher: ChainHasher, maxAttempts: number, heads: HeadCache, p: Pending): Promise<AuditEntry> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const [headRow, keyRow] = await Promise.all([
-      getOrNull(client, p.runId, HEAD_ROW_KEY),
-      getOrNull(client, p.runId, keyRowKey(p.key)),
-    ]);
-    if (keyRow) return existing(client, p, keyRow);
-
-    let head: z.infer<typeof HeadSchema> | null = null;
-    if (headRow) {
-      const parsed = HeadSchema.safeParse(headRow);
-      if (!parsed.success) throw new AuditCorruptError(`run ${p.runId}: the head row is malformed; run "audit verify"`);
-      head = parsed.data;
-      if (head.alg !== hasher.alg) {
-        throw new AuditConfigError(`run ${p.runId} was started with ${head.alg} and this writer uses ${hasher.alg}: a chain must not mix them`);
-      }
+    let head: Head | null = null;
+    const cached = attempt === 1 ? heads.get(p.runId) : undefined;
+    if (cached && cached.alg === hasher.alg) {
+      head = cached;
+    } else {
+      const [headRow, keyRow] = await Promise.all([
+        getOrNull(client, p.runId, HEAD_ROW_KEY),
+        getOrNull(client, p.runId, keyRowKey(p.key)),
+      ]);
+      if (keyRow) return existing(client, p, keyRow);
+      if (headRow) head = parseHead(p.runId, headRow, hasher);
     }
     const seq = (head?.count ?? 0) + 1;
     const prevHash = head?.lastHash ?? GENESIS_HASH;
@@ -150,17 +167,31 @@ async function appendWithRetry(client: TableClient, hasher: ChainHasher, maxAtte
       head ? ['update', headEntity, 'Replace', { etag: head.etag }] : ['create', headEntity],
     ];
     try {
-      await client.submitTransaction(actions);
+      const response = await client.submitTransaction(actions);
+      // Sub-responses come in the order of the actions (an update's carries no row key to look up by).
+      const etag = response.subResponses[actions.length - 1]?.etag;
+      heads.set(p.runId, etag ? { count: seq, lastHash: entry.hash, alg: hasher.alg, etag } : undefined);
       return entry;
     } catch (err) {
+      heads.set(p.runId, undefined);
       const status = statusOf(err);
       // 412: the head moved since we read it; 409: another appender created our seq, head or key
       // row first. Either way re-read: the key row tells us if it was our own earlier attempt.
       if (status !== 409 && status !== 412) throw err;
-      await sleep(Math.min(200, 5 * attempt) * (0.5 + Math.random()));
+      // A cached head that failed is simply stale: re-read at once, without backing off.
+      if (!cached) await sleep(Math.min(200, 5 * attempt) * (0.5 + Math.random()));
     }
   }
   throw new AuditContentionError(`run ${p.runId}: could not append ${p.key} after ${maxAttempts} attempts under contention`);
+}
+
+function parseHead(runId: string, row: Record<string, unknown>, hasher: ChainHasher): Head {
+  const parsed = HeadSchema.safeParse(row);
+  if (!parsed.success) throw new AuditCorruptError(`run ${runId}: the head row is malformed; run "audit verify"`);
+  if (parsed.data.alg !== hasher.alg) {
+    throw new AuditConfigError(`run ${runId} was started with ${parsed.data.alg} and this writer uses ${hasher.alg}: a chain must not mix them`);
+  }
+  return parsed.data;
 }
 
 async function existing(client: TableClient, p: Pending, keyRow: Record<string, unknown>): Promise<AuditEntry> {

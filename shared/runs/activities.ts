@@ -51,6 +51,8 @@ export interface DispatchInput {
   at: string;
   /** Queue prefix the run was started with (its workers listen there). */
   queuePrefix: string;
+  /** The step's read-only verification, run by the worker right after the command succeeds. */
+  verify?: { stepId: string; invocation: Invocation; timeoutMs: number };
 }
 export interface DispatchOutput { commandId: string }
 

@@ -6,6 +6,8 @@ import {
   GENESIS_HASH, MAX_STRING_CHARS, chainHasher, encodeEntry, entryRowKey, keyRowKey, type AuditEntry,
 } from '../../shared/audit/index.js';
 import { HMAC_KEY, at, freshTrail, rawTable, runEntries, seedRun } from './helpers.js';
+import { azurite, uniqueName } from '../support/azurite.js';
+import { createAuditTrail } from '../../shared/audit/index.js';
 
 const RUN = 'run-2025-03-01-failover';
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -256,5 +258,43 @@ describe('audit trail: Azure entity limits and input checks', () => {
     await expect(trail.append(RUN, 'k', { ...ok, data: { rto: NaN } })).rejects.toThrow(/\$\.rto: NaN/);
     await expect(trail.append(RUN, 'k', { ...ok, data: { when: new Date() } })).rejects.toThrow(/Date/);
     await expect(trail.readRun(RUN)).rejects.toBeInstanceOf(AuditRunNotFoundError);
+  });
+});
+
+describe('audit trail: the head a writer remembers', () => {
+  it('two writers taking turns on one run (each holding a stale head) keep one unbroken chain', async () => {
+    const a = freshTrail();
+    const b = freshTrail({ tableName: a.tableName });
+    const writers = [a, b, a, a, b, b, a, b];
+    for (const [i, w] of writers.entries()) await w.append(RUN, `step:s${i}:attempt:1:result`, { kind: 'step-result', actor: 'worker:w', at: at(i), data: { i } });
+    // A repeat through the writer whose head is stale still finds the entry it wrote.
+    const again = await a.append(RUN, 'step:s1:attempt:1:result', { kind: 'step-result', actor: 'worker:w', at: at(1), data: { i: 1 } });
+    expect(again.seq).toBe(2);
+    const entries = await a.readRun(RUN);
+    expect(entries.map((e) => e.data)).toEqual(writers.map((_, i) => ({ i })));
+    expect(await b.verify(RUN)).toMatchObject({ ok: true, entries: writers.length, head: { count: writers.length } });
+  });
+
+  it('a writer that appended last goes straight to the transaction: one request per append', async () => {
+    const { proxyTo } = await import('./counting-proxy.js');
+    const proxy = await proxyTo(azurite());
+    try {
+      const trail = createAuditTrail({ connectionString: proxy.connectionString, tableName: uniqueName('audit') });
+      await trail.append(RUN, 'first', runEntries(1)[0].entry); // creates the table, reads, commits
+      const before = proxy.requests();
+      for (let i = 0; i < 5; i++) await trail.append(RUN, `step:s${i}:attempt:1:result`, { kind: 'step-result', actor: 'worker:w', at: at(i), data: { i } });
+      expect(proxy.requests() - before).toBe(5);
+      expect((await trail.verify(RUN)).ok).toBe(true);
+      // Someone else moved the head: the next append pays one failed transaction and a re-read, and forks nothing.
+      const other = createAuditTrail({ connectionString: azurite(), tableName: trail.tableName });
+      await other.append(RUN, 'other', { kind: 'step-result', actor: 'worker:x', at: at(9), data: {} });
+      const mid = proxy.requests();
+      const e = await trail.append(RUN, 'after', { kind: 'step-result', actor: 'worker:w', at: at(10), data: {} });
+      expect(e.seq).toBe(8);
+      expect(proxy.requests() - mid).toBe(4);
+      expect(await trail.verify(RUN)).toMatchObject({ ok: true, entries: 8 });
+    } finally {
+      await proxy.close();
+    }
   });
 });
