@@ -33,6 +33,19 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
       cmd('after', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['failing'] }),
     ],
   }),
+  // A step whose post-condition is checked by a command of its own (retried once when it fails).
+  verified: (o) => ({
+    v: 1, runbook: 'readiness', title: 'A verified step', options: o, targets, locks: [`test:verified:${String(o.tag ?? '')}`],
+    steps: [
+      { ...cmd('checked', 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }, {
+        title: 'Read eepool2 fabric state', site: 'west',
+        verification: {
+          description: 'the pool answers as eepool2', command: { name: 'pool.get', params: { poolFqdn: 'eepool2.contoso.com' } },
+          expect: [{ path: 'Fqdn', op: 'equals', value: String(o.expectFqdn ?? 'eepool2.contoso.com'), description: 'the pool is eepool2' }],
+        },
+      }), retry: { maxAttempts: 2, firstIntervalMs: 10, backoffCoefficient: 2 } },
+    ],
+  }),
 };
 
 usePlanBuilder((runbook, topology, options) => {

@@ -10,6 +10,7 @@ import { FileJournal } from '../../worker/journal.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import type { WorkerTransport } from '../../worker/transport/types.js';
 import { catalogResolver, HybridWorker } from '../../worker/worker.js';
 import type { LocalHost } from '../../local/host.js';
 import { azurite, uniqueName } from '../support/azurite.js';
@@ -40,6 +41,8 @@ export interface RunsEnvOptions {
   topology?: string;
   /** The simulator's time factor (default 0.0005). */
   timeFactor?: number;
+  /** Workers of an older version, which do not know CommandMessage.verify (they drop the field). */
+  olderWorkers?: boolean;
 }
 
 export interface SimWorkers {
@@ -50,22 +53,37 @@ export interface SimWorkers {
 }
 
 /** One simulator and one in-process HybridWorker per site of the topology, over the Azurite queues under `prefix`. */
-export async function startSimWorkers(opts: { prefix: string; dir: string; topology?: string; timeFactor?: number }): Promise<SimWorkers> {
+export async function startSimWorkers(opts: { prefix: string; dir: string; topology?: string; timeFactor?: number; olderWorkers?: boolean }): Promise<SimWorkers> {
   const topology = await loadSimulatorTopology(path.join(ROOT, opts.topology ?? DEFAULT_TOPOLOGY));
   const sim = new Simulator({ dir: path.join(opts.dir, 'sim'), timeFactor: opts.timeFactor ?? 0.0005, topology });
   await sim.reset();
   const sites = topology.sites.map((s) => s.name.toLowerCase());
   const journals: Record<string, FileJournal> = {};
   const workers = await Promise.all(sites.map(async (site) => new HybridWorker({
-    site, transport: new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }),
+    site, transport: withoutVerify(new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }), !!opts.olderWorkers),
     executor: sim, journal: (journals[site] = await FileJournal.open(path.join(opts.dir, 'journal', site))), resolve: catalogResolver(validateInvocation),
-    receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: () => undefined,
+    receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: process.env.DEBUG_WORKER ? (e, f) => console.error(site, e, JSON.stringify(f)) : () => undefined,
   })));
   workers.forEach((w) => w.start());
   return { sim, journals, stop: async () => { await Promise.all(workers.map((w) => w.stop())); } };
 }
 
 const DEFAULT_TOPOLOGY = 'examples/estate.sample.yaml';
+
+/** What a worker built before CommandMessage.verify existed sees: the message without it (zod strips unknown keys). */
+function withoutVerify(transport: AzuriteQueueTransport, older: boolean): WorkerTransport {
+  if (!older) return transport;
+  return Object.assign(Object.create(transport) as WorkerTransport, {
+    async receiveCommands(site: string, o: { maxMessages: number; maxWaitMs: number }) {
+      const batch = await transport.receiveCommands(site, o);
+      return batch.map((m) => {
+        if (!m.body || typeof m.body !== 'object') return m;
+        const { verify: _dropped, ...body } = m.body as Record<string, unknown>;
+        return Object.create(m, { body: { value: body } }) as typeof m;
+      });
+    },
+  });
+}
 
 /** The app settings of a runs environment: queues under `prefix`, tables of its own, the approval policies. */
 export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Record<string, string> {
@@ -86,7 +104,9 @@ export async function startRunsEnv(opts: RunsEnvOptions = {}): Promise<RunsEnv> 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-runs-'));
   const values = runsSettings(prefix, opts.topology);
   const host = await startTestHost({ entry: APP, triggers: true, values });
-  const { sim, stop: stopWorkers } = await startSimWorkers({ prefix, dir, ...(opts.topology ? { topology: opts.topology } : {}), ...(opts.timeFactor !== undefined ? { timeFactor: opts.timeFactor } : {}) });
+  const { sim, stop: stopWorkers } = await startSimWorkers({
+    prefix, dir, olderWorkers: !!opts.olderWorkers, ...(opts.topology ? { topology: opts.topology } : {}), ...(opts.timeFactor !== undefined ? { timeFactor: opts.timeFactor } : {}),
+  });
   const trail = createAuditTrail({ connectionString: azurite(), tableName: values.LYNCDR_AUDIT_TABLE });
 
   const env: RunsEnv = {

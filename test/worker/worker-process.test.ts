@@ -218,4 +218,83 @@ describe('hybrid worker process over Azurite queues', () => {
     const [r] = await resultsFor(h, cmd.commandId, 1, 5000);
     expect(r.status).toBe('succeeded');
   });
+
+  describe('a verification riding with its command (verify)', () => {
+    const verify = (h: Harness, cmd: CommandMessage, name: string, params: Record<string, unknown>, timeoutMs = 20_000) =>
+      ({ ...cmd, verify: { commandId: `${cmd.commandId}.check`, invocation: { name, params }, timeoutMs } });
+
+    it('runs the check after the command succeeds and returns both; a duplicate delivery returns both again', async () => {
+      const h = harness();
+      startWorker(h);
+      const cmd = verify(h, command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }), 'pool.get', { poolFqdn: 'eepool1.contoso.com' });
+      await h.transport.sendCommand(cmd);
+      const [r] = await resultsFor(h, cmd.commandId);
+      expect(r).toMatchObject({ status: 'succeeded', verification: { status: 'succeeded', rendered: expect.stringMatching(/^Get-CsPool -Identity 'eepool1.contoso.com'/), output: [{ Fqdn: 'eepool1.contoso.com' }] } });
+      const [main] = await executionsOf(h, cmd.commandId);
+      const [check] = await executionsOf(h, `${cmd.commandId}.check`);
+      expect(check).toMatchObject({ name: 'pool.get', outcome: 'succeeded' });
+      expect(Date.parse(check.startedAt)).toBeGreaterThanOrEqual(Date.parse(main.finishedAt!));
+      await h.transport.sendCommand(cmd);
+      const [again] = await resultsFor(h, cmd.commandId);
+      expect(again).toMatchObject({ duplicate: true, verification: r.verification });
+      expect(await executionsOf(h, `${cmd.commandId}.check`)).toHaveLength(1);
+    });
+
+    it('no check after a failed command, and none in what-if', async () => {
+      const h = harness();
+      await h.sim.faults.add({ command: 'pool.get', kind: 'fail', remaining: 1 });
+      startWorker(h);
+      const failed = verify(h, command(h, 'pool.get', { poolFqdn: 'eepool2.contoso.com' }), 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' });
+      const whatif = verify(h, command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }, { mode: 'whatif' }), 'pool.get', { poolFqdn: 'eepool1.contoso.com' });
+      await h.transport.sendCommand(failed);
+      await h.transport.sendCommand(whatif);
+      const [rf] = await resultsFor(h, failed.commandId);
+      const [rw] = await resultsFor(h, whatif.commandId);
+      expect(rf.status).toBe('failed');
+      expect(rw.status).toBe('succeeded');
+      expect(rf).not.toHaveProperty('verification');
+      expect(rw).not.toHaveProperty('verification');
+      expect((await h.sim.state()).executions.filter((e) => e.commandId.endsWith('.check'))).toEqual([]);
+    });
+
+    it('a check that would change the estate, or that the catalog refuses, is rejected before anything runs', async () => {
+      const h = harness();
+      startWorker(h);
+      const writes = verify(h, command(h, 'pool.get', { poolFqdn: 'eepool2.contoso.com' }), 'pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+      const invalid = verify(h, command(h, 'pool.get', { poolFqdn: 'eepool2.contoso.com' }), 'pool.get', { poolFqdn: "x'; Remove-Item C:\\" });
+      await h.transport.sendCommand(writes);
+      await h.transport.sendCommand(invalid);
+      const [rw] = await resultsFor(h, writes.commandId);
+      const [ri] = await resultsFor(h, invalid.commandId);
+      expect(rw).toMatchObject({ status: 'rejected', error: { kind: 'invalid-params', message: expect.stringMatching(/verify: pool.failover is not read-only/) } });
+      expect(ri).toMatchObject({ status: 'rejected', error: { kind: 'invalid-params', message: expect.stringMatching(/^verify: /) } });
+      expect((await h.sim.state()).executions).toEqual([]);
+    });
+
+    it('a check that hangs is stopped at its own timeout; the command still counts as succeeded', async () => {
+      const h = harness();
+      await h.sim.faults.add({ command: 'pool.get', kind: 'hang', remaining: 1 });
+      startWorker(h);
+      const cmd = verify(h, command(h, 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }), 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, 800);
+      await h.transport.sendCommand(cmd);
+      const [r] = await resultsFor(h, cmd.commandId);
+      expect(r).toMatchObject({ status: 'succeeded', verification: { status: 'timeout', error: { kind: 'timeout' } } });
+    });
+
+    it('the worker dies during the check: the redelivery answers with the journaled result alone, and the command does not run again', async () => {
+      const h = harness();
+      await h.sim.faults.add({ command: 'pool.get', kind: 'crash', remaining: 1 });
+      const first = startWorker(h);
+      const cmd = verify(h, command(h, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }), 'pool.get', { poolFqdn: 'eepool1.contoso.com' });
+      await h.transport.sendCommand(cmd);
+      expect(await exited(first)).toMatchObject({ signal: 'SIGKILL' });
+      startWorker(h);
+      const [r] = await resultsFor(h, cmd.commandId);
+      expect(r).toMatchObject({ status: 'succeeded', duplicate: true });
+      expect(r).not.toHaveProperty('verification');
+      expect(await executionsOf(h, cmd.commandId)).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+      expect((await h.sim.state()).pools['eepool1.contoso.com'].failedOver).toBe(true);
+    });
+  });
 });
+
