@@ -3,6 +3,8 @@
 // declaration's approval to the last step), the critical path and the serial sum of the steps'
 // actual durations, and the orchestration overhead (makespan - critical path).
 // Target: makespan <= critical path x 1.02 + 1 s; critical path well under the serial sum.
+// Usage: node dist/bench/failover.js [estate file] (default: the seeds' estate; npm runs it on
+// that one and on examples/estate.two-pools.yaml, each in a process of its own).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +16,8 @@ import { buildPlan } from '../orchestrations/runbooks/index.js';
 import { planHash, type Plan } from '../shared/plan/index.js';
 
 const FACTOR = Number(process.env.BENCH_TIME_FACTOR ?? '0.01');
+const ESTATE = process.argv[2] ?? 'examples/estate.sample.yaml';
+const ESTATE_NAME = path.basename(ESTATE).replace(/^estate\.|\.ya?ml$/g, '');
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Longest path through the DAG restricted to `ids`, weighted by each step's duration. */
@@ -41,7 +45,7 @@ function longestPath(plan: Plan, ids: Set<string>, ms: Map<string, number>): { m
 async function main() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-bench-failover-'));
   Object.assign(process.env, {
-    LYNCDR_DATA_DIR: dataDir, LYNCDR_SIM_TIME_FACTOR: String(FACTOR), LYNCDR_TASK_HUB: `BenchFo${Date.now().toString(36)}`,
+    LYNCDR_DATA_DIR: dataDir, LYNCDR_SIM_TIME_FACTOR: String(FACTOR), LYNCDR_TOPOLOGY: path.resolve(ROOT, ESTATE), LYNCDR_TASK_HUB: `BenchFo${Date.now().toString(36)}`,
     AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
   });
   const options = { failedSite: 'East' };
@@ -88,7 +92,7 @@ async function main() {
       overheadS: round(makespanS - criticalPathS), limitS: round(limit), met: makespanS <= limit,
       plannedCriticalPathS: round(estimated.ms / 1000), criticalPath: cp.path,
     };
-    console.log(`site-failover drill, simulated durations x ${FACTOR}, ${after.size} steps after the declaration`);
+    console.log(`site-failover drill on ${ESTATE} (${stack.topology.frontEndPools.filter((p) => p.site === 'East').length} pool(s) in the lost site), simulated durations x ${FACTOR}, ${after.size} steps after the declaration`);
     console.log(`  makespan         ${figures.makespanS} s   (declaration approved -> last step)`);
     console.log(`  critical path    ${figures.criticalPathS} s   (the commands' durations on the estate; plan estimate x factor: ${figures.plannedCriticalPathS} s)`);
     console.log(`  serial sum       ${figures.serialSumS} s   (${round(serialSumS / criticalPathS)} x the critical path: the branches ran in parallel)`);
@@ -96,12 +100,14 @@ async function main() {
     console.log(`  target           makespan <= ${figures.limitS} s (critical path x 1.02 + 1 s): ${figures.met ? 'met' : 'missed'}`);
     console.log(`  critical path:   ${cp.path.join(' -> ')}`);
     if (process.env.BENCH_TRACE) {
-      const h = await (await fetch(`${stack.url.replace(/\/api$/, '')}/runtime/webhooks/durabletask/instances/${result.runId}?showHistory=true&showHistoryOutput=true`)).json() as any;
-      for (const e of (h.history ?? h.historyEvents)) {
-        const t = ((Date.parse(e.Timestamp) - declaredAt) / 1000).toFixed(3);
-        console.log(`  T ${t} ${e.EventType} ${e.FunctionName ?? e.Name ?? ''} ${JSON.stringify(e.Result ?? e.Input ?? "").slice(0, 100)}`);
-      }
-      for (const e of sim.executions.filter((x) => x.commandId.startsWith(result.runId))) console.log(`  S ${((Date.parse(e.startedAt) - declaredAt) / 1000).toFixed(3)} ${((Date.parse(e.finishedAt!) - declaredAt) / 1000).toFixed(3)} ${e.commandId}`);
+      // The run's history and the estate's executions on one clock (seconds after the declaration):
+      // where the time between one command and the next goes.
+      type Event = { EventType: string; Timestamp: string; FunctionName?: string; Result?: unknown; Input?: unknown };
+      const res = await fetch(`${stack.url.replace(/\/api$/, '')}/runtime/webhooks/durabletask/instances/${result.runId}?showHistory=true&showHistoryOutput=true`);
+      const { history } = (await res.json()) as { history: Event[] };
+      const at = (iso: string) => ((Date.parse(iso) - declaredAt) / 1000).toFixed(3);
+      for (const e of history) console.log(`  history ${at(e.Timestamp)} ${e.EventType} ${e.FunctionName ?? ''} ${JSON.stringify(e.Result ?? e.Input ?? '').slice(0, 100)}`);
+      for (const e of sim.executions.filter((x) => x.commandId.startsWith(result.runId) && x.finishedAt)) console.log(`  estate  ${at(e.startedAt)} -> ${at(e.finishedAt!)} ${e.commandId}`);
     }
     if (process.env.BENCH_DEBUG) {
       for (const id of after) {
@@ -111,10 +117,10 @@ async function main() {
     }
     const out = path.join(ROOT, 'bench/results/latest.json');
     const all = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
-    all.siteFailover = { ...figures, at: new Date().toISOString() };
+    all.siteFailover = { ...(typeof all.siteFailover === 'object' && !('makespanS' in all.siteFailover) ? all.siteFailover : {}), [ESTATE_NAME]: { ...figures, estate: ESTATE, at: new Date().toISOString() } };
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(all, null, 2));
-    console.log('written: bench/results/latest.json (siteFailover)');
+    console.log(`written: bench/results/latest.json (siteFailover.${ESTATE_NAME})`);
   } finally {
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

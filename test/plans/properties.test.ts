@@ -64,6 +64,20 @@ describe('site-failover', () => {
     expect(rto.withinTarget).toBe(false);
   });
 
+  it('with two pools in the lost site (examples/estate.two-pools.yaml) both fail over at once, after the CMS, and pChat waits for both', () => {
+    const p = buildPlan('site-failover', estate('estate.two-pools.yaml'), { failedSite: 'East' });
+    const failovers = byCommand(p, 'pool.failover').map((s) => s.id).sort();
+    expect(failovers).toEqual(['pool-failover-eepool1', 'pool-failover-eepool3']);
+    expect(runsAfter(p, failovers[0], failovers[1]) || runsAfter(p, failovers[1], failovers[0])).toBe(false);
+    for (const fo of failovers) {
+      expect(runsAfter(p, fo, 'cms-failover')).toBe(true);
+      expect(runsAfter(p, 'pchat-set-failed-over', fo)).toBe(true);
+    }
+    expect(topologicalLevels(p).some((l) => failovers.every((f) => l.includes(f)))).toBe(true);
+    const rto = forecastRto(p);
+    expect(rto.serialSumMs).toBeGreaterThan(1.5 * rto.criticalPathMs);
+  });
+
   it('without known log backups, applying them is a manual step after the share is listed', () => {
     const p = buildPlan('site-failover', sample, { failedSite: 'east' });
     expect(byCommand(p, 'sql.restoreLog')).toEqual([]);
