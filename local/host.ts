@@ -9,7 +9,8 @@ import { installFunctionsCore, type FunctionRegistry } from './functions-core.js
 import { DurableEngine } from './engine/engine.js';
 import { TaskHubStore } from './engine/store.js';
 import { durableClientBinding, handleManagement, WEBHOOK_PREFIX, type ClientUrls } from './management-api.js';
-import { collectHttpRoutes, invokeHttp, type InputResolver } from './http-triggers.js';
+import { collectHttpRoutes, invokeHttp } from './http-triggers.js';
+import type { InputResolver } from './invocation-context.js';
 import { startQueueTrigger } from './queue-triggers.js';
 import { startTimerTrigger } from './timer-triggers.js';
 import { applyValues, readLocalSettings, type LocalSettings } from './settings.js';
@@ -66,6 +67,8 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
     maxDequeueCount: config.maxDequeueCount,
     activityConcurrency: config.maxConcurrentActivityFunctions,
     clock: o.clock,
+    // Activities get the durable client too (resolved when they run, once the host listens).
+    resolveInput: (b) => resolve(b),
   });
 
   const routes = collectHttpRoutes(registry);

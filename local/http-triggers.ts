@@ -1,10 +1,13 @@
 // Invokes captured HTTP triggers the way the Functions host does: route template, methods,
 // authLevel keys, the request as an HttpRequest, input bindings (durableClient) filled in.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from './azure-functions.js';
+import { timingSafeEqual } from 'node:crypto';
+import { HttpRequest, HttpResponse, type HttpResponseInit } from './azure-functions.js';
+import { invocationContext, type InputResolver } from './invocation-context.js';
 import type { FunctionRegistry, RegisteredFunction } from './functions-core.js';
 import { compileRoute, type CompiledRoute } from './routes.js';
 import type { LocalSettings } from './settings.js';
+
+export type { InputResolver };
 
 export interface HttpRoute { fn: RegisteredFunction; route: CompiledRoute; methods?: string[]; authLevel: string }
 
@@ -15,29 +18,6 @@ export function collectHttpRoutes(registry: FunctionRegistry): HttpRoute[] {
     const t = fn.trigger as { route?: string; methods?: string[]; authLevel?: string };
     return { fn, route: compileRoute(t.route ?? fn.name), methods: t.methods?.map((m) => m.toUpperCase()), authLevel: (t.authLevel ?? 'function').toLowerCase() };
   });
-}
-
-/** Extra input bindings with their values (e.g. the durable client). */
-export type InputResolver = (binding: { type: string; name: string }) => unknown;
-
-export function invocationContext(fn: RegisteredFunction, resolve: InputResolver, triggerMetadata?: Record<string, unknown>): InvocationContext {
-  const extraInputs = Object.entries(fn.bindings)
-    .filter(([name, b]) => b.direction === 'in' && name !== fn.trigger.bindingName)
-    .map(([name, b]) => ({ ...b, name }));
-  const extraOutputs = Object.entries(fn.bindings)
-    .filter(([name, b]) => b.direction === 'out' && name !== '$return')
-    .map(([name, b]) => ({ ...b, name }));
-  const ctx = new InvocationContext({
-    functionName: fn.name,
-    invocationId: randomUUID(),
-    triggerMetadata,
-    options: { trigger: { ...fn.trigger, name: fn.trigger.bindingName } as never, extraInputs: extraInputs as never, extraOutputs: extraOutputs as never },
-  });
-  for (const input of extraInputs) {
-    const value = resolve(input);
-    if (value !== undefined) ctx.extraInputs.set(input.name, value);
-  }
-  return ctx;
 }
 
 function keyMatches(given: string | null | undefined, keys: string[]): boolean {

@@ -4,7 +4,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { queueService } from '../shared/storage/connection.js';
 import type { RegisteredFunction } from './functions-core.js';
-import { invocationContext, type InputResolver } from './http-triggers.js';
+import { invocationContext, type InputResolver } from './invocation-context.js';
 
 export interface QueueTriggerOptions {
   connectionString: string;

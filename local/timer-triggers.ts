@@ -1,7 +1,7 @@
 // Timer triggers: the NCRONTAB schedule (six fields, seconds first) runs through croner.
 import { Cron } from 'croner';
 import type { RegisteredFunction } from './functions-core.js';
-import { invocationContext, type InputResolver } from './http-triggers.js';
+import { invocationContext, type InputResolver } from './invocation-context.js';
 
 export function startTimerTrigger(fn: RegisteredFunction, resolve: InputResolver, expand: (s: string) => string, log: (l: 'warn' | 'error', m: string) => void): { stop(): void } {
   const t = fn.trigger as { schedule?: string; runOnStartup?: boolean; useMonitor?: boolean };

@@ -3,7 +3,7 @@
 // process that sent it also acts on it at once (the message stays invisible for a lease), so a
 // step does not wait for a queue poll. Episodes commit atomically (see TaskHubStore.commit).
 import { randomUUID } from 'node:crypto';
-import { InvocationContext } from '../azure-functions.js';
+import { invocationContext, type InputResolver } from '../invocation-context.js';
 import type { FunctionRegistry } from '../functions-core.js';
 import { EventType, failureFrom, type HistoryEvent } from './history.js';
 import { ControlMessage, WorkItemMessage, type WorkItem } from './messages.js';
@@ -27,6 +27,8 @@ export interface EngineOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** The wall clock (tests move it to fire long timers). */
   clock?: () => number;
+  /** Values of activities' extra input bindings (the durable client), as the host fills them for every trigger. */
+  resolveInput?: InputResolver;
 }
 
 export class NotFoundError extends Error { readonly status = 404; }
@@ -77,6 +79,7 @@ export class DurableEngine {
   private readonly activityWaiters: Array<() => void> = [];
   private stopped = false;
   private readonly now: () => number;
+  private readonly resolveInput: InputResolver;
   private pollers: Promise<void>[] = [];
   /** Wakes the idle poll loops (one per queue) at stop. */
   private readonly wakePolls = new Set<() => void>();
@@ -91,6 +94,7 @@ export class DurableEngine {
     this.activitySlots = opts.activityConcurrency ?? 64;
     this.poll = opts.poll ?? true;
     this.now = opts.clock ?? Date.now;
+    this.resolveInput = opts.resolveInput ?? (() => undefined);
     this.log = opts.log ?? ((level, m) => { if (level !== 'info' || process.env.LYNCDR_DEBUG) console.error(`[engine:${level}] ${m}`); });
   }
 
@@ -557,15 +561,10 @@ export class DurableEngine {
         const msg = `no activity function named '${item.name}' is registered`;
         event = { ...base, EventType: EventType.TaskFailed, Reason: msg, Details: msg, FailureDetails: { ErrorType: 'ActivityNotFound', ErrorMessage: msg } };
       } else {
-        const context = new InvocationContext({
-          functionName: item.name,
-          invocationId: randomUUID(),
-          triggerMetadata: { instanceId: w.id, taskId: item.task },
-          options: { trigger: { ...fn.trigger, name: fn.trigger.bindingName } as never, extraInputs: [], extraOutputs: [] },
-        });
+        const context = invocationContext(fn, this.resolveInput, { instanceId: w.id, taskId: item.task });
         try {
           const input = item.input === undefined ? undefined : JSON.parse(item.input);
-          const value = await (fn.handler as (i: unknown, c: InvocationContext) => Promise<unknown>)(input, context);
+          const value = await (fn.handler as (i: unknown, c: typeof context) => Promise<unknown>)(input, context);
           event = { ...base, EventType: EventType.TaskCompleted, Result: JSON.stringify(value ?? null) };
         } catch (err) {
           const details = failureFrom(err);

@@ -8,7 +8,7 @@ import { ancestors } from '../../shared/plan/index.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export function estate(file: 'estate.sample.yaml' | 'estate.lync2010.yaml'): Topology {
+export function estate(file: 'estate.sample.yaml' | 'estate.lync2010.yaml' | 'estate.two-pools.yaml'): Topology {
   const r = parseTopology(parse(readFileSync(`${root}/examples/${file}`, 'utf8')));
   if (!r.ok) throw new Error(`${file}: ${JSON.stringify(r.problems)}`);
   return r.topology;
