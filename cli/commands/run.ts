@@ -139,6 +139,19 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
       return { json: r, text: `cancel requested for ${id}\n` };
     })(o));
 
+  const locks = common(program.command('locks').description('which run holds which lock, and whether it can still act'))
+    .action((o: Common) => act(async () => {
+      const r = await api(o, 'GET', 'locks');
+      return { json: r, text: r.locks.map((l: any) => `${l.lock.padEnd(40)} ${l.runId}  ${l.runtimeStatus ?? 'gone'}${l.active ? '' : ' (stale)'}${l.inFlight.length ? `  in flight: ${l.inFlight.join(', ')}` : ''}  since ${l.since ?? '?'}\n`).join('') || 'no locks held\n' };
+    })(o));
+  common(locks.command('release <lock>').description('release a lock whose run has ended (after checking the estate, when a step was in flight)'))
+    .requiredOption('--reason <text>', 'what you checked, for the audit trail')
+    // Commander hands --json / --as / --url to `locks` when they follow `locks release`: merge them back.
+    .action((lock: string, own: Common & { reason: string }) => { const o = { ...(locks.opts() as Common), ...own }; return act(async () => {
+      const r = await api(o, 'POST', 'locks/release', { lock, reason: o.reason });
+      return { json: r, text: `${lock} released from ${r.releasedFrom} (${r.runtimeStatus ?? 'gone'}); recorded in its audit trail\n` };
+    })(o); });
+
   common(program.command('runs').description('list runs, newest first'))
     .action((o: Common) => act(async () => {
       const r = await api(o, 'GET', 'runs');

@@ -2,14 +2,16 @@
 // builders and the command transport. Each takes what the orchestrator recorded (including the
 // time, which the orchestrator owns) and is safe to run twice: audit keys, lock rows and command
 // ids are idempotency keys.
+import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { createAuditTrail, auditConfigFromEnv, type AuditTrail } from '../../shared/audit/index.js';
 import { appSettings } from '../../shared/config/index.js';
 import { CommandMessage, commandIdFor } from '../../shared/messages.js';
 import {
-  ACTIVITY, type AcquireLocksOutput, type AuditInput, type BuildPlanInput, type BuildPlanOutput, type DispatchInput, type DispatchOutput, type LocksInput,
+  ACTIVITY, type AcquireLocksOutput, type AuditInput, type LockTakenOver, type BuildPlanInput, type BuildPlanOutput, type DispatchInput, type DispatchOutput, type LocksInput,
 } from '../../shared/runs/activities.js';
 import { RunLocks } from '../../shared/runs/locks.js';
+import { holdReason, holderState, takeOverAllowed, type HolderState } from '../../shared/runs/lock-holder.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { RunbookName } from '../../shared/plan/schema.js';
 import { storageConnectionString } from '../../shared/storage/connection.js';
@@ -21,7 +23,7 @@ import type { CloudTransport } from '../../worker/transport/types.js';
 let trail: AuditTrail | undefined;
 const audit = () => (trail ??= createAuditTrail({ ...auditConfigFromEnv(), tableName: appSettings().auditTable }));
 let locks: RunLocks | undefined;
-const runLocks = () => (locks ??= new RunLocks(storageConnectionString(), appSettings().lockTable));
+export const runLocks = () => (locks ??= new RunLocks(storageConnectionString(), appSettings().lockTable));
 const transports = new Map<string, CloudTransport>();
 function transport(prefix: string): CloudTransport {
   let t = transports.get(prefix);
@@ -73,9 +75,47 @@ export const buildPlanActivity = df.app.activity(ACTIVITY.buildPlan, {
   },
 });
 
+/**
+ * Takes the plan's locks, all or none. A lock whose run has ended with nothing in flight is stale
+ * (terminated through the Durable API, or its release failed): it is released, recorded in that
+ * run's trail, and taken. Any other holder refuses the run, with what an operator can do about it.
+ */
 export const acquireLocksActivity = df.app.activity(ACTIVITY.acquireLocks, {
-  handler: (input: LocksInput): Promise<AcquireLocksOutput> => runLocks().acquire(input.runId, input.locks, input.at),
+  extraInputs: [df.input.durableClient()],
+  handler: async (input: LocksInput, context: InvocationContext): Promise<AcquireLocksOutput> => {
+    const tookOver: LockTakenOver[] = [];
+    // Each pass either succeeds, refuses, or removes one stale holder: bounded by the locks asked for.
+    for (let pass = 0; pass <= input.locks.length; pass++) {
+      const r = await runLocks().acquire(input.runId, input.locks, input.at);
+      if (r.ok) return tookOver.length ? { ok: true, tookOver } : { ok: true };
+      const holder = await lockHolder(df.getClient(context), r.heldBy);
+      if (!takeOverAllowed(holder)) return { ...r, reason: holdReason(r.lock, holder, r.since) };
+      await releaseStale(r.lock, holder, r.since, { actor: 'lyncdr', at: input.at, reason: `taken over by run ${input.runId}` });
+      tookOver.push({ lock: r.lock, from: holder.runId, fromStatus: holder.runtimeStatus ?? 'unknown' });
+    }
+    throw new Error(`could not take the locks ${input.locks.join(', ')}: they keep changing hands`);
+  },
 });
+
+/** The state of the run holding a lock, through the Durable client (404: the run is gone). */
+export async function lockHolder(client: ReturnType<typeof df.getClient>, runId: string): Promise<HolderState> {
+  try {
+    return holderState(runId, await client.getStatus(runId, { showInput: false }));
+  } catch (err) {
+    if (/404|not found/i.test((err as Error).message)) return holderState(runId, undefined);
+    throw err;
+  }
+}
+
+/** Releases a lock its run no longer needs and says so in that run's trail. */
+export async function releaseStale(lock: string, holder: HolderState, since: string | undefined, by: { actor: string; at: string; reason: string }): Promise<boolean> {
+  const released = (await runLocks().release(holder.runId, [lock])) > 0;
+  if (released) {
+    await appendAudit({ runId: holder.runId, key: `lock:${lock}:released`, kind: 'lock-released', actor: by.actor, at: by.at,
+      data: { lock, heldSince: since, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight, reason: by.reason } });
+  }
+  return released;
+}
 
 export const releaseLocksActivity = df.app.activity(ACTIVITY.releaseLocks, {
   handler: async (input: LocksInput): Promise<number> => runLocks().release(input.runId, input.locks),

@@ -2,8 +2,7 @@
 // step, confirm a manual step, cancel. Thin: parse (zod, 400 with the reason), authenticate, check
 // that the run is in a state where the request makes sense (404 / 409), then start or signal the
 // orchestration through the DurableClient. A refused request changes nothing.
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import type { HttpResponseInit } from '@azure/functions';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
@@ -13,13 +12,12 @@ import {
   EVENTS, ORCHESTRATION, RunMode, RunOptions, RunStatus, gateInstanceId,
   type GateCustomStatus, type RunInput, type StepState,
 } from '../../shared/runs/contract.js';
-import { identityOf } from './identity.js';
+import { body, json, problem, route, type Client } from './api.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromRun } from '../../orchestrations/runbooks/recorded.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 
-type Client = ReturnType<typeof df.getClient>;
 type Status = Awaited<ReturnType<Client['getStatus']>>;
 
 const StartBody = z.strictObject({ runbook: RunbookName, options: RunOptions.default({}), mode: RunMode.default('drill') });
@@ -33,20 +31,6 @@ const VoteBody = z.strictObject({
 const DecisionBody = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), comment: z.string().trim().max(2000).optional() });
 const ConfirmBody = z.strictObject({ comment: z.string().trim().max(2000).optional() });
 const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
-
-const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body });
-const problem = (status: number, error: string, extra: Record<string, unknown> = {}) => json(status, { error, ...extra });
-
-async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Promise<{ ok: true; data: z.output<T> } | { ok: false; res: HttpResponseInit }> {
-  const text = await req.text();
-  let raw: unknown = {};
-  if (text.trim()) {
-    try { raw = JSON.parse(text); } catch (err) { return { ok: false, res: problem(400, `the body is not JSON: ${(err as Error).message}`) }; }
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) return { ok: false, res: problem(400, `invalid request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`) };
-  return { ok: true, data: r.data };
-}
 
 async function statusOf(client: Client, id: string): Promise<Status | undefined> {
   try {
@@ -88,24 +72,6 @@ function stepIn(custom: RunStatus | undefined, stepId: string, states: StepState
 
 function newRunId(now = new Date()): string {
   return `run-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase()}-${randomBytes(3).toString('hex')}`;
-}
-
-type Handler = (req: HttpRequest, client: Client, user: string, context: InvocationContext) => Promise<HttpResponseInit>;
-
-function route(name: string, methods: Array<'GET' | 'POST'>, path: string, handler: Handler): void {
-  app.http(name, {
-    route: path, methods, authLevel: 'anonymous', extraInputs: [df.input.durableClient()],
-    handler: async (req, context) => {
-      const who = identityOf(req);
-      if (!who.ok) return problem(401, who.error);
-      try {
-        return await handler(req, df.getClient(context), who.user, context);
-      } catch (err) {
-        context.error(`${name}: ${(err as Error).stack ?? err}`);
-        return problem(500, `internal error: ${(err as Error).message}`);
-      }
-    },
-  });
 }
 
 route('runs-start', ['POST'], 'runs', async (req, client, user) => {

@@ -74,9 +74,10 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   status.phase = 'locking';
   publish();
   const lock = (yield act.acquireLocks({ runId: input.runId, locks: plan.locks, at: now() })) as AcquireLocksOutput;
-  if (!lock.ok) return yield* finish('failed', `lock ${lock.lock} is held by run ${lock.heldBy}${lock.since ? ` since ${lock.since}` : ''}: only one run may act on it at a time`, plan, false);
+  if (!lock.ok) return yield* finish('failed', lock.reason ?? `lock ${lock.lock} is held by run ${lock.heldBy}${lock.since ? ` since ${lock.since}` : ''}: only one run may act on it at a time`, plan, false);
 
   try {
+    if (lock.tookOver?.length) yield audit('run:locks-taken-over', 'lock-released', 'lyncdr', { tookOver: lock.tookOver });
     // 3 + 4. The window (gates may be decided before it opens) and the DAG.
     const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
     let window: Task | undefined;

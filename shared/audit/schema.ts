@@ -21,6 +21,7 @@ export const AUDIT_KINDS = [
   'run-completed',
   'run-failed',
   'run-aborted',
+  'lock-released',
 ] as const;
 export const AuditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof AuditKindSchema>;

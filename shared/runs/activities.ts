@@ -38,7 +38,10 @@ export interface AuditInput {
 }
 
 export interface LocksInput { runId: string; locks: string[]; at: string }
-export type AcquireLocksOutput = { ok: true } | { ok: false; lock: string; heldBy: string; since?: string };
+export interface LockTakenOver { lock: string; from: string; fromStatus: string }
+export type AcquireLocksOutput =
+  | { ok: true; tookOver?: LockTakenOver[] }
+  | { ok: false; lock: string; heldBy: string; since?: string; reason?: string };
 
 export interface DispatchInput {
   runId: string;

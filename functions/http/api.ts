@@ -1,0 +1,41 @@
+// What every route of the HTTP API shares: the caller's identity (401 without one), the durable
+// client, JSON bodies parsed with zod (400 with the reason), and errors as { error } bodies.
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { z } from 'zod';
+import { identityOf } from './identity.js';
+
+export type Client = ReturnType<typeof df.getClient>;
+
+export const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body });
+export const problem = (status: number, error: string, extra: Record<string, unknown> = {}) => json(status, { error, ...extra });
+
+export async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Promise<{ ok: true; data: z.output<T> } | { ok: false; res: HttpResponseInit }> {
+  const text = await req.text();
+  let raw: unknown = {};
+  if (text.trim()) {
+    try { raw = JSON.parse(text); } catch (err) { return { ok: false, res: problem(400, `the body is not JSON: ${(err as Error).message}`) }; }
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) return { ok: false, res: problem(400, `invalid request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`) };
+  return { ok: true, data: r.data };
+}
+
+export type Handler = (req: HttpRequest, client: Client, user: string, context: InvocationContext) => Promise<HttpResponseInit>;
+
+export function route(name: string, methods: Array<'GET' | 'POST'>, path: string, handler: Handler): void {
+  app.http(name, {
+    route: path, methods, authLevel: 'anonymous', extraInputs: [df.input.durableClient()],
+    handler: async (req, context) => {
+      const who = identityOf(req);
+      if (!who.ok) return problem(401, who.error);
+      try {
+        return await handler(req, df.getClient(context), who.user, context);
+      } catch (err) {
+        context.error(`${name}: ${(err as Error).stack ?? err}`);
+        return problem(500, `internal error: ${(err as Error).message}`);
+      }
+    },
+  });
+}
+

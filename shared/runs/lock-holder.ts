@@ -1,0 +1,36 @@
+// Whether the run holding a lock can still act. A lock row outlives its run when the run was
+// terminated through the Durable API, or its release failed: such a lock is stale. It may be
+// taken over only when the run is known to have ended with nothing in flight: a step still
+// `running` when the run stopped had a command on a worker, which may be running yet.
+import { RunStatus } from './contract.js';
+
+export interface HolderState {
+  runId: string;
+  /** The Durable runtime status, or undefined when no such instance exists (purged). */
+  runtimeStatus: string | undefined;
+  /** Running or Pending: the run can still act, so its locks are not stale. */
+  active: boolean;
+  /** Steps that were running (a command dispatched, no result) when the run last published. */
+  inFlight: string[];
+}
+
+export function holderState(runId: string, status: { runtimeStatus?: unknown; customStatus?: unknown } | undefined): HolderState {
+  const runtimeStatus = status?.runtimeStatus === undefined ? undefined : String(status.runtimeStatus);
+  const custom = RunStatus.safeParse(status?.customStatus);
+  const inFlight = custom.success ? custom.data.order.filter((id) => custom.data.steps[id]?.state === 'running') : [];
+  return { runId, runtimeStatus, active: runtimeStatus === 'Running' || runtimeStatus === 'Pending', inFlight };
+}
+
+/** May a new run take this holder's lock without a person deciding? */
+export function takeOverAllowed(h: HolderState): boolean {
+  return h.runtimeStatus !== undefined && !h.active && h.inFlight.length === 0;
+}
+
+/** Why a lock stays with its holder, in words an operator can act on. */
+export function holdReason(lock: string, h: HolderState, since?: string): string {
+  const held = `lock ${lock} is held by run ${h.runId}${since ? ` since ${since}` : ''}`;
+  if (h.active) return `${held}: only one run may act on it at a time`;
+  const ended = h.runtimeStatus ? `ended ${h.runtimeStatus}` : 'no longer exists';
+  const inFlight = h.inFlight.length ? ` with ${h.inFlight.join(', ')} in flight (its command may still be running on the worker)` : '';
+  return `${held}, which ${ended}${inFlight}: check the estate, then release it with: lyncdr locks release ${lock} --reason "..."`;
+}
