@@ -17,6 +17,16 @@ param sites array = [ 'east', 'west' ]
 @description('Object id of the group whose members operate lyncdr (read runs, approve).')
 param operatorsGroupObjectId string = ''
 
+@description('Client id of the Entra app registration that signs users in (App Service Authentication).')
+param entraClientId string
+
+@description('Who may start, confirm, decide, cancel and release locks: user principal names.')
+@minLength(1)
+param operators array
+
+@description('Approval policies by name (default, declare-disaster, destructive-restore): required, approverGroups.primary / .escalation (user principal names), timeoutMinutes, escalationTimeoutMinutes.')
+param approvalPolicies object
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName, app: 'lyncdr' }
 
@@ -88,6 +98,9 @@ module app 'modules/functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.connectionString
     serviceBusNamespace: '${bus.outputs.name}.servicebus.windows.net'
     keyVaultUri: vault.outputs.uri
+    entraClientId: entraClientId
+    operators: operators
+    approvalPolicies: approvalPolicies
   }
 }
 

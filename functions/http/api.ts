@@ -3,6 +3,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
+import { appSettings } from '../../shared/config/index.js';
 import { identityOf } from './identity.js';
 
 export type Client = ReturnType<typeof df.getClient>;
@@ -39,3 +40,13 @@ export function route(name: string, methods: Array<'GET' | 'POST'>, path: string
   });
 }
 
+
+/**
+ * Operating a run (start, confirm, decide, cancel, release a lock) is for the identities in
+ * LYNCDR_OPERATORS when it is set; approving is for the approval policies' groups. 403 otherwise.
+ */
+export function refuseNonOperator(user: string, what: string): HttpResponseInit | undefined {
+  const operators = appSettings().operators;
+  if (!operators || operators.includes(user)) return undefined;
+  return problem(403, `${user} may not ${what}: only operators may (LYNCDR_OPERATORS: ${operators.join(', ')})`);
+}

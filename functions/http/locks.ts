@@ -5,7 +5,7 @@
 // estate first. A running run's locks are never released here: cancel the run instead.
 import { z } from 'zod';
 import { lockHolder, releaseStale, runLocks } from '../activities/runs.js';
-import { body, json, problem, route } from './api.js';
+import { body, json, problem, refuseNonOperator, route } from './api.js';
 
 const ReleaseBody = z.strictObject({ lock: z.string().min(1).max(300), reason: z.string().trim().min(1).max(2000) });
 
@@ -19,6 +19,8 @@ route('locks-list', ['GET'], 'locks', async (_req, client) => {
 });
 
 route('locks-release', ['POST'], 'locks/release', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'release a lock');
+  if (refused) return refused;
   const b = await body(req, ReleaseBody);
   if (!b.ok) return b.res;
   const [held] = await runLocks().holders([b.data.lock]);

@@ -12,7 +12,7 @@ import {
   EVENTS, ORCHESTRATION, RunMode, RunOptions, RunStatus, gateInstanceId,
   type GateCustomStatus, type RunInput, type StepState,
 } from '../../shared/runs/contract.js';
-import { body, json, problem, route, type Client } from './api.js';
+import { body, json, problem, refuseNonOperator, route, type Client } from './api.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromRun } from '../../orchestrations/runbooks/recorded.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
@@ -75,6 +75,8 @@ function newRunId(now = new Date()): string {
 }
 
 route('runs-start', ['POST'], 'runs', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'start a run');
+  if (refused) return refused;
   const b = await body(req, StartBody);
   if (!b.ok) return b.res;
   // A failback restores what its failover recorded: `fromRun` names that run.
@@ -167,6 +169,8 @@ route('runs-vote', ['POST'], 'runs/{id}/votes', async (req, client, user) => {
 });
 
 route('runs-decision', ['POST'], 'runs/{id}/steps/{step}/decision', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'decide on a failed step');
+  if (refused) return refused;
   const b = await body(req, DecisionBody);
   if (!b.ok) return b.res;
   const run = await findRun(client, req.params.id);
@@ -179,6 +183,8 @@ route('runs-decision', ['POST'], 'runs/{id}/steps/{step}/decision', async (req, 
 });
 
 route('runs-confirm', ['POST'], 'runs/{id}/steps/{step}/confirm', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'confirm a manual step');
+  if (refused) return refused;
   const b = await body(req, ConfirmBody);
   if (!b.ok) return b.res;
   const run = await findRun(client, req.params.id);
@@ -191,6 +197,8 @@ route('runs-confirm', ['POST'], 'runs/{id}/steps/{step}/confirm', async (req, cl
 });
 
 route('runs-cancel', ['POST'], 'runs/{id}/cancel', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'cancel a run');
+  if (refused) return refused;
   const b = await body(req, CancelBody);
   if (!b.ok) return b.res;
   const run = await findRun(client, req.params.id);

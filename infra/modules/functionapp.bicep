@@ -7,6 +7,9 @@ param storageAccountName string
 param appInsightsConnectionString string
 param serviceBusNamespace string
 param keyVaultUri string
+param entraClientId string
+param operators array
+param approvalPolicies object
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${name}'
@@ -50,7 +53,29 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_TRANSPORT', value: 'servicebus' }
         { name: 'LYNCDR_RESULTS_QUEUE', value: 'lyncdr-results' }
         { name: 'LYNCDR_AUDIT_HMAC_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/audit-hmac-key)' }
+        // Identities come from App Service Authentication only: the local dev header is refused.
+        { name: 'LYNCDR_IDENTITY', value: 'easy-auth' }
+        { name: 'LYNCDR_OPERATORS', value: string(operators) }
+        { name: 'LYNCDR_APPROVAL_POLICIES', value: string(approvalPolicies) }
       ]
+    }
+  }
+}
+
+// Every request is signed in with Entra ID before it reaches a function; the principal arrives in
+// x-ms-client-principal, which the platform strips from what clients send.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401' }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: { clientId: entraClientId, openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0' }
+        validation: { allowedAudiences: [ 'api://${entraClientId}' ] }
+      }
     }
   }
 }

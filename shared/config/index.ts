@@ -2,7 +2,7 @@
 // parsed once with zod. Orchestrators never read them: the HTTP trigger turns them into the run's
 // input (runConfigFrom) so a run keeps the configuration it started with, even across deployments.
 import { z } from 'zod';
-import { ApprovalPolicySchema, type ApprovalPolicyInput } from '../approvals/schema.js';
+import { ApprovalPolicySchema, IdentitySchema, type ApprovalPolicyInput } from '../approvals/schema.js';
 import { DEFAULT_AUDIT_TABLE } from '../audit/config.js';
 import type { RunConfig } from '../runs/contract.js';
 
@@ -37,6 +37,8 @@ export const AppSettingsSchema = z.object({
   LYNCDR_QUEUE_PREFIX: QueuePrefix.default('lyncdr'),
   LYNCDR_RESULTS_QUEUE: z.string().min(1).optional(),
   LYNCDR_APPROVAL_POLICIES: jsonText(z.record(z.string(), ApprovalPolicySchema)).optional(),
+  /** Who may start, confirm, decide, cancel and release locks (JSON list of identities); unset: anyone signed in. */
+  LYNCDR_OPERATORS: jsonText(z.array(IdentitySchema).min(1, 'list at least one operator, or leave the setting out')).optional(),
   LYNCDR_AUDIT_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default(DEFAULT_AUDIT_TABLE),
   LYNCDR_LOCK_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrLocks'),
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
@@ -51,6 +53,8 @@ export interface AppSettings {
   queuePrefix: string;
   resultsQueue: string;
   approvalPolicies: RunConfig['approvalPolicies'];
+  /** Undefined: every signed-in identity may operate runs. */
+  operators?: string[];
   auditTable: string;
   lockTable: string;
   decisionTimeoutMinutes: number;
@@ -75,6 +79,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     queuePrefix: s.LYNCDR_QUEUE_PREFIX,
     resultsQueue: s.LYNCDR_RESULTS_QUEUE ?? `${s.LYNCDR_QUEUE_PREFIX}-results`,
     approvalPolicies: s.LYNCDR_APPROVAL_POLICIES ?? z.record(z.string(), ApprovalPolicySchema).parse(DEFAULT_APPROVAL_POLICIES),
+    ...(s.LYNCDR_OPERATORS ? { operators: s.LYNCDR_OPERATORS } : {}),
     auditTable: s.LYNCDR_AUDIT_TABLE,
     lockTable: s.LYNCDR_LOCK_TABLE,
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,

@@ -44,4 +44,11 @@ describe('settings', () => {
     expect(() => appSettings({ LYNCDR_APPROVAL_POLICIES: '{bad' })).toThrow(/LYNCDR_APPROVAL_POLICIES/);
     expect(() => appSettings({ LYNCDR_TRANSPORT: 'servicebus' })).toThrow(ConfigError);
   });
+
+  it('operators: unset means anyone signed in; a list is normalised like identities; an empty or malformed list is refused', () => {
+    expect(appSettings({}).operators).toBeUndefined();
+    expect(appSettings({ LYNCDR_OPERATORS: '[" Ops1@Contoso.com ", "ops2@contoso.com"]' }).operators).toEqual(['ops1@contoso.com', 'ops2@contoso.com']);
+    expect(() => appSettings({ LYNCDR_OPERATORS: '[]' })).toThrow(/LYNCDR_OPERATORS: list at least one operator/);
+    expect(() => appSettings({ LYNCDR_OPERATORS: 'ops1' })).toThrow(/LYNCDR_OPERATORS: not JSON/);
+  });
 });

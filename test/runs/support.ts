@@ -43,6 +43,8 @@ export interface RunsEnvOptions {
   timeFactor?: number;
   /** Workers of an older version, which do not know CommandMessage.verify (they drop the field). */
   olderWorkers?: boolean;
+  /** App settings on top of runsSettings (e.g. LYNCDR_OPERATORS). */
+  settings?: Record<string, string>;
 }
 
 export interface SimWorkers {
@@ -102,7 +104,7 @@ export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Recor
 export async function startRunsEnv(opts: RunsEnvOptions = {}): Promise<RunsEnv> {
   const prefix = uniqueName('t').toLowerCase().slice(0, 12);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-runs-'));
-  const values = runsSettings(prefix, opts.topology);
+  const values = { ...runsSettings(prefix, opts.topology), ...opts.settings };
   const host = await startTestHost({ entry: APP, triggers: true, values });
   const { sim, stop: stopWorkers } = await startSimWorkers({
     prefix, dir, olderWorkers: !!opts.olderWorkers, ...(opts.topology ? { topology: opts.topology } : {}), ...(opts.timeFactor !== undefined ? { timeFactor: opts.timeFactor } : {}),
