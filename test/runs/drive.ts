@@ -98,3 +98,22 @@ export async function removeSrvTarget(sim: Simulator, target: string): Promise<v
     if (rec.records.length !== before - 1) throw new Error(`${SRV} had no single record for ${target}: ${JSON.stringify(rec.records)}`);
   });
 }
+
+const SEC = { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT' };
+const SHARE = '\\\\fs-east.contoso.com\\pchat-logship';
+const COPY = 'D:\\LogShipping\\mgc';
+
+
+/** The DBA copies the log backups not yet restored into mgc on the secondary and restores them in order. */
+export async function applyLogBackupsByHand(sim: Simulator): Promise<string[]> {
+  const sql = (await sim.state()).pchatSql!;
+  const unapplied = sql.backupShare.files.filter((f) => f.seq > sql.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
+  let n = 0;
+  const run = async (name: string, params: Record<string, unknown>) => {
+    const r = await sim.execute({ name, params }, { commandId: `dba-${++n}`, timeoutMs: 60_000, whatIf: false });
+    expect(r.status, `${name}: ${r.stderr}`).toBe('succeeded');
+  };
+  await run('file.copyLogBackups', { backupShare: SHARE, copyFolder: COPY, files: unapplied });
+  for (const file of unapplied) await run('sql.restoreLog', { ...SEC, folder: COPY, file });
+  return unapplied;
+}

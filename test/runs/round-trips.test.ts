@@ -4,33 +4,11 @@
 // copied and restored by hand, and log shipping is re-created (sim.reestablishLogShipping) before
 // its step is confirmed.
 //
-// Not here, product bugs: site-failover -> site-failback (site-failback's pool-failback step
-// verifies FailoverStatus on the output of Invoke-CsPoolFailback, which writes no object), and the
-// Persistent Chat round trip on examples/estate.sample.yaml, whose primary mgc is mirrored: the
-// failback restores over it without removing the mirroring first (Msg 3104). The round trip below
-// runs on that estate without the optional pChat SQL mirrors.
+// This one runs on the sample estate without the optional pChat SQL mirrors; the mirrored case is
+// round-trips-mirrored.test.ts, and site-failover -> site-failback is in more-runbooks.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Simulator } from '../../worker/simulator/simulator.js';
-import { drive, expectSucceeded, without } from './drive.js';
+import { applyLogBackupsByHand, drive, expectSucceeded, without } from './drive.js';
 import { startRunsEnv, type RunsEnv } from './support.js';
-
-const SEC = { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT' };
-const SHARE = '\\\\fs-east.contoso.com\\pchat-logship';
-const COPY = 'D:\\LogShipping\\mgc';
-
-/** The DBA copies the log backups not yet restored into mgc on the secondary and restores them in order. */
-async function applyLogBackupsByHand(sim: Simulator): Promise<string[]> {
-  const sql = (await sim.state()).pchatSql!;
-  const unapplied = sql.backupShare.files.filter((f) => f.seq > sql.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
-  let n = 0;
-  const run = async (name: string, params: Record<string, unknown>) => {
-    const r = await sim.execute({ name, params }, { commandId: `dba-${++n}`, timeoutMs: 60_000, whatIf: false });
-    expect(r.status, `${name}: ${r.stderr}`).toBe('succeeded');
-  };
-  await run('file.copyLogBackups', { backupShare: SHARE, copyFolder: COPY, files: unapplied });
-  for (const file of unapplied) await run('sql.restoreLog', { ...SEC, folder: COPY, file });
-  return unapplied;
-}
 
 describe('failover then failback leaves the estate as it was', () => {
   let env: RunsEnv;
