@@ -196,18 +196,19 @@ export class HybridWorker {
     const claim = await this.o.journal.claim(cmd, this.workerId);
     if (!claim.claimed) {
       const existing = claim.existing;
+      if (this.isRunningHere(cmd.commandId)) {
+        // The lock lapsed and the queue redelivered while this process still runs the command (or
+        // its check, after the command's result is journaled): the running delivery will reply;
+        // this copy only has to go.
+        this.o.log('command.concurrent-duplicate', { commandId: cmd.commandId });
+        return this.settleOrAbandon(msg, () => msg.complete());
+      }
       if (existing.state === 'finished') {
         this.o.log('command.duplicate', { commandId: cmd.commandId, status: existing.result.status });
         return this.settleOrAbandon(msg, async () => {
           await this.o.transport.sendResult({ ...existing.result, workerId: this.workerId, duplicate: true }, cmd.replyTo);
           await msg.complete();
         });
-      }
-      if (this.isRunningHere(cmd.commandId)) {
-        // The lock lapsed and the queue redelivered while this process still runs the command:
-        // the running execution will reply; this copy only has to go.
-        this.o.log('command.concurrent-duplicate', { commandId: cmd.commandId });
-        return this.settleOrAbandon(msg, () => msg.complete());
       }
       // Started by an earlier life of this worker that died before recording a result: it may
       // have taken effect. Never run it again; say so, and remember the answer.
@@ -226,6 +227,10 @@ export class HybridWorker {
     }
 
     this.running_.add(cmd.commandId);
+    // The message stays locked while the command and then its check run.
+    const renew = setInterval(() => {
+      msg.renewLock().catch((err) => this.o.log('lock.renew-failed', { commandId: cmd.commandId, error: String(err) }));
+    }, this.o.lockRenewMs);
     try {
       let result = await this.execute(msg, cmd, resolved, shutdown);
       if (!result) return; // shutdown: abandoned, the journal says started -> outcome-unknown later
@@ -235,7 +240,8 @@ export class HybridWorker {
         // and the redelivery answers with the result alone (the orchestrator then sends the check).
         const checked = await this.verifyAfter(cmd, cmd.verify, verify, shutdown);
         if (checked) {
-          result = { ...result, output: boundedOutput(result.output, MAX_OUTPUT_CHARS - JSON.stringify(checked.output ?? null).length), verification: checked };
+          // One message carries both: the command's output gets what the check leaves of the budget.
+          result = { ...result, output: boundedOutput(result.output, MAX_OUTPUT_CHARS - JSON.stringify(checked).length), verification: checked };
           await this.o.journal.recordResult(result);
         }
       }
@@ -245,6 +251,7 @@ export class HybridWorker {
         await msg.complete();
       });
     } finally {
+      clearInterval(renew);
       this.running_.delete(cmd.commandId);
     }
   }
@@ -260,9 +267,6 @@ export class HybridWorker {
     shutdown.addEventListener('abort', onShutdown, { once: true });
     // Watchdog: executors enforce timeoutMs themselves; this catches one that does not.
     const timeout = setTimeout(() => controller.abort(new TimeoutError(cmd.timeoutMs)), cmd.timeoutMs + WATCHDOG_MARGIN_MS);
-    const renew = setInterval(() => {
-      msg.renewLock().catch((err) => this.o.log('lock.renew-failed', { commandId: cmd.commandId, error: String(err) }));
-    }, this.o.lockRenewMs);
     const started = new Date();
     this.o.log('command.started', { commandId: cmd.commandId, name: resolved.name, mode: cmd.mode });
     const finish = (fields: Partial<ResultMessage> & Pick<ResultMessage, 'status'>): ResultMessage => {
@@ -313,7 +317,6 @@ export class HybridWorker {
       return finish({ status: 'failed', error: { kind: 'internal', message: String((err as Error)?.message ?? err) } });
     } finally {
       clearTimeout(timeout);
-      clearInterval(renew);
       shutdown.removeEventListener('abort', onShutdown);
     }
   }
@@ -341,16 +344,16 @@ export class HybridWorker {
         status,
         ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
         ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output, MAX_VERIFICATION_CHARS) } : {}),
-        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 4_000) } : {}),
-        ...(outcome.rendered ? { rendered: outcome.rendered } : {}),
-        ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: firstLine || `timed out after ${req.timeoutMs} ms` } } : {}),
-        ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine) } } : {}),
+        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 2_000) } : {}),
+        ...(outcome.rendered ? { rendered: outcome.rendered.slice(0, 2_000) } : {}),
+        ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: (firstLine || `timed out after ${req.timeoutMs} ms`).slice(0, 1_000) } } : {}),
+        ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine).slice(0, 1_000) } } : {}),
       });
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof ShutdownError || shutdown.aborted) return undefined;
       if (reason instanceof TimeoutError) return done({ status: 'timeout', error: { kind: 'timeout', message: reason.message } });
-      return done({ status: 'failed', error: { kind: 'internal', message: String((err as Error)?.message ?? err).slice(0, 8000) } });
+      return done({ status: 'failed', error: { kind: 'internal', message: String((err as Error)?.message ?? err).slice(0, 1_000) } });
     } finally {
       clearTimeout(timeout);
       shutdown.removeEventListener('abort', onShutdown);
@@ -397,6 +400,11 @@ const MAX_VERIFICATION_CHARS = 8_000;
 export function boundedOutput(output: unknown, max = MAX_OUTPUT_CHARS): unknown {
   const text = JSON.stringify(output);
   if (text === undefined || text.length <= max) return output;
+  // Cut again (a smaller budget): keep the first items, and the count of the original list.
+  if (isCutList(output)) {
+    const cut = boundedOutput(output.items, max - 100);
+    return { truncated: true, count: output.count, items: Array.isArray(cut) ? cut : (cut as { items?: unknown[] }).items ?? [] };
+  }
   if (Array.isArray(output)) {
     const items: unknown[] = [];
     let size = 0;
@@ -408,5 +416,9 @@ export function boundedOutput(output: unknown, max = MAX_OUTPUT_CHARS): unknown 
     }
     return { truncated: true, count: output.length, items };
   }
-  return { truncated: true, chars: text.length, preview: text.slice(0, 2_000) };
+  return { truncated: true, chars: text.length, preview: text.slice(0, Math.min(2_000, Math.max(0, max - 100))) };
+}
+
+function isCutList(v: unknown): v is { truncated: true; count: number; items: unknown[] } {
+  return typeof v === 'object' && v !== null && (v as { truncated?: unknown }).truncated === true && Array.isArray((v as { items?: unknown }).items);
 }

@@ -271,6 +271,36 @@ describe('hybrid worker process over Azurite queues', () => {
       expect((await h.sim.state()).executions).toEqual([]);
     });
 
+    it('a check that outlasts the message lock: the lock is renewed, so there is one answer, with the check', async () => {
+      const h = harness();
+      // pool.get takes 2 s * 0.001 = 2 ms; 1,500 times slower it outlasts the worker's 2 s lock.
+      await h.sim.faults.add({ command: 'pool.get', kind: 'slow', remaining: 1, factor: 1500 });
+      startWorker(h); // its lock is 2 s, renewed every 666 ms
+      const cmd = verify(h, command(h, 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }), 'pool.get', { poolFqdn: 'eepool2.contoso.com' });
+      await h.transport.sendCommand(cmd);
+      const [r] = await resultsFor(h, cmd.commandId);
+      expect(r).toMatchObject({ status: 'succeeded', duplicate: false, verification: { status: 'succeeded' } });
+      expect(Date.parse(r.verification!.finishedAt) - Date.parse(r.verification!.startedAt)).toBeGreaterThan(2_500);
+      // No second answer (a redelivery while the check ran would have been answered without it).
+      await new Promise((res) => setTimeout(res, 1500));
+      for (const x of await h.transport.receiveResults({ maxMessages: 32, maxWaitMs: 200 })) h.inbox.push(ResultMessage.parse(x.body));
+      expect(h.inbox.filter((x) => x.commandId === cmd.commandId)).toEqual([]);
+    });
+
+    it('a large output and a failing check still fit one queue message', async () => {
+      const h = harness();
+      await h.sim.faults.add({ command: 'pool.get', kind: 'fail', remaining: 1 });
+      startWorker(h);
+      // Every user of a 20,000-user pool (cut to fit), then a check that fails.
+      const cmd = verify(h, command(h, 'users.listByPool', { registrarPool: 'eepool1.contoso.com' }), 'pool.get', { poolFqdn: 'eepool1.contoso.com' });
+      await h.transport.sendCommand(cmd);
+      const [r] = await resultsFor(h, cmd.commandId);
+      expect(r).toMatchObject({ status: 'succeeded', output: { truncated: true }, verification: { status: 'failed' } });
+      // The check's whole answer comes out of the 40,000-character budget, not only its output.
+      expect(JSON.stringify(r.output).length + JSON.stringify(r.verification).length).toBeLessThanOrEqual(40_000);
+      expect(JSON.stringify(r).length).toBeLessThan(48_000); // base64 of it stays under 64 KB
+    });
+
     it('a check that hangs is stopped at its own timeout; the command still counts as succeeded', async () => {
       const h = harness();
       await h.sim.faults.add({ command: 'pool.get', kind: 'hang', remaining: 1 });
