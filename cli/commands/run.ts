@@ -142,7 +142,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   const locks = common(program.command('locks').description('which run holds which lock, and whether it can still act'))
     .action((o: Common) => act(async () => {
       const r = await api(o, 'GET', 'locks');
-      return { json: r, text: r.locks.map((l: any) => `${l.lock.padEnd(40)} ${l.runId}  ${l.runtimeStatus ?? 'gone'}${l.active ? '' : ' (stale)'}${l.inFlight.length ? `  in flight: ${l.inFlight.join(', ')}` : ''}  since ${l.since ?? '?'}\n`).join('') || 'no locks held\n' };
+      return { json: r, text: r.locks.map((l: any) => `${l.lock.padEnd(40)} ${l.runId}  ${l.runtimeStatus ?? 'gone'}${l.active ? '' : ' (ended)'}${l.inFlight === null ? '  steps unknown' : l.inFlight.length ? `  in flight: ${l.inFlight.join(', ')}` : ''}  since ${l.since ?? '?'}\n`).join('') || 'no locks held\n' };
     })(o));
   common(locks.command('release <lock>').description('release a lock whose run has ended (after checking the estate, when a step was in flight)'))
     .requiredOption('--reason <text>', 'what you checked, for the audit trail')

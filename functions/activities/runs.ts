@@ -90,8 +90,9 @@ export const acquireLocksActivity = df.app.activity(ACTIVITY.acquireLocks, {
       if (r.ok) return tookOver.length ? { ok: true, tookOver } : { ok: true };
       const holder = await lockHolder(df.getClient(context), r.heldBy);
       if (!takeOverAllowed(holder)) return { ...r, reason: holdReason(r.lock, holder, r.since) };
-      await releaseStale(r.lock, holder, r.since, { actor: 'lyncdr', at: input.at, reason: `taken over by run ${input.runId}` });
-      tookOver.push({ lock: r.lock, from: holder.runId, fromStatus: holder.runtimeStatus ?? 'unknown' });
+      if (await releaseStale(r.lock, holder, r.since, { actor: 'lyncdr', at: input.at, reason: `taken over by run ${input.runId}` })) {
+        tookOver.push({ lock: r.lock, from: holder.runId, fromStatus: holder.runtimeStatus ?? 'unknown' });
+      }
     }
     throw new Error(`could not take the locks ${input.locks.join(', ')}: they keep changing hands`);
   },
@@ -107,14 +108,15 @@ export async function lockHolder(client: ReturnType<typeof df.getClient>, runId:
   }
 }
 
-/** Releases a lock its run no longer needs and says so in that run's trail. */
+/**
+ * Releases a lock its run no longer needs and says so in that run's trail: the entry first, so a
+ * lock never changes hands unrecorded (if the delete then finds the row gone or moved, the entry
+ * stands for an attempt, and the caller looks again).
+ */
 export async function releaseStale(lock: string, holder: HolderState, since: string | undefined, by: { actor: string; at: string; reason: string }): Promise<boolean> {
-  const released = (await runLocks().release(holder.runId, [lock])) > 0;
-  if (released) {
-    await appendAudit({ runId: holder.runId, key: `lock:${lock}:released`, kind: 'lock-released', actor: by.actor, at: by.at,
-      data: { lock, heldSince: since, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight, reason: by.reason } });
-  }
-  return released;
+  await appendAudit({ runId: holder.runId, key: `lock:${lock}:released`, kind: 'lock-released', actor: by.actor, at: by.at,
+    data: { lock, heldSince: since, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight ?? null, reason: by.reason } });
+  return (await runLocks().release(holder.runId, [lock])) > 0;
 }
 
 export const releaseLocksActivity = df.app.activity(ACTIVITY.releaseLocks, {

@@ -13,7 +13,7 @@ route('locks-list', ['GET'], 'locks', async (_req, client) => {
   const held = await runLocks().holders();
   const locks = await Promise.all(held.map(async (h) => {
     const holder = await lockHolder(client, h.runId);
-    return { lock: h.lock, runId: h.runId, since: h.since, runtimeStatus: holder.runtimeStatus ?? null, active: holder.active, inFlight: holder.inFlight };
+    return { lock: h.lock, runId: h.runId, since: h.since, runtimeStatus: holder.runtimeStatus ?? null, active: holder.active, inFlight: holder.inFlight ?? null };
   }));
   return json(200, { locks: locks.sort((a, b) => a.lock.localeCompare(b.lock)) });
 });
@@ -29,6 +29,6 @@ route('locks-release', ['POST'], 'locks/release', async (req, client, user) => {
   if (holder.active) return problem(409, `run ${held.runId} is ${holder.runtimeStatus} and holds ${b.data.lock}: cancel the run (lyncdr cancel ${held.runId}) rather than take its lock`);
   const released = await releaseStale(b.data.lock, holder, held.since, { actor: user, at: new Date().toISOString(), reason: b.data.reason });
   if (!released) return problem(409, `lock ${b.data.lock} changed hands while it was being released: look again (lyncdr locks)`);
-  return json(200, { lock: b.data.lock, releasedFrom: held.runId, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight, by: user, reason: b.data.reason });
+  return json(200, { lock: b.data.lock, releasedFrom: held.runId, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight ?? null, by: user, reason: b.data.reason });
 });
 

@@ -122,6 +122,9 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
   const st = run.status.steps[step.id];
   // Post-conditions. In what-if nothing changed, so there is nothing to verify.
   const verification = input.mode !== 'what-if' ? step.verification : undefined;
+  // A run started by an executor before version 2 replays the way it ran: the check as a command
+  // of its own, the command's result audited alone, the check's result and the verdict as two.
+  const v1 = (input.config.executorVersion ?? 1) < 2;
   let attempt = 0;
   for (;;) {
     attempt++;
@@ -132,10 +135,11 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
     const prefix = `step:${step.id}:attempt:${attempt}`;
     let outcome: Attempt;
     try {
-      const main = yield* sendAndWait(run, step, step.id, step.command, attempt, step.timeoutMs, prefix, verification?.command);
+      const main = yield* sendAndWait(run, step, step.id, step.command, attempt, step.timeoutMs, prefix, v1 ? undefined : verification?.command);
       outcome = main.attempt;
       // Everything the step learns is recorded before the step ends (or anything else is sent).
       const records = [main.record];
+      if (v1 && verification) yield auditAll(run, records.splice(0));
       if (outcome.ok) {
         if (outcome.rendered) st.rendered = outcome.rendered;
         if (verification) {
@@ -148,7 +152,7 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
             } else {
               // The worker answered without the check (an older worker, or it stopped between the
               // two): the command's result is recorded, then the check goes on its own.
-              yield auditAll(run, records.splice(0));
+              if (records.length) yield auditAll(run, records.splice(0));
               const sent = yield* sendAndWait(run, step, `${step.id}.verify`, verification.command, attempt, step.timeoutMs, `${prefix}:verify`);
               records.push(sent.record);
               v = sent.attempt;
@@ -165,7 +169,8 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
           }
         }
       }
-      yield auditAll(run, records);
+      if (v1 && records.length > 1) yield context.df.Task.all(records.map((r) => run.act.audit(r)));
+      else if (records.length) yield auditAll(run, records);
     } catch (err) {
       // An activity failed (transport or storage): the command may not have been sent at all.
       outcome = { ok: false, error: `system error: ${(err as Error).message}`, retryable: false };

@@ -97,5 +97,9 @@ export function runConfigFrom(s: AppSettings): RunConfig {
     decisionTimeoutMinutes: s.decisionTimeoutMinutes,
     confirmationTimeoutMinutes: s.confirmationTimeoutMinutes,
     resultGraceMs: s.resultGraceMs,
+    executorVersion: EXECUTOR_VERSION,
   };
 }
+
+/** What new runs get (RunConfig.executorVersion). */
+export const EXECUTOR_VERSION = 2;

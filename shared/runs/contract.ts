@@ -30,6 +30,12 @@ export const RunConfig = z.strictObject({
   confirmationTimeoutMinutes: z.number().positive(),
   /** Added to a step's timeout before the orchestrator stops waiting for the worker's reply. */
   resultGraceMs: z.number().int().nonnegative(),
+  /**
+   * The executor's behaviour this run started with, so a run replays the way it ran across an
+   * upgrade of the app. 2: a verification rides with its command and a step's result and verdict
+   * are audited in one activity. Absent (1): runs started before that.
+   */
+  executorVersion: z.number().int().min(1).optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 

@@ -8,29 +8,45 @@ export interface HolderState {
   runId: string;
   /** The Durable runtime status, or undefined when no such instance exists (purged). */
   runtimeStatus: string | undefined;
-  /** Running or Pending: the run can still act, so its locks are not stale. */
+  /**
+   * Not known to have ended: Running, Pending, Suspended (it acts again when resumed),
+   * ContinuedAsNew, or anything else. Its locks are not stale.
+   */
   active: boolean;
-  /** Steps that were running (a command dispatched, no result) when the run last published. */
-  inFlight: string[];
+  /**
+   * Steps whose command may still be running on a worker: running when the run last published,
+   * or waiting for a decision after an answer of "outcome unknown". Undefined when the run's
+   * status cannot be read: nothing is known, so nothing may be assumed.
+   */
+  inFlight: string[] | undefined;
 }
+
+/** Runtime statuses after which an instance never acts again (a Failed one can only be rewound, which this app does not offer). */
+const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
 
 export function holderState(runId: string, status: { runtimeStatus?: unknown; customStatus?: unknown } | undefined): HolderState {
   const runtimeStatus = status?.runtimeStatus === undefined ? undefined : String(status.runtimeStatus);
   const custom = RunStatus.safeParse(status?.customStatus);
-  const inFlight = custom.success ? custom.data.order.filter((id) => custom.data.steps[id]?.state === 'running') : [];
-  return { runId, runtimeStatus, active: runtimeStatus === 'Running' || runtimeStatus === 'Pending', inFlight };
+  const inFlight = custom.success
+    ? custom.data.order.filter((id) => {
+      const st = custom.data.steps[id];
+      return st?.state === 'running' || (st?.state === 'waiting-decision' && /outcome[ -]unknown/.test(st.lastError ?? ''));
+    })
+    : undefined;
+  return { runId, runtimeStatus, active: runtimeStatus !== undefined && !ENDED.includes(runtimeStatus), inFlight };
 }
 
 /** May a new run take this holder's lock without a person deciding? */
 export function takeOverAllowed(h: HolderState): boolean {
-  return h.runtimeStatus !== undefined && !h.active && h.inFlight.length === 0;
+  return h.runtimeStatus !== undefined && !h.active && h.inFlight !== undefined && h.inFlight.length === 0;
 }
 
 /** Why a lock stays with its holder, in words an operator can act on. */
 export function holdReason(lock: string, h: HolderState, since?: string): string {
   const held = `lock ${lock} is held by run ${h.runId}${since ? ` since ${since}` : ''}`;
-  if (h.active) return `${held}: only one run may act on it at a time`;
+  if (h.active) return `${held}${h.runtimeStatus && h.runtimeStatus !== 'Running' ? ` (${h.runtimeStatus})` : ''}: only one run may act on it at a time`;
   const ended = h.runtimeStatus ? `ended ${h.runtimeStatus}` : 'no longer exists';
-  const inFlight = h.inFlight.length ? ` with ${h.inFlight.join(', ')} in flight (its command may still be running on the worker)` : '';
+  const inFlight = h.inFlight === undefined ? (h.runtimeStatus ? ' and whose steps cannot be read' : '')
+    : h.inFlight.length ? ` with ${h.inFlight.join(', ')} in flight (its command may still be running on the worker)` : '';
   return `${held}, which ${ended}${inFlight}: check the estate, then release it with: lyncdr locks release ${lock} --reason "..."`;
 }

@@ -76,7 +76,7 @@ describe('a lock whose run was terminated', () => {
 
     const listed = await cli('locks');
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`${lock}\\s+${old}  Terminated \\(stale\\)  in flight: failing`));
+    expect(listed.stdout).toMatch(new RegExp(`${lock}\\s+${old}  Terminated \\(ended\\)  in flight: failing`));
     const noReason = await cli('locks', 'release', lock);
     expect(noReason.code).not.toBe(0);
     expect(noReason.stderr).toMatch(/--reason/);

@@ -4,6 +4,7 @@ import { appSettings, ConfigError } from '../../shared/config/index.js';
 import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
 import { checkExpectation, valueAt } from '../../shared/runs/expect.js';
 import { measureRpo, measureRto } from '../../shared/runs/measure.js';
+import { holderState, holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
 
 describe('expectations', () => {
   it('follow PowerShell member enumeration', () => {
@@ -50,5 +51,35 @@ describe('settings', () => {
     expect(appSettings({ LYNCDR_OPERATORS: '[" Ops1@Contoso.com ", "ops2@contoso.com"]' }).operators).toEqual(['ops1@contoso.com', 'ops2@contoso.com']);
     expect(() => appSettings({ LYNCDR_OPERATORS: '[]' })).toThrow(/LYNCDR_OPERATORS: list at least one operator/);
     expect(() => appSettings({ LYNCDR_OPERATORS: 'ops1' })).toThrow(/LYNCDR_OPERATORS: not JSON/);
+  });
+});
+
+describe('the run holding a lock', () => {
+  const custom = (steps: Record<string, { state: string; lastError?: string }>) => ({
+    v: 1, runId: 'run-a', runbook: 'readiness', mode: 'drill', requestedBy: 'op', phase: 'running', title: 't', order: Object.keys(steps), updatedAt: '2026-11-22T00:00:00.000Z',
+    steps: Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, { kind: 'command', title: id, attempt: 1, ...s }])),
+  });
+  it('counts as ended only when Durable says it can never act again', () => {
+    for (const s of ['Completed', 'Failed', 'Terminated', 'Canceled']) expect(holderState('run-a', { runtimeStatus: s, customStatus: custom({}) }).active).toBe(false);
+    for (const s of ['Running', 'Pending', 'Suspended', 'ContinuedAsNew', 'SomethingNew']) expect(holderState('run-a', { runtimeStatus: s, customStatus: custom({}) }).active).toBe(true);
+  });
+  it('lets a lock go by itself only when nothing was in flight and that is known', () => {
+    const ended = (steps: Record<string, { state: string; lastError?: string }>) => holderState('run-a', { runtimeStatus: 'Terminated', customStatus: custom(steps) });
+    expect(takeOverAllowed(ended({ a: { state: 'succeeded' }, b: { state: 'waiting-confirmation' } }))).toBe(true);
+    expect(ended({ a: { state: 'running' } }).inFlight).toEqual(['a']);
+    expect(ended({ a: { state: 'waiting-decision', lastError: 'no result from the east worker within 5000 ms: outcome unknown (the command may have run)' } }).inFlight).toEqual(['a']);
+    expect(ended({ a: { state: 'waiting-decision', lastError: 'outcome-unknown (outcome-unknown): the worker stopped' } }).inFlight).toEqual(['a']);
+    expect(ended({ a: { state: 'waiting-decision', lastError: 'failed (precondition): already failed over' } }).inFlight).toEqual([]);
+    expect(takeOverAllowed(ended({ a: { state: 'running' } }))).toBe(false);
+    const unreadable = holderState('run-a', { runtimeStatus: 'Terminated', customStatus: { something: 'else' } });
+    expect(unreadable.inFlight).toBeUndefined();
+    expect(takeOverAllowed(unreadable)).toBe(false);
+    expect(holdReason('pool:x', unreadable)).toMatch(/ended Terminated and whose steps cannot be read: check the estate/);
+    const gone = holderState('run-a', undefined);
+    expect(gone).toMatchObject({ active: false, runtimeStatus: undefined });
+    expect(takeOverAllowed(gone)).toBe(false);
+    expect(holdReason('pool:x', gone, '2026-11-22T00:00:00.000Z')).toBe('lock pool:x is held by run run-a since 2026-11-22T00:00:00.000Z, which no longer exists: check the estate, then release it with: lyncdr locks release pool:x --reason "..."');
+    expect(takeOverAllowed(holderState('run-a', { runtimeStatus: 'Suspended', customStatus: custom({}) }))).toBe(false);
+    expect(holdReason('pool:x', holderState('run-a', { runtimeStatus: 'Suspended', customStatus: custom({}) }))).toBe('lock pool:x is held by run run-a (Suspended): only one run may act on it at a time');
   });
 });

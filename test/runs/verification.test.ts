@@ -3,6 +3,8 @@
 // the estate and the audit trail see, and a check that fails (retried, then an operator decides).
 // Workers that predate the field: verification-older-workers.test.ts (one host per test file).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appSettings, runConfigFrom } from '../../shared/config/index.js';
+import { ORCHESTRATION } from '../../shared/runs/contract.js';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
@@ -60,5 +62,24 @@ describe('verification with the command', () => {
     expect(r.status.steps.checked.lastError).toMatch(/^verification failed: the pool is eepool2/);
     expect((await env.call('operator2', 'POST', `runs/${id}/steps/checked/decision`, { decision: 'abort', comment: 'wrong site' })).status).toBe(202);
     expect((await env.waitFor(id, finished)).status.phase).toBe('aborted');
+  }, 60_000);
+
+  it('a run started before executor version 2 (no executorVersion in its input) keeps the old shape, so it replays as it ran', async () => {
+    const { executorVersion: _v2, ...config } = runConfigFrom(appSettings({ ...process.env, ...env.values }));
+    const id = `run-v1-${Date.now().toString(36)}`;
+    const input = { runId: id, runbook: 'readiness', options: { fixture: 'verified', tag: 'v1' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config };
+    const res = await fetch(`${env.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(202);
+    expect((await env.waitFor(id, finished)).status.phase).toBe('succeeded');
+    const trail = await env.trail.readRun(id);
+    expect(trail.map((e) => e.key).filter((k) => k.startsWith('step:'))).toEqual([
+      'step:checked:attempt:1:dispatched', 'step:checked:attempt:1:result',
+      'step:checked.verify:attempt:1:dispatched', 'step:checked:attempt:1:verify:result', 'step:checked:attempt:1:verified',
+    ]);
+    expect(trail.find((e) => e.key === 'step:checked:attempt:1:dispatched')!.data).not.toHaveProperty('verify');
+    // The activities it scheduled, in order: the check's result and the verdict as two audits at once.
+    const history = ((await (await fetch(`${env.host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`)).json()) as { history: Array<{ EventType: string; FunctionName?: string }> }).history;
+    const scheduled = history.filter((e) => e.EventType === 'TaskScheduled').map((e) => e.FunctionName!.replace(/^runs-/, ''));
+    expect(scheduled.slice(scheduled.indexOf('dispatchCommand'))).toEqual(['dispatchCommand', 'audit', 'dispatchCommand', 'audit', 'audit', 'audit', 'audit', 'releaseLocks']);
   }, 60_000);
 });
