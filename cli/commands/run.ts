@@ -1,11 +1,11 @@
 // `lyncdr start / status / watch / approve / reject / decide / confirm / cancel` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
 // takes --json (machine output), --as <user> (the local dev identity, sent as x-lyncdr-user; in
-// Azure the identity comes from App Service Authentication instead) and --url (LYNCDR_URL or
-// http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
+// Azure the identity comes from App Service Authentication instead, with --token / LYNCDR_TOKEN)
+// and --url (LYNCDR_URL or http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
 /* eslint-disable @typescript-eslint/no-explicit-any -- the server's JSON is only displayed here; it is validated where it is produced */
 import type { Command } from 'commander';
 
-interface Common { json?: boolean; as?: string; url?: string }
+interface Common { json?: boolean; as?: string; url?: string; token?: string }
 
 export interface RunCommandDeps {
   env?: NodeJS.ProcessEnv;
@@ -27,11 +27,14 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   async function api(o: Common, method: string, path: string, body?: unknown): Promise<any> {
     const base = (o.url ?? env.LYNCDR_URL ?? 'http://127.0.0.1:7071').replace(/\/+$/, '');
     const user = o.as ?? env.LYNCDR_USER;
+    // In Azure, App Service Authentication accepts an Entra access token for the app:
+    // LYNCDR_TOKEN=$(az account get-access-token --resource api://<client id> --query accessToken -o tsv)
+    const token = o.token ?? env.LYNCDR_TOKEN;
     let res: Response;
     try {
       res = await doFetch(`${base}/api/${path}`, {
         method, body: body === undefined ? undefined : JSON.stringify(body),
-        headers: { 'content-type': 'application/json', ...(user ? { 'x-lyncdr-user': user } : {}) },
+        headers: { 'content-type': 'application/json', ...(user ? { 'x-lyncdr-user': user } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
       });
     } catch (e) {
       throw new Error(`cannot reach ${base}: ${(e as Error).message} (is npm start running? --url / LYNCDR_URL)`);
@@ -58,7 +61,8 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   const common = (c: Command) => c
     .option('--json', 'print JSON')
     .option('--as <user>', 'who you are (local dev identity, x-lyncdr-user; default LYNCDR_USER)')
-    .option('--url <url>', 'the app (default LYNCDR_URL or http://127.0.0.1:7071)');
+    .option('--url <url>', 'the app (default LYNCDR_URL or http://127.0.0.1:7071)')
+    .option('--token <token>', 'an Entra access token for the app in Azure (default LYNCDR_TOKEN)');
 
   // Top-level verbs, as operators type them at 3 a.m.: `lyncdr start`, `lyncdr approve <run>`.
   const run = program;

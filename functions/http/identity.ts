@@ -20,7 +20,10 @@ export function identityOf(req: HttpRequest, env: NodeJS.ProcessEnv = process.en
   if (principal) {
     try {
       const p = Principal.parse(JSON.parse(Buffer.from(principal, 'base64').toString('utf8')));
-      const upn = p.claims?.find((c) => /(upn|preferred_username|emailaddress)$/i.test(c.typ))?.val ?? p.userDetails ?? p.userId;
+      // The user principal name first: it is what LYNCDR_OPERATORS and the approver groups list,
+      // and unlike an e-mail address it is set by the directory's administrators only.
+      const claim = (suffix: RegExp) => p.claims?.find((c) => suffix.test(c.typ))?.val;
+      const upn = claim(/(^|\/)upn$/i) ?? claim(/(^|\/)preferred_username$/i) ?? claim(/(^|\/)emailaddress$/i) ?? p.userDetails ?? p.userId;
       const id = IdentitySchema.safeParse(upn);
       if (id.success) return { ok: true, user: id.data, source: 'easy-auth' };
     } catch { /* fall through */ }

@@ -69,12 +69,14 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'authsettingsV2'
   properties: {
     platform: { enabled: true }
-    globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401' }
+    // /api/health stays open for probes: it tells only whether storage is reachable.
+    globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401', excludedPaths: [ '/api/health' ] }
     identityProviders: {
       azureActiveDirectory: {
         enabled: true
         registration: { clientId: entraClientId, openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0' }
-        validation: { allowedAudiences: [ 'api://${entraClientId}' ] }
+        // v1 tokens carry the application id URI as audience, v2 tokens the client id.
+        validation: { allowedAudiences: [ 'api://${entraClientId}', entraClientId ] }
       }
     }
   }
