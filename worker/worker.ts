@@ -54,6 +54,8 @@ class ShutdownError extends Error {
 
 const DEAD_LETTER_INVALID = 'InvalidCommand';
 const WATCHDOG_MARGIN_MS = 5000;
+/** After its abort, how long a check's executor gets to stop before the check is given up. */
+const ABANDON_CHECK_MS = 2000;
 
 interface InFlight { msg: ReceivedCommand; controller: AbortController; done: Promise<void> }
 
@@ -335,7 +337,16 @@ export class HybridWorker {
     const done = (fields: Omit<VerificationResult, 'startedAt' | 'finishedAt' | 'rendered'> & { rendered?: string }): VerificationResult =>
       ({ rendered: resolved.rendered, ...fields, startedAt, finishedAt: new Date().toISOString() });
     try {
-      const outcome = await this.o.executor.execute(req.invocation, { commandId, timeoutMs: req.timeoutMs, whatIf: false, signal: controller.signal });
+      // A check only reads, so unlike a command it may be left behind: an executor that ignores
+      // the abort must not hold back the command's known result.
+      const abandoned = new Promise<never>((_, reject) => {
+        controller.signal.addEventListener('abort', () => setTimeout(() => reject(controller.signal.reason as Error), ABANDON_CHECK_MS).unref(), { once: true });
+      });
+      abandoned.catch(() => undefined); // settled after the race is won: not an unhandled rejection
+      const outcome = await Promise.race([
+        this.o.executor.execute(req.invocation, { commandId, timeoutMs: req.timeoutMs, whatIf: false, signal: controller.signal }),
+        abandoned,
+      ]);
       if (shutdown.aborted) return undefined;
       const status = controller.signal.aborted && controller.signal.reason instanceof TimeoutError && outcome.status !== 'succeeded' ? 'timeout' : outcome.status;
       this.o.log('verification.finished', { commandId: cmd.commandId, status });
