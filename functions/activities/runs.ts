@@ -90,7 +90,7 @@ export const acquireLocksActivity = df.app.activity(ACTIVITY.acquireLocks, {
       if (r.ok) return tookOver.length ? { ok: true, tookOver } : { ok: true };
       const holder = await lockHolder(df.getClient(context), r.heldBy);
       if (!takeOverAllowed(holder)) return { ...r, reason: holdReason(r.lock, holder, r.since) };
-      if (await releaseStale(r.lock, holder, r.since, { actor: 'lyncdr', at: input.at, reason: `taken over by run ${input.runId}` })) {
+      if (await releaseStale(r.lock, holder, r.since, { actor: 'lyncdr', at: input.at, reason: `released for run ${input.runId}`, key: `lock:${r.lock}:released-for:${input.runId}` })) {
         tookOver.push({ lock: r.lock, from: holder.runId, fromStatus: holder.runtimeStatus ?? 'unknown' });
       }
     }
@@ -109,14 +109,25 @@ export async function lockHolder(client: ReturnType<typeof df.getClient>, runId:
 }
 
 /**
- * Releases a lock its run no longer needs and says so in that run's trail: the entry first, so a
- * lock never changes hands unrecorded (if the delete then finds the row gone or moved, the entry
- * stands for an attempt, and the caller looks again).
+ * Releases a lock its run no longer needs and says so in that run's trail, under a key of this
+ * release (`key`: deterministic for the activity, so a redelivery writes it once). The row goes
+ * first: when two runs race for a stale lock only the one that removed it records the release,
+ * and the record is retried, because a release nobody can find afterwards is what must not happen.
  */
-export async function releaseStale(lock: string, holder: HolderState, since: string | undefined, by: { actor: string; at: string; reason: string }): Promise<boolean> {
-  await appendAudit({ runId: holder.runId, key: `lock:${lock}:released`, kind: 'lock-released', actor: by.actor, at: by.at,
-    data: { lock, heldSince: since, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight ?? null, reason: by.reason } });
-  return (await runLocks().release(holder.runId, [lock])) > 0;
+export async function releaseStale(lock: string, holder: HolderState, since: string | undefined,
+  by: { actor: string; at: string; reason: string; key: string }): Promise<boolean> {
+  if ((await runLocks().release(holder.runId, [lock])) === 0) return false;
+  const entry: AuditInput = { runId: holder.runId, key: by.key, kind: 'lock-released', actor: by.actor, at: by.at,
+    data: { lock, heldSince: since, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight ?? null, reason: by.reason } };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await appendAudit(entry);
+      return true;
+    } catch (err) {
+      if (attempt >= 5) throw new Error(`lock ${lock} of run ${holder.runId} was released but the release could not be recorded: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
 }
 
 export const releaseLocksActivity = df.app.activity(ACTIVITY.releaseLocks, {

@@ -27,7 +27,8 @@ route('locks-release', ['POST'], 'locks/release', async (req, client, user) => {
   if (!held) return problem(404, `no run holds lock ${b.data.lock}`);
   const holder = await lockHolder(client, held.runId);
   if (holder.active) return problem(409, `run ${held.runId} is ${holder.runtimeStatus} and holds ${b.data.lock}: cancel the run (lyncdr cancel ${held.runId}) rather than take its lock`);
-  const released = await releaseStale(b.data.lock, holder, held.since, { actor: user, at: new Date().toISOString(), reason: b.data.reason });
+  const at = new Date();
+  const released = await releaseStale(b.data.lock, holder, held.since, { actor: user, at: at.toISOString(), reason: b.data.reason, key: `lock:${b.data.lock}:released:${at.getTime()}` });
   if (!released) return problem(409, `lock ${b.data.lock} changed hands while it was being released: look again (lyncdr locks)`);
   return json(200, { lock: b.data.lock, releasedFrom: held.runId, runtimeStatus: holder.runtimeStatus ?? null, inFlight: holder.inFlight ?? null, by: user, reason: b.data.reason });
 });

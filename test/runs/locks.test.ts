@@ -48,13 +48,34 @@ describe('a lock whose run was terminated', () => {
     const nextTrail = await env.trail.readRun(next);
     expect(nextTrail.find((e) => e.key === 'run:locks-taken-over')).toMatchObject({ kind: 'lock-released', data: { tookOver: [{ lock, from: old, fromStatus: 'Terminated' }] } });
     const oldTrail = await env.trail.readRun(old);
-    expect(oldTrail.at(-1)).toMatchObject({ key: `lock:${lock}:released`, kind: 'lock-released', actor: 'lyncdr', data: { lock, runtimeStatus: 'Terminated', inFlight: [], reason: `taken over by run ${next}` } });
+    expect(oldTrail.at(-1)).toMatchObject({ key: `lock:${lock}:released-for:${next}`, kind: 'lock-released', actor: 'lyncdr', data: { lock, runtimeStatus: 'Terminated', inFlight: [], reason: `released for run ${next}` } });
     expect((await env.trail.verify(old)).ok).toBe(true);
     expect((await env.trail.verify(next)).ok).toBe(true);
 
     await env.call('operator1', 'POST', `runs/${next}/cancel`, { reason: 'done' });
     expect((await env.waitFor(next, finished)).status.phase).toBe('cancelled');
     expect(await lockOf(lock)).toBeUndefined();
+  }, 90_000);
+
+  it('two runs racing for the same stale lock: one takes it, the other is refused naming the winner', async () => {
+    const lock = 'test:terminated-race';
+    const old = await env.start('operator1', 'readiness', { fixture: 'manual', lock });
+    await env.waitFor(old, stepState('recreate-log-shipping', 'waiting-confirmation'));
+    await terminate(old);
+    const [a, b] = await Promise.all([1, 2].map(() => env.start('operator1', 'readiness', { fixture: 'manual', lock })));
+    const ends = await Promise.all([a, b].map((id) => env.waitFor(id, (r) => r.status?.steps?.['recreate-log-shipping']?.state === 'waiting-confirmation' || finished(r))));
+    const winners = ends.filter((r) => r.runtimeStatus === 'Running');
+    const losers = ends.filter((r) => r.runtimeStatus !== 'Running');
+    expect(winners).toHaveLength(1);
+    expect(losers).toHaveLength(1);
+    const winner = winners[0].runId as string;
+    expect(losers[0].status.error).toMatch(new RegExp(`^lock ${lock} is held by run ${winner} since .*: only one run may act on it at a time$`));
+    expect(await lockOf(lock)).toMatchObject({ runId: winner, active: true });
+    // The old run's trail records the one release that happened, and stays intact.
+    expect((await env.trail.readRun(old)).filter((e) => e.kind === 'lock-released')).toHaveLength(1);
+    expect((await env.trail.verify(old)).ok).toBe(true);
+    await env.call('operator1', 'POST', `runs/${winner}/cancel`, { reason: 'done' });
+    await env.waitFor(winner, finished);
   }, 90_000);
 
   it('with a step in flight: the next run is refused with the reason; an operator releases the lock from the CLI; then a run goes ahead', async () => {
@@ -84,7 +105,7 @@ describe('a lock whose run was terminated', () => {
     expect(released.code, released.stderr).toBe(0);
     expect(JSON.parse(released.stdout)).toMatchObject({ lock, releasedFrom: old, runtimeStatus: 'Terminated', inFlight: ['failing'], by: 'operator2' });
     expect((await env.trail.readRun(old)).at(-1)).toMatchObject({
-      key: `lock:${lock}:released`, actor: 'operator2', data: { reason: 'Get-CsPoolFabricState is read-only; nothing to undo', inFlight: ['failing'] },
+      key: expect.stringMatching(new RegExp(`^lock:${lock}:released:\\d+$`)), actor: 'operator2', data: { reason: 'Get-CsPoolFabricState is read-only; nothing to undo', inFlight: ['failing'] },
     });
     expect(await lockOf(lock)).toBeUndefined();
 
