@@ -77,7 +77,7 @@ type Attempt =
  * entry, alone or with the step's next ones, before the step goes on.
  */
 function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string,
-  verify?: CommandStep['command']): Generator<Task, { attempt: Attempt; record: AuditInput }, unknown> {
+  verify?: CommandStep['command']): Generator<Task, { attempt: Attempt; record: AuditInput; answered: boolean }, unknown> {
   const { context, input } = run;
   const sent = (yield run.act.dispatchCommand({
     runId: input.runId, stepId, attempt, site: step.site, invocation, mode: executionModeFor(input.mode), timeoutMs, at: run.now(), queuePrefix: input.config.queuePrefix,
@@ -90,13 +90,13 @@ function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocati
   const winner: unknown = yield anyOf(context, [result, timer]);
   if (winner === timer) {
     const error = `no result from the ${step.site} worker within ${waitMs} ms: outcome unknown (the command may have run)`;
-    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error }) };
+    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error }), answered: false };
   }
   timer.cancel();
   const parsed = ResultMessage.safeParse(result.result);
   if (!parsed.success) {
     const error = `the worker's result is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
-    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:result`, 'step-result', 'lyncdr', { commandId: sent.commandId, error }) };
+    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:result`, 'step-result', 'lyncdr', { commandId: sent.commandId, error }), answered: false };
   }
   const r = parsed.data;
   const v = r.verification;
@@ -105,10 +105,10 @@ function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocati
     duplicate: r.duplicate, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt,
     verification: v && { status: v.status, output: v.output, rendered: v.rendered, stderr: v.stderr?.slice(0, 4000), error: v.error, startedAt: v.startedAt, finishedAt: v.finishedAt },
   });
-  if (r.status === 'succeeded') return { attempt: { ok: true, output: r.output, rendered: r.rendered, ...(v ? { verification: v } : {}) }, record };
+  if (r.status === 'succeeded') return { attempt: { ok: true, output: r.output, rendered: r.rendered, ...(v ? { verification: v } : {}) }, record, answered: true };
   const kind = r.error?.kind ?? (r.status === 'outcome-unknown' ? 'outcome-unknown' : 'execution');
   const error = `${r.status}${r.error ? ` (${r.error.kind}): ${r.error.message}` : r.stderr ? `: ${r.stderr.slice(0, 500)}` : ''}`;
-  return { attempt: { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !PERMANENT.includes(kind) }, record };
+  return { attempt: { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !PERMANENT.includes(kind) }, record, answered: true };
 }
 
 /** A bundled verification's answer, read like the answer of a command of its own. */
@@ -154,7 +154,9 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
               // two): the command's result is recorded, then the check goes on its own.
               if (records.length) yield auditAll(run, records.splice(0));
               const sent = yield* sendAndWait(run, step, `${step.id}.verify`, verification.command, attempt, step.timeoutMs, `${prefix}:verify`);
-              records.push(sent.record);
+              // v1 recorded a check that never answered (timed out, malformed) at once, on its own.
+              if (v1 && !sent.answered) yield auditAll(run, [sent.record]);
+              else records.push(sent.record);
               v = sent.attempt;
             }
             if (v.ok) checked = v.output; else verifyError = `verification command failed: ${v.error}`;
