@@ -195,16 +195,25 @@ export class HybridWorker {
       verify = v;
     }
 
+    if (this.running_.has(cmd.commandId)) {
+      // The lock lapsed and the queue redelivered while this process still works on the command
+      // (claiming it, running it or its check): that delivery will reply; this copy only has to go.
+      this.o.log('command.concurrent-duplicate', { commandId: cmd.commandId });
+      return this.settleOrAbandon(msg, () => msg.complete());
+    }
+    this.running_.add(cmd.commandId);
+    try {
+      await this.claimAndRun(msg, cmd, resolved, verify, shutdown);
+    } finally {
+      this.running_.delete(cmd.commandId);
+    }
+  }
+
+  private async claimAndRun(msg: ReceivedCommand, cmd: CommandMessage, resolved: Extract<ResolveResult, { ok: true }>,
+    verify: Extract<ResolveResult, { ok: true }> | undefined, shutdown: AbortSignal): Promise<void> {
     const claim = await this.o.journal.claim(cmd, this.workerId);
     if (!claim.claimed) {
       const existing = claim.existing;
-      if (this.isRunningHere(cmd.commandId)) {
-        // The lock lapsed and the queue redelivered while this process still runs the command (or
-        // its check, after the command's result is journaled): the running delivery will reply;
-        // this copy only has to go.
-        this.o.log('command.concurrent-duplicate', { commandId: cmd.commandId });
-        return this.settleOrAbandon(msg, () => msg.complete());
-      }
       if (existing.state === 'finished') {
         this.o.log('command.duplicate', { commandId: cmd.commandId, status: existing.result.status });
         return this.settleOrAbandon(msg, async () => {
@@ -228,7 +237,6 @@ export class HybridWorker {
       });
     }
 
-    this.running_.add(cmd.commandId);
     // The message stays locked while the command and then its check run.
     const renew = setInterval(() => {
       msg.renewLock().catch((err) => this.o.log('lock.renew-failed', { commandId: cmd.commandId, error: String(err) }));
@@ -254,14 +262,11 @@ export class HybridWorker {
       });
     } finally {
       clearInterval(renew);
-      this.running_.delete(cmd.commandId);
     }
   }
 
+  /** Commands a delivery of which this process is working on. */
   private readonly running_ = new Set<string>();
-  private isRunningHere(commandId: string): boolean {
-    return this.running_.has(commandId);
-  }
 
   private async execute(msg: ReceivedCommand, cmd: CommandMessage, resolved: Extract<ResolveResult, { ok: true }>, shutdown: AbortSignal): Promise<ResultMessage | undefined> {
     const controller = new AbortController();
@@ -427,7 +432,13 @@ export function boundedOutput(output: unknown, max = MAX_OUTPUT_CHARS): unknown 
     }
     return { truncated: true, count: output.length, items };
   }
-  return { truncated: true, chars: text.length, preview: text.slice(0, Math.min(2_000, Math.max(0, max - 100))) };
+  const chars = isPreview(output) ? output.chars : text.length;
+  const source = isPreview(output) ? output.preview : text;
+  return { truncated: true, chars, preview: source.slice(0, Math.min(2_000, Math.max(0, max - 100))) };
+}
+
+function isPreview(v: unknown): v is { truncated: true; chars: number; preview: string } {
+  return typeof v === 'object' && v !== null && (v as { truncated?: unknown }).truncated === true && typeof (v as { preview?: unknown }).preview === 'string';
 }
 
 function isCutList(v: unknown): v is { truncated: true; count: number; items: unknown[] } {

@@ -63,7 +63,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Every request is signed in with Entra ID before it reaches a function; the principal arrives in
-// x-ms-client-principal, which the platform strips from what clients send.
+// x-ms-client-principal, which the platform strips from what clients send. Operating runs is
+// limited by LYNCDR_OPERATORS and approving by the approval policies; to keep the rest of the
+// tenant from even reading runs, set "Assignment required" on the app's enterprise application
+// (Entra, not expressible here) and assign the operators' and approvers' groups.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'authsettingsV2'

@@ -15,8 +15,8 @@ export interface HolderState {
   active: boolean;
   /**
    * Steps whose command may still be running on a worker: running when the run last published,
-   * or waiting for a decision after an answer of "outcome unknown". Undefined when the run's
-   * status cannot be read: nothing is known, so nothing may be assumed.
+   * or stopped (waiting for a decision, failed) after an outcome it could not know. Undefined when
+   * the run's status cannot be read: nothing is known, so nothing may be assumed.
    */
   inFlight: string[] | undefined;
 }
@@ -30,7 +30,10 @@ export function holderState(runId: string, status: { runtimeStatus?: unknown; cu
   const inFlight = custom.success
     ? custom.data.order.filter((id) => {
       const st = custom.data.steps[id];
-      return st?.state === 'running' || (st?.state === 'waiting-decision' && /outcome[ -]unknown/.test(st.lastError ?? ''));
+      if (!st || st.state === 'succeeded' || st.state === 'skipped') return false;
+      // Running, or it ended without knowing what became of its command: the worker did not
+      // answer, answered "outcome unknown", or the dispatch failed after it may have sent it.
+      return st.state === 'running' || /outcome[ -]unknown|^system error/.test(st.lastError ?? '');
     })
     : undefined;
   return { runId, runtimeStatus, active: runtimeStatus !== undefined && !ENDED.includes(runtimeStatus), inFlight };

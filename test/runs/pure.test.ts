@@ -70,6 +70,9 @@ describe('the run holding a lock', () => {
     expect(ended({ a: { state: 'waiting-decision', lastError: 'no result from the east worker within 5000 ms: outcome unknown (the command may have run)' } }).inFlight).toEqual(['a']);
     expect(ended({ a: { state: 'waiting-decision', lastError: 'outcome-unknown (outcome-unknown): the worker stopped' } }).inFlight).toEqual(['a']);
     expect(ended({ a: { state: 'waiting-decision', lastError: 'failed (precondition): already failed over' } }).inFlight).toEqual([]);
+    expect(ended({ a: { state: 'waiting-decision', lastError: 'system error: the audit table is unreachable' } }).inFlight).toEqual(['a']);
+    expect(ended({ a: { state: 'failed', lastError: 'no result from the east worker within 5000 ms: outcome unknown (the command may have run)' } }).inFlight).toEqual(['a']);
+    expect(ended({ a: { state: 'succeeded', lastError: 'outcome-unknown (outcome-unknown): retried since' } }).inFlight).toEqual([]);
     expect(takeOverAllowed(ended({ a: { state: 'running' } }))).toBe(false);
     const unreadable = holderState('run-a', { runtimeStatus: 'Terminated', customStatus: { something: 'else' } });
     expect(unreadable.inFlight).toBeUndefined();
