@@ -9,6 +9,8 @@ import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
 import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
+import { boundedOutput, fitToMessage, MAX_VERIFICATION_BYTES } from './message-size.js';
+
 
 /** Checks an invocation before anything is journaled (the catalog's validateInvocation in production). */
 export type ResolveResult =
@@ -250,8 +252,8 @@ export class HybridWorker {
         // and the redelivery answers with the result alone (the orchestrator then sends the check).
         const checked = await this.verifyAfter(cmd, cmd.verify, verify, shutdown);
         if (checked) {
-          // One message carries both: the command's output gets what the check leaves of the budget.
-          result = { ...result, output: boundedOutput(result.output, MAX_OUTPUT_CHARS - JSON.stringify(checked).length), verification: checked };
+          // One message carries both: the command's output gets what the check leaves of it.
+          result = fitToMessage({ ...result, verification: checked });
           await this.o.journal.recordResult(result);
         }
       }
@@ -278,10 +280,10 @@ export class HybridWorker {
     this.o.log('command.started', { commandId: cmd.commandId, name: resolved.name, mode: cmd.mode });
     const finish = (fields: Partial<ResultMessage> & Pick<ResultMessage, 'status'>): ResultMessage => {
       const finished = new Date();
-      return {
+      return fitToMessage({
         ...this.base(cmd), rendered: resolved.rendered, startedAt: started.toISOString(), finishedAt: finished.toISOString(),
         durationMs: finished.getTime() - started.getTime(), duplicate: false, ...fields,
-      };
+      });
     };
     try {
       const outcome = await this.o.executor.execute(cmd.invocation, {
@@ -359,7 +361,7 @@ export class HybridWorker {
       return done({
         status,
         ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
-        ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output, MAX_VERIFICATION_CHARS) } : {}),
+        ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output, MAX_VERIFICATION_BYTES) } : {}),
         ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 2_000) } : {}),
         ...(outcome.rendered ? { rendered: outcome.rendered.slice(0, 2_000) } : {}),
         ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: (firstLine || `timed out after ${req.timeoutMs} ms`).slice(0, 1_000) } } : {}),
@@ -406,41 +408,4 @@ export function errorKindOf(kind: ExecutionResult['errorKind']): ErrorKind {
 function failureMessage(kind: ExecutionResult['errorKind'], firstLine: string): string {
   const text = firstLine || 'the command failed';
   return (kind === 'not-supported' ? `not supported by this worker: ${text}` : text).slice(0, 8000);
-}
-
-/** Results travel as one queue message (64 KB on storage queues, 256 KB on Service Bus standard):
- * a larger output (e.g. every user of a pool) is cut to what fits, and says so. */
-const MAX_OUTPUT_CHARS = 40_000;
-/** A bundled verification's share of that budget (a check reads a state, not a user list). */
-const MAX_VERIFICATION_CHARS = 8_000;
-export function boundedOutput(output: unknown, max = MAX_OUTPUT_CHARS): unknown {
-  const text = JSON.stringify(output);
-  if (text === undefined || text.length <= max) return output;
-  // Cut again (a smaller budget): keep the first items, and the count of the original list.
-  if (isCutList(output)) {
-    const cut = boundedOutput(output.items, max - 100);
-    return { truncated: true, count: output.count, items: Array.isArray(cut) ? cut : (cut as { items?: unknown[] }).items ?? [] };
-  }
-  if (Array.isArray(output)) {
-    const items: unknown[] = [];
-    let size = 0;
-    for (const item of output) {
-      const n = JSON.stringify(item)?.length ?? 0;
-      if (size + n > max - 200) break;
-      items.push(item);
-      size += n + 1;
-    }
-    return { truncated: true, count: output.length, items };
-  }
-  const chars = isPreview(output) ? output.chars : text.length;
-  const source = isPreview(output) ? output.preview : text;
-  return { truncated: true, chars, preview: source.slice(0, Math.min(2_000, Math.max(0, max - 100))) };
-}
-
-function isPreview(v: unknown): v is { truncated: true; chars: number; preview: string } {
-  return typeof v === 'object' && v !== null && (v as { truncated?: unknown }).truncated === true && typeof (v as { preview?: unknown }).preview === 'string';
-}
-
-function isCutList(v: unknown): v is { truncated: true; count: number; items: unknown[] } {
-  return typeof v === 'object' && v !== null && (v as { truncated?: unknown }).truncated === true && Array.isArray((v as { items?: unknown }).items);
 }
