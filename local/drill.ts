@@ -21,7 +21,7 @@ const program = new Command('lyncdr-drill')
   .option('--time-factor <x>', 'simulated durations are scaled by this (1 = real time)', '0.002')
   .option('--approvers <ids>', 'the two approvers (dev identities)', 'alice,bob')
   .option('--operator <id>', 'who declares the disaster and confirms manual steps', 'operator')
-  .option('--keep', 'leave the stack running afterwards (Ctrl-C stops it)')
+  .option('--keep', 'leave the stack running afterwards, and the estate as the drill left it (Ctrl-C stops it)')
   .parse();
 const o = program.opts<{ runbook: string; option: string[]; disaster: string; timeFactor: string; approvers: string; operator: string; keep?: boolean }>();
 
@@ -80,6 +80,10 @@ async function main(): Promise<number> {
       process.on('SIGINT', () => void stack.stop().then(() => process.exit(code)));
     } else {
       await stack.stop();
+      // Leave the lab as the drill found it: `npm start` (and the README's walkthrough) start
+      // from the estate the topology describes. --keep leaves it failed over, to look at.
+      await new Simulator({ dir: path.join(stack.dataDir, 'sim'), topology: stack.topology }).reset();
+      log('the simulated estate is back as the topology describes it (--keep leaves it as the drill left it)');
     }
   }
   return code;

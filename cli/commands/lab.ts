@@ -72,11 +72,16 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
       out(`estate reset from ${file}\n`);
     });
 
-  lab.command('manual <action>')
-    .description('do a manual runbook step in the simulated estate: reestablish-log-shipping (the DBA re-creates log shipping of mgc)')
-    .action(async (action: string) => {
-      if (action !== 'reestablish-log-shipping') throw new InvalidArgumentError('action must be reestablish-log-shipping');
-      out(`${await sim().reestablishLogShipping()}\n`);
+  lab.command('manual <action> [target]')
+    .description('do a manual runbook step in the simulated estate: apply-log-backups (the DBA copies and restores the log backups mgc\'s secondary lacks), remove-srv-target <fqdn> (the old target of the SRV record), reestablish-log-shipping (the DBA re-creates log shipping of mgc)')
+    .action(async (action: string, target: string | undefined) => {
+      if (action === 'apply-log-backups') return out(`${await sim().applyLogBackups()}\n`);
+      if (action === 'reestablish-log-shipping') return out(`${await sim().reestablishLogShipping()}\n`);
+      if (action === 'remove-srv-target') {
+        if (!target) throw new InvalidArgumentError('remove-srv-target needs the target FQDN, e.g. eepool1.contoso.com');
+        return out(`${await sim().removeSrvTarget(target)}\n`);
+      }
+      throw new InvalidArgumentError('action must be apply-log-backups, remove-srv-target <fqdn> or reestablish-log-shipping');
     });
 
   lab.command('fault <command> <kind>')

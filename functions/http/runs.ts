@@ -17,6 +17,8 @@ import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromRun } from '../../orchestrations/runbooks/recorded.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
+import { holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
+import { lockHolder, runLocks } from '../activities/runs.js';
 
 type Status = Awaited<ReturnType<Client['getStatus']>>;
 
@@ -93,12 +95,20 @@ route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   }
   // Refuse what cannot be planned here, before a run exists, with the builder's own message
   // (bad options, a pool or site the estate does not have). The run builds it again, recorded.
+  let locks: string[] = [];
   try {
     const topo = await loadTopologyFile(appSettings().topologyFile);
-    if (topo.ok) buildAndHash(b.data.runbook, topo.topology, b.data.options);
+    if (topo.ok) locks = buildAndHash(b.data.runbook, topo.topology, b.data.options).plan.locks;
     else parseRunbookOptions(b.data.runbook, b.data.options);
   } catch (err) {
     return problem(400, (err as Error).message);
+  }
+  // A lock another run holds refuses the run here, before it exists, unless the run could take it
+  // over itself (its holder has ended with nothing in flight). The run's own acquisition stays the
+  // guard against two starts racing past this check.
+  for (const held of await runLocks().holders(locks)) {
+    const holder = await lockHolder(client, held.runId);
+    if (!takeOverAllowed(holder)) return problem(409, holdReason(held.lock, holder, held.since), { lock: held.lock, heldBy: held.runId });
   }
   const settings = appSettings();
   const runId = newRunId();

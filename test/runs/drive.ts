@@ -88,32 +88,18 @@ export function without(s: EstateSnapshot, ...keys: Array<keyof EstateSnapshot>)
 
 export const SRV = '_sipinternaltls._tcp.contoso.com';
 
-/** The operator removes the SRV record's old target by hand (the runbooks' manual DNS step). */
+/** The operator removes the SRV record's old target by hand (the runbooks' manual DNS step; `lyncdr lab manual remove-srv-target`). */
 export async function removeSrvTarget(sim: Simulator, target: string): Promise<void> {
-  await sim.store.update((s) => {
-    const rec = s.dns[SRV];
-    if (!rec) throw new Error(`no ${SRV} record`);
-    const before = rec.records.length;
-    rec.records = rec.records.filter((d) => d.split(' ').at(-1)?.replace(/\.$/, '') !== target);
-    if (rec.records.length !== before - 1) throw new Error(`${SRV} had no single record for ${target}: ${JSON.stringify(rec.records)}`);
-  });
+  const before = (await sim.state()).dns[SRV]?.records.length ?? 0;
+  await sim.removeSrvTarget(target);
+  expect((await sim.state()).dns[SRV]?.records.length).toBe(before - 1);
 }
 
-const SEC = { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT' };
-const SHARE = '\\\\fs-east.contoso.com\\pchat-logship';
-const COPY = 'D:\\LogShipping\\mgc';
-
-
-/** The DBA copies the log backups not yet restored into mgc on the secondary and restores them in order. */
+/** The DBA copies and restores the log backups mgc's secondary has not restored (`lyncdr lab manual apply-log-backups`); returns their names. */
 export async function applyLogBackupsByHand(sim: Simulator): Promise<string[]> {
   const sql = (await sim.state()).pchatSql!;
   const unapplied = sql.backupShare.files.filter((f) => f.seq > sql.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
-  let n = 0;
-  const run = async (name: string, params: Record<string, unknown>) => {
-    const r = await sim.execute({ name, params }, { commandId: `dba-${++n}`, timeoutMs: 60_000, whatIf: false });
-    expect(r.status, `${name}: ${r.stderr}`).toBe('succeeded');
-  };
-  await run('file.copyLogBackups', { backupShare: SHARE, copyFolder: COPY, files: unapplied });
-  for (const file of unapplied) await run('sql.restoreLog', { ...SEC, folder: COPY, file });
+  expect(await sim.applyLogBackups()).toMatch(/^copied and restored/);
+  expect((await sim.state()).pchatSql!.secondary.lastRestoredSeq).toBeGreaterThan(sql.secondary.lastRestoredSeq);
   return unapplied;
 }

@@ -62,14 +62,20 @@ describe('a lock whose run was terminated', () => {
     const old = await env.start('operator1', 'readiness', { fixture: 'manual', lock });
     await env.waitFor(old, stepState('recreate-log-shipping', 'waiting-confirmation'));
     await terminate(old);
-    const [a, b] = await Promise.all([1, 2].map(() => env.start('operator1', 'readiness', { fixture: 'manual', lock })));
-    const ends = await Promise.all([a, b].map((id) => env.waitFor(id, (r) => r.status?.steps?.['recreate-log-shipping']?.state === 'waiting-confirmation' || finished(r))));
+    // Both pass the start's check (the holder has ended, nothing in flight) or the second meets
+    // the winner there (409); either way exactly one run gets the lock.
+    const starts = await Promise.all([1, 2].map(() => env.call('operator1', 'POST', 'runs', { runbook: 'readiness', options: { fixture: 'manual', lock } })));
+    const started = starts.filter((x) => x.status === 202).map((x) => x.body.runId as string);
+    const ends = await Promise.all(started.map((id) => env.waitFor(id, (r) => r.status?.steps?.['recreate-log-shipping']?.state === 'waiting-confirmation' || finished(r))));
     const winners = ends.filter((r) => r.runtimeStatus === 'Running');
-    const losers = ends.filter((r) => r.runtimeStatus !== 'Running');
     expect(winners).toHaveLength(1);
-    expect(losers).toHaveLength(1);
     const winner = winners[0].runId as string;
-    expect(losers[0].status.error).toMatch(new RegExp(`^lock ${lock} is held by run ${winner} since .*: only one run may act on it at a time$`));
+    const refusals = [
+      ...starts.filter((x) => x.status === 409).map((x) => x.body.error as string),
+      ...ends.filter((r) => r.runtimeStatus !== 'Running').map((r) => r.status.error as string),
+    ];
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatch(new RegExp(`^lock ${lock} is held by run ${winner} since .*: only one run may act on it at a time$`));
     expect(await lockOf(lock)).toMatchObject({ runId: winner, active: true });
     // The old run's trail records the one release that happened, and stays intact.
     expect((await env.trail.readRun(old)).filter((e) => e.kind === 'lock-released')).toHaveLength(1);
@@ -89,11 +95,9 @@ describe('a lock whose run was terminated', () => {
     await terminate(old);
     expect(await lockOf(lock)).toMatchObject({ runId: old, runtimeStatus: 'Terminated', active: false, inFlight: ['failing'] });
 
-    const refused = await env.start('operator1', 'readiness', { fixture: 'faulty', tag });
-    const r = await env.waitFor(refused, finished);
-    expect(r.status.phase).toBe('failed');
-    expect(r.status.error).toBe(`lock ${lock} is held by run ${old} since ${(await lockOf(lock)).since}, which ended Terminated with failing in flight (its command may still be running on the worker): check the estate, then release it with: lyncdr locks release ${lock} --reason "..."`);
-    expect(r.status.steps.failing.state).toBe('cancelled');
+    const refused = await env.call('operator1', 'POST', 'runs', { runbook: 'readiness', options: { fixture: 'faulty', tag } });
+    expect(refused).toMatchObject({ status: 409, body: { lock, heldBy: old } });
+    expect(refused.body.error).toBe(`lock ${lock} is held by run ${old} since ${(await lockOf(lock)).since}, which ended Terminated with failing in flight (its command may still be running on the worker): check the estate, then release it with: lyncdr locks release ${lock} --reason "..."`);
 
     const listed = await cli('locks');
     expect(listed.code).toBe(0);

@@ -46,4 +46,21 @@ describe('lyncdr lab', () => {
     await expect(lab(dir, 'manual', 'reestablish-log-shipping')).rejects.toThrow(/already configured/);
     await expect(lab(dir, 'reset', '--topology', path.join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read/);
   });
+
+  it('manual apply-log-backups and remove-srv-target do the runbooks\' manual steps through the estate', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-lab-'));
+    await lab(dir, 'reset');
+    const before = (await new Simulator({ dir }).state()).pchatSql!;
+    const pending = before.backupShare.files.filter((f) => f.seq > before.secondary.lastRestoredSeq).length;
+    expect(pending).toBeGreaterThan(0);
+    expect(await lab(dir, 'manual', 'apply-log-backups')).toMatch(new RegExp(`^copied and restored ${pending} log backup\\(s\\) of mgc on pchatsql-west.contoso.com: mgc_`));
+    const after = (await new Simulator({ dir }).state()).pchatSql!;
+    expect(after.secondary.lastRestoredSeq).toBe(Math.max(...before.backupShare.files.map((f) => f.seq)));
+    expect(await lab(dir, 'manual', 'apply-log-backups')).toBe('no log backup of mgc is left to apply on pchatsql-west.contoso.com\n');
+    expect(await lab(dir, 'manual', 'remove-srv-target', 'eepool1.contoso.com')).toBe('removed the SRV target eepool1.contoso.com from _sipinternaltls._tcp.contoso.com\n');
+    expect(JSON.parse(await lab(dir, 'state', '--json')).dns['_sipinternaltls._tcp.contoso.com'].records).toEqual([]);
+    await expect(lab(dir, 'manual', 'remove-srv-target', 'eepool1.contoso.com')).rejects.toThrow(/No SRV record points at eepool1.contoso.com/);
+    await expect(lab(dir, 'manual', 'remove-srv-target')).rejects.toThrow(/needs the target FQDN/);
+    await expect(lab(dir, 'manual', 'dance')).rejects.toThrow(/action must be apply-log-backups/);
+  });
 });

@@ -66,11 +66,13 @@ export class Simulator implements WorkerExecutor {
   readonly faults: FaultStore;
   private readonly timeFactor: number;
   private readonly crash: () => void;
+  private readonly dir: string;
 
   private topology: Topology | undefined;
 
   constructor(options: SimulatorOptions) {
     this.topology = options.topology;
+    this.dir = options.dir;
     this.store = new StateStore(path.join(options.dir, 'state.json'), async () => estateFromTopology(await this.getTopology()));
     this.faults = new FaultStore(path.join(options.dir, 'faults.json'));
     this.timeFactor = options.timeFactor ?? timeFactorFromEnv();
@@ -109,6 +111,47 @@ export class Simulator implements WorkerExecutor {
   /** The manual step of the failback runbooks: the DBA re-creates log shipping of mgc. */
   reestablishLogShipping(): Promise<string> {
     return this.store.update((s) => reestablishLogShipping(s, new Date()));
+  }
+
+  /**
+   * The manual step of the pChat failovers when the run was not told the log backups: the DBA
+   * copies the ones mgc's secondary has not restored yet and restores them, in order, through
+   * the same commands a run would send (so the estate checks them the same way).
+   */
+  async applyLogBackups(): Promise<string> {
+    const sql = (await this.state()).pchatSql;
+    if (!sql) throw new PreconditionError('This estate has no Persistent Chat SQL.');
+    const files = sql.backupShare.files.filter((f) => f.seq > sql.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
+    if (!files.length) return `no log backup of mgc is left to apply on ${sql.secondary.server}`;
+    const secondary = { sqlServerFqdn: sql.secondary.server, sqlInstanceName: sql.secondary.instance };
+    const by = `lab-manual-${Date.now().toString(36)}`;
+    // Done by hand, between the run's steps: it takes no simulated time of the run's.
+    const byHand = new Simulator({ dir: this.dir, timeFactor: 0, crash: this.crash, ...(this.topology ? { topology: this.topology } : {}) });
+    const steps: Array<[string, Record<string, unknown>]> = [
+      ['file.copyLogBackups', { backupShare: sql.backupShare.path, copyFolder: sql.copyFolder.path, files }],
+      ...files.map((file): [string, Record<string, unknown>] => ['sql.restoreLog', { ...secondary, folder: sql.copyFolder.path, file }]),
+    ];
+    for (const [i, [name, params]] of steps.entries()) {
+      const r = await byHand.execute({ name, params }, { commandId: `${by}-${i + 1}`, timeoutMs: 10 * 60_000, whatIf: false });
+      if (r.status !== 'succeeded') throw new PreconditionError(`${name} failed: ${r.stderr}`);
+    }
+    return `copied and restored ${files.length} log backup(s) of mgc on ${sql.secondary.server}: ${files.join(', ')}`;
+  }
+
+  /** The manual DNS step: the catalog cannot delete SRV records, so the administrator removes the target by hand. */
+  removeSrvTarget(target: string): Promise<string> {
+    const host = target.toLowerCase().replace(/\.$/, '');
+    return this.store.update((s) => {
+      const removed: string[] = [];
+      for (const [owner, rec] of Object.entries(s.dns)) {
+        if (rec.type !== 'SRV') continue;
+        const keep = rec.records.filter((d) => d.split(' ').at(-1)?.toLowerCase().replace(/\.$/, '') !== host);
+        if (keep.length !== rec.records.length) removed.push(owner);
+        rec.records = keep;
+      }
+      if (!removed.length) throw new PreconditionError(`No SRV record points at ${host}.`);
+      return `removed the SRV target ${host} from ${removed.join(', ')}`;
+    });
   }
 
   private scaled(ms: number): number {
