@@ -12,7 +12,8 @@ import { rmSync } from 'node:fs';
 import { Simulator } from '../worker/simulator/simulator.js';
 import { createAuditTrail } from '../shared/audit/index.js';
 import { log, startStack } from './stack.js';
-import { driveRun, type Measure } from './drill-driver.js';
+import { driveRun } from './drill-driver.js';
+import { describeMeasure } from '../shared/runs/measure.js';
 
 const program = new Command('lyncdr-drill')
   .option('--runbook <name>', 'the runbook to drill', 'site-failover')
@@ -63,13 +64,7 @@ async function main(): Promise<number> {
     ]);
     const { report, runId } = result;
     say(`run ${runId}: ${report.outcome ?? result.runtimeStatus}${report.error ? ` (${report.error})` : ''}`);
-    const m = (x: Measure | undefined, name: string) => {
-      if (!x || x.minutes === undefined) return `${name}: not measured${x?.basis ? ` (${x.basis})` : ''}`;
-      const real = factor > 0 && name === 'RTO' ? `; about ${(x.minutes / factor).toFixed(0)} min at real durations` : '';
-      const speed = factor !== 1 ? ' at drill speed' : '';
-      return `${name} ${x.minutes.toFixed(2)} min (target ${x.targetMinutes} min: ${x.met ? 'met' : 'missed'}${speed}${real}) - ${x.basis ?? ''}`;
-    };
-    console.log(`\n  ${m(report.rto, 'RTO')}\n  ${m(report.rpo, 'RPO')}`);
+    console.log(`\n  ${describeMeasure('RTO', report.rto, factor)}\n  ${describeMeasure('RPO', report.rpo, factor)}`);
     console.log(`  simulated durations were scaled by ${factor}; wall time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const verify = await createAuditTrail({ connectionString: stack.connectionString, tableName: process.env.LYNCDR_AUDIT_TABLE || 'LyncdrAudit' }).verify(runId);
     console.log(`  audit trail: ${verify.entries} entries, ${verify.ok ? 'intact (hash chain verified)' : `PROBLEMS: ${verify.problems.map((p) => p.message).join('; ')}`}\n`);

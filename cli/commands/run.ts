@@ -4,6 +4,7 @@
 // and --url (LYNCDR_URL or http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
 /* eslint-disable @typescript-eslint/no-explicit-any -- the server's JSON is only displayed here; it is validated where it is produced */
 import type { Command } from 'commander';
+import { describeMeasure } from '../../shared/runs/measure.js';
 
 interface Common { json?: boolean; as?: string; url?: string; token?: string }
 
@@ -184,6 +185,6 @@ function formatRun(r: any): string {
   if (!s) return `${r.runId}: ${r.runtimeStatus}\n`;
   const head = `${s.runId}  ${s.runbook} (${s.mode})  ${s.phase}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n`;
   const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${g.approvers.join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
-  const measures = [s.rto ? `RTO ${s.rto.minutes ?? '-'} min (target ${s.rto.targetMinutes})` : '', s.rpo ? `RPO ${s.rpo.minutes ?? '-'} min (target ${s.rpo.targetMinutes})` : ''].filter(Boolean).join('  ');
-  return head + gates + formatSteps(r) + (s.error ? `error: ${s.error}\n` : '') + (measures ? `${measures}\n` : '');
+  const measures = [s.rto ? describeMeasure('RTO', s.rto) : '', s.rpo ? describeMeasure('RPO', s.rpo) : ''].filter(Boolean).map((l) => `${l}\n`).join('');
+  return head + gates + formatSteps(r) + (s.error ? `error: ${s.error}\n` : '') + measures;
 }

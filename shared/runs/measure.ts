@@ -47,3 +47,15 @@ export function measureRpo(records: Record<string, unknown>, declaredAt: string,
     basis: `oldest of ${found.length} recorded sync points: ${oldest.source} (${oldest.path}) -> declaration`,
   };
 }
+
+/**
+ * One line an operator reads: "RTO 1.17 min (target 30 min: met) - declaration approved -> last
+ * verification". With the drill's time factor it adds what the figure means at real durations.
+ */
+export function describeMeasure(name: 'RTO' | 'RPO', m: Partial<Measure> | undefined, timeFactor?: number): string {
+  if (!m || m.minutes === undefined || m.minutes === null) return `${name}: not measured${m?.basis ? ` (${m.basis})` : ''}`;
+  const scaled = timeFactor !== undefined && timeFactor !== 1;
+  const real = scaled && timeFactor > 0 && name === 'RTO' ? `; about ${(m.minutes / timeFactor).toFixed(0)} min at real durations` : '';
+  const verdict = m.met === undefined || m.met === null ? '' : `: ${m.met ? 'met' : 'missed'}${scaled ? ' at drill speed' : ''}${real}`;
+  return `${name} ${m.minutes.toFixed(2)} min (target ${m.targetMinutes ?? '?'} min${verdict})${m.basis ? ` - ${m.basis}` : ''}`;
+}

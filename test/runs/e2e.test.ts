@@ -89,6 +89,9 @@ describe('the CLI as a child process', () => {
     expect(JSON.parse(status.stdout).status).toMatchObject({ phase: 'succeeded', steps: { 'declare-disaster': { approvers: ['alice', 'bob'] } } });
     const text = await cli('status', id, '--as', 'carol');
     expect(text.stdout).toMatch(/\[\+\] pool-failover-eepool1/);
+    // The report says what each figure measures and whether it met its target.
+    expect(text.stdout).toMatch(/^RTO [\d.]+ min \(target \d+ min: (met|missed)\) - \S.*$/m);
+    expect(text.stdout).toMatch(/^RPO [\d.]+ min \(target \d+ min: (met|missed)\) - \S.*$/m);
     const runs = await cli('runs', '--as', 'carol');
     expect(runs.stdout).toContain(id);
     const missing = await cli('status', 'run-missing', '--as', 'carol');

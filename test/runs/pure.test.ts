@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { appSettings, ConfigError } from '../../shared/config/index.js';
 import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
 import { checkExpectation, valueAt } from '../../shared/runs/expect.js';
-import { measureRpo, measureRto } from '../../shared/runs/measure.js';
+import { describeMeasure, measureRpo, measureRto } from '../../shared/runs/measure.js';
 import { holderState, holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
 
 describe('expectations', () => {
@@ -84,5 +84,15 @@ describe('the run holding a lock', () => {
     expect(holdReason('pool:x', gone, '2026-11-22T00:00:00.000Z')).toBe('lock pool:x is held by run run-a since 2026-11-22T00:00:00.000Z, which no longer exists: check the estate, then release it with: lyncdr locks release pool:x --reason "..."');
     expect(takeOverAllowed(holderState('run-a', { runtimeStatus: 'Suspended', customStatus: custom({}) }))).toBe(false);
     expect(holdReason('pool:x', holderState('run-a', { runtimeStatus: 'Suspended', customStatus: custom({}) }))).toBe('lock pool:x is held by run run-a (Suspended): only one run may act on it at a time');
+  });
+});
+
+describe('describeMeasure', () => {
+  it('says the figure, its target, the verdict and the basis; at drill speed, what it means at real durations', () => {
+    const rto = { minutes: 0.04, targetMinutes: 30, met: true, basis: 'declaration approved -> last verification' };
+    expect(describeMeasure('RTO', rto)).toBe('RTO 0.04 min (target 30 min: met) - declaration approved -> last verification');
+    expect(describeMeasure('RTO', rto, 0.002)).toBe('RTO 0.04 min (target 30 min: met at drill speed; about 20 min at real durations) - declaration approved -> last verification');
+    expect(describeMeasure('RPO', { minutes: 31, targetMinutes: 30, met: false, basis: 'b' }, 0.002)).toBe('RPO 31.00 min (target 30 min: missed at drill speed) - b');
+    expect(describeMeasure('RPO', { minutes: null, targetMinutes: 30, met: null, basis: 'no sync point recorded' })).toBe('RPO: not measured (no sync point recorded)');
   });
 });
