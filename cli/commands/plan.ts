@@ -1,5 +1,6 @@
 // `lyncdr plan <runbook> [--topology <file>] [--option key=value ...] [--markdown] [--json]`:
-// builds, validates and shows a runbook's plan offline (no stack, no worker). Exit codes are a
+// builds, validates and shows a runbook's plan offline (no stack, no worker). A failback's
+// `--from-run <failover run>` is the exception: it reads that run's records from the app. Exit codes are a
 // contract for scripts: 0 shown, 1 the topology breaks rules (every problem listed) or the built
 // plan is invalid, 2 bad runbook name, bad option, or an unreadable topology file.
 import { existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { z } from 'zod';
 import { parseTopology, readTopologyFile, TopologyFileError } from '../../shared/topology/index.js';
 import { forecastRto, planHash, renderWhatIf, validatePlan } from '../../shared/plan/index.js';
 import { buildPlan, PlanBuildError, runbookEntry, runbooks } from '../../orchestrations/runbooks/index.js';
+import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
@@ -129,7 +131,11 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps = {
     .option('--option <key=value>', 'a runbook option; repeat for more (e.g. --option pool=eepool1.contoso.com)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--markdown', 'print the what-if as Markdown')
     .option('--json', 'print the plan, its hash and the RTO forecast as JSON')
-    .action(async (runbook: string, opts: { topology?: string; option: string[]; markdown?: boolean; json?: boolean }) => {
+    .option('--from-run <run>', 'a failback: restore what this failover run recorded (asks the app: --url, --as, --token)')
+    .option('--url <url>', 'with --from-run: the app (default LYNCDR_URL or http://127.0.0.1:7071)')
+    .option('--as <user>', 'with --from-run: who you are (local dev identity; default LYNCDR_USER)')
+    .option('--token <token>', 'with --from-run: an Entra access token for the app in Azure (default LYNCDR_TOKEN)')
+    .action(async (runbook: string, opts: { topology?: string; option: string[]; markdown?: boolean; json?: boolean; fromRun?: string; url?: string; as?: string; token?: string }) => {
       const fail = (code: number, message: string): void => {
         if (opts.json) out(JSON.stringify({ ok: false, error: message }, null, 2) + '\n');
         err(`lyncdr plan: ${message}\n`);
@@ -141,6 +147,14 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps = {
       } catch (e) {
         if (e instanceof PlanBuildError || e instanceof OptionError) return fail(EXIT_USAGE, e.message);
         throw e;
+      }
+      if (opts.fromRun) {
+        // The only part that is not offline: the failover run's records, through the runs API.
+        const got = await failoverRun(opts.fromRun, { url: opts.url ?? env.LYNCDR_URL, user: opts.as ?? env.LYNCDR_USER, token: opts.token ?? env.LYNCDR_TOKEN });
+        if (!got.ok) return fail(EXIT_USAGE, got.error);
+        const r = recordedFromFailover(runbook, opts.fromRun, got.run);
+        if (!r.ok) return fail(EXIT_USAGE, r.error);
+        options.recorded = r.recorded;
       }
       // An empty LYNCDR_TOPOLOGY counts as unset (a shell's `LYNCDR_TOPOLOGY= lyncdr ...`).
       const file = opts.topology ?? (env.LYNCDR_TOPOLOGY || defaultTopologyFile());
@@ -174,4 +188,22 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps = {
       else out(renderWhatIf(v.plan, { format: opts.markdown ? 'markdown' : 'text', hash }));
       return setExitCode(EXIT_OK);
     });
+}
+
+type FailoverRun = { runbook?: string; outcome?: string; records?: Record<string, unknown>; options?: Record<string, unknown> };
+
+/** GET /api/runs/{run}: the failover's report (runbook, outcome, records) and its options. */
+async function failoverRun(id: string, o: { url?: string; user?: string; token?: string }): Promise<{ ok: true; run: FailoverRun } | { ok: false; error: string }> {
+  const base = (o.url ?? 'http://127.0.0.1:7071').replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(`${base}/api/runs/${encodeURIComponent(id)}`, {
+      headers: { ...(o.user ? { 'x-lyncdr-user': o.user } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+    });
+  } catch (e) {
+    return { ok: false, error: `--from-run: cannot reach ${base}: ${(e as Error).message} (is npm start running? --url / LYNCDR_URL)` };
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: string; options?: Record<string, unknown>; report?: Omit<FailoverRun, 'options'> };
+  if (!res.ok) return { ok: false, error: `--from-run ${id}: ${body.error ?? `HTTP ${res.status}`}` };
+  return { ok: true, run: { ...(body.report ?? {}), ...(body.options ? { options: body.options } : {}) } };
 }

@@ -14,7 +14,7 @@ import {
 } from '../../shared/runs/contract.js';
 import { body, json, problem, refuseNonOperator, route, type Client } from './api.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
-import { recordedFromRun } from '../../orchestrations/runbooks/recorded.js';
+import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
@@ -84,14 +84,13 @@ route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof b.data.options.fromRun === 'string') {
     const from = await client.getStatus(b.data.options.fromRun).catch(() => undefined);
-    const pair: Record<string, string> = { 'fe-pool-failback': 'fe-pool-failover', 'site-failback': 'site-failover', 'pchat-pool-failback': 'pchat-pool-failover' };
-    const report = from?.output as { runbook?: string; outcome?: string; records?: Record<string, unknown> } | null | undefined;
     if (!from || from.name !== ORCHESTRATION.runPlan) return problem(404, `no run ${b.data.options.fromRun}`);
-    if (!pair[b.data.runbook] || report?.runbook !== pair[b.data.runbook]) return problem(400, `fromRun: ${b.data.runbook} restores what a ${pair[b.data.runbook] ?? 'failover'} run recorded; ${b.data.options.fromRun} is ${report?.runbook ?? 'not finished'}`);
-    if (report.outcome !== 'succeeded') return problem(400, `fromRun: ${b.data.options.fromRun} ended ${report.outcome}: its records are not a complete picture of the estate before it`);
-    const { fromRun: _fromRun, ...rest } = b.data.options;
+    const report = (from.output ?? {}) as { runbook?: string; outcome?: string; records?: Record<string, unknown> };
     const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
-    b.data.options = { ...rest, recorded: recordedFromRun(report.records ?? {}, failoverOptions) as never };
+    const r = recordedFromFailover(b.data.runbook, b.data.options.fromRun, { ...report, options: failoverOptions });
+    if (!r.ok) return problem(400, r.error);
+    const { fromRun: _fromRun, ...rest } = b.data.options;
+    b.data.options = { ...rest, recorded: r.recorded as never };
   }
   // Refuse what cannot be planned here, before a run exists, with the builder's own message
   // (bad options, a pool or site the estate does not have). The run builds it again, recorded.
@@ -142,9 +141,10 @@ route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
     const g = await statusOf(client, gateInstanceId(req.params.id, stepId));
     if (g?.customStatus) gates[stepId] = g.customStatus as GateCustomStatus;
   }
+  const input = (await client.getStatus(req.params.id, { showInput: true }).catch(() => undefined))?.input as { options?: unknown } | undefined;
   return json(200, {
     runId: req.params.id, runtimeStatus: run.status.runtimeStatus, createdTime: run.status.createdTime, lastUpdatedTime: run.status.lastUpdatedTime,
-    status: run.custom, gates, report: run.status.output ?? undefined,
+    options: input?.options, status: run.custom, gates, report: run.status.output ?? undefined,
   });
 });
 

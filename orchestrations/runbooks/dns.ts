@@ -12,6 +12,8 @@ export interface DnsChange {
   /** What the record points at now (recorded by a failover, or configured). */
   from: string;
   to: string;
+  /** A failback's: where `to` came from, shown in the what-if ("recorded" or "configured"). */
+  origin?: string;
 }
 
 const RR_TYPE = { A: 'A', CNAME: 'CName', SRV: 'Srv' } as const;
@@ -40,13 +42,14 @@ export function dnsRepointSteps(changes: DnsChange[], site: string, dependsOn: s
   const steps: PlanStep[] = [];
   const ends: string[] = [];
   const src = source ? { source } : {};
-  for (const { record: r, from, to } of changes) {
+  for (const { record: r, from, to, origin } of changes) {
     const key = dnsKey(r);
+    const said = origin ? ` (${origin})` : '';
     const ttlMs = r.ttlSeconds * DURATION.S;
     const fqdnName = `${r.name}.${r.zone}`;
     if (r.type === 'A') {
       const add = cmd(`dns-${key}-add`, 'dns.addA', { ...where(r), ipv4Address: to, ttlSeconds: r.ttlSeconds }, {
-        title: `Add A ${fqdnName} -> ${to}`, site, dependsOn, ...src,
+        title: `Add A ${fqdnName} -> ${to}${said}`, site, dependsOn, ...src,
       });
       const remove = cmd(`dns-${key}-remove`, 'dns.removeRecord', { ...where(r), rrType: 'A', recordData: from }, {
         title: `Remove A ${fqdnName} -> ${from}`, site, dependsOn: [add.id], ...src,
@@ -60,7 +63,7 @@ export function dnsRepointSteps(changes: DnsChange[], site: string, dependsOn: s
         title: `Remove CNAME ${fqdnName} -> ${from}`, site, dependsOn, ...src,
       });
       const add = cmd(`dns-${key}-add`, 'dns.addCname', { ...where(r), hostNameAlias: to, ttlSeconds: r.ttlSeconds }, {
-        title: `Add CNAME ${fqdnName} -> ${to}`, site, dependsOn: [remove.id], ...src,
+        title: `Add CNAME ${fqdnName} -> ${to}${said}`, site, dependsOn: [remove.id], ...src,
         estimatedMs: 10 * DURATION.S + ttlMs,
         compensation: { description: `If this fails, ${fqdnName} has no record: add the CNAME back to ${from}` },
       });
@@ -69,7 +72,7 @@ export function dnsRepointSteps(changes: DnsChange[], site: string, dependsOn: s
     } else {
       const add = cmd(`dns-${key}-add`, 'dns.addSrv', {
         ...where(r), domainName: to, priority: r.priority ?? 0, weight: r.weight ?? 0, port: r.port ?? 5061, ttlSeconds: r.ttlSeconds,
-      }, { title: `Add SRV ${fqdnName} -> ${to}:${r.port ?? 5061}`, site, dependsOn, ...src });
+      }, { title: `Add SRV ${fqdnName} -> ${to}:${r.port ?? 5061}${said}`, site, dependsOn, ...src });
       // The catalog removes A and CNAME records only; an SRV is removed by hand so the old
       // target stops being offered to clients.
       const remove = manual(`dns-${key}-remove`, {

@@ -27,7 +27,7 @@ export function feFailback(t: Topology, input: FeFailbackInput): {
   const poolFqdns = new Set(pools.map((p) => p.pool.fqdn));
   // During the failover these records were moved to the backup site; put them back.
   const dnsChanges: DnsChange[] = dnsChangesToSite(t, backupSite, input.purposes, pools).map((c) => ({
-    record: c.record, from: c.to, to: recorded.dns?.[c.record.purpose] ?? c.from,
+    record: c.record, from: c.to, to: recorded.dns?.[c.record.purpose] ?? c.from, origin: origin(recorded.dns?.[c.record.purpose]),
   }));
   const edges = t.edgePools.filter((e) => poolFqdns.has(e.nextHop));
 

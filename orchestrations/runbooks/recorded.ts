@@ -55,3 +55,17 @@ export function recordedFromRun(records: Record<string, unknown>, failoverOption
   if (failoverOptions.installMirror === true) out.mirrorInstalled = true;
   return Recorded.parse(out);
 }
+
+/** The failover each failback undoes (fromRun must name a run of it). */
+export const FAILOVER_OF: Readonly<Record<string, string>> = {
+  'fe-pool-failback': 'fe-pool-failover', 'site-failback': 'site-failover', 'pchat-pool-failback': 'pchat-pool-failover',
+};
+
+/** What a failback's `recorded` option is, from its failover run (its report and options), or why the run cannot serve. */
+export function recordedFromFailover(runbook: string, fromRun: string, from: { runbook?: string; outcome?: string; records?: Record<string, unknown>; options?: Record<string, unknown> }):
+  { ok: true; recorded: Recorded } | { ok: false; error: string } {
+  const want = FAILOVER_OF[runbook];
+  if (!want || from.runbook !== want) return { ok: false, error: `fromRun: ${runbook} restores what a ${want ?? 'failover'} run recorded; ${fromRun} is ${from.runbook ?? 'not finished'}` };
+  if (from.outcome !== 'succeeded') return { ok: false, error: `fromRun: ${fromRun} ended ${from.outcome}: its records are not a complete picture of the estate before it` };
+  return { ok: true, recorded: recordedFromRun(from.records ?? {}, from.options ?? {}) };
+}

@@ -1,8 +1,9 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
+import { lyncdr } from '../support/cli.js';
 
 let env: RunsEnv;
 beforeAll(async () => { env = await startRunsEnv(); }, 60_000);
@@ -57,11 +58,7 @@ describe('site-failover drill', () => {
 
 describe('the CLI as a child process', () => {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  const bin = path.join(root, 'dist/cli/lyncdr.js');
-  const cli = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [bin, ...args, '--url', env.host.url], { cwd: root }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 2) : 0, stdout, stderr }));
-  });
+  const cli = (...args: string[]) => lyncdr([...args, '--url', env.host.url]);
   beforeAll(() => {
     // tsc emits even while another part of the tree has type errors; the CLI only needs its own files.
     spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'ignore' });

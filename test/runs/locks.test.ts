@@ -3,9 +3,7 @@
 // flight; when a step was in flight it is refused with what to do, an operator releases the lock
 // (recorded in the old run's trail), and the next run goes ahead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { ROOT } from '../support/host.js';
+import { lyncdr } from '../support/cli.js';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
@@ -20,17 +18,8 @@ async function terminate(id: string): Promise<void> {
 
 const lockOf = async (lock: string) => ((await env.call('operator1', 'GET', 'locks')).body.locks as any[]).find((l) => l.lock === lock);
 
-/** The CLI as an operator runs it: a child process against the host. */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/lyncdr.js'), ...args, '--url', env.host.url, '--as', 'operator2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI as an operator runs it, against this host. */
+const cli = (...args: string[]) => lyncdr([...args, '--url', env.host.url, '--as', 'operator2']);
 
 describe('a lock whose run was terminated', () => {
   it('with nothing in flight: listed as stale, then taken over by the next run and recorded in both trails', async () => {

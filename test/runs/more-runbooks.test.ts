@@ -2,6 +2,7 @@
 // pchat-backup, fe-pool-failback) and the site round trip: site-failover then site-failback
 // leaves the simulated estate exactly as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lyncdr } from '../support/cli.js';
 import { drive, expectSucceeded, removeSrvTarget } from './drive.js';
 import { startRunsEnv, type RunsEnv } from './support.js';
 
@@ -71,7 +72,20 @@ describe('more runbooks, as drills', () => {
     });
     expectSucceeded(over.run);
     await env.sim.disaster('east', true);
-    const back = await drive(env, await env.start('operator', 'site-failback', { failedSite: 'East', fromRun: overId }), {
+    // The what-if an approver reads first: the CLI asks for the failover's records and builds the
+    // very plan the run will build (same hash), each restored value marked where it came from.
+    const whatIf = await lyncdr(['plan', 'site-failback', '--option', 'failedSite=East', '--from-run', overId, '--url', env.host.url, '--as', 'operator', '--json']);
+    expect(whatIf.code, whatIf.stderr).toBe(0);
+    const planned = JSON.parse(whatIf.stdout) as { hash: string; plan: { steps: Array<{ title: string }> } };
+    const marked = planned.plan.steps.map((st) => st.title).filter((t) => /\((recorded|configured)\)$/.test(t));
+    expect(marked.length).toBeGreaterThanOrEqual(8); // Edge next hop, six DNS targets, active servers
+    expect(marked.every((t) => t.endsWith('(recorded)'))).toBe(true);
+    const wrongRun = await lyncdr(['plan', 'site-failback', '--option', 'failedSite=East', '--from-run', 'run-nope', '--url', env.host.url, '--as', 'operator']);
+    expect(wrongRun).toMatchObject({ code: 2, stderr: expect.stringMatching(/--from-run run-nope: no run run-nope/) });
+    const backId = await env.start('operator', 'site-failback', { failedSite: 'East', fromRun: overId });
+    await env.waitFor(backId, (r) => Boolean(r.status?.planHash));
+    expect((await env.run(backId)).status.planHash).toBe(planned.hash);
+    const back = await drive(env, backId, {
       manual: async (step) => {
         if (step === 'pchat-recreate-log-shipping') await env.sim.reestablishLogShipping();
         if (step.startsWith('dns-sipinternaltls')) await removeSrvTarget(env.sim, 'eepool2.contoso.com');
