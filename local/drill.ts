@@ -45,6 +45,8 @@ async function main(): Promise<number> {
   process.env.LYNCDR_SIM_TIME_FACTOR = String(factor);
   // A drill starts from the estate as the topology describes it, with a fresh task hub.
   process.env.LYNCDR_TASK_HUB ??= `Drill${Date.now().toString(36)}`;
+  // Its own lock table too: a drill stopped halfway must not leave locks that refuse npm start's runs.
+  process.env.LYNCDR_LOCK_TABLE ??= `${process.env.LYNCDR_TASK_HUB}Locks`;
   const stack = await startStack({
     quietWorkers: true,
     quietHost: true,

@@ -38,15 +38,29 @@ export function boundedOutput(output: unknown, max = MAX_OUTPUT_BYTES): unknown 
   return { truncated: true, chars, preview };
 }
 
-/** The result as it may be sent: texts capped, then the output (and a check's) cut to what is left. */
+/** At most `max` UTF-8 bytes of `text`, cut on a character boundary. */
+export function cutBytes(text: string, max: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return text;
+  let cut = text.slice(0, max);
+  while (Buffer.byteLength(cut, 'utf8') > max) cut = cut.slice(0, Math.floor(cut.length * 0.9));
+  return cut;
+}
+
+/** The result as it may be sent: texts capped (in bytes), then the output (and a check's) cut to what is left. */
 export function fitToMessage(result: ResultMessage): ResultMessage {
   if (bytes(result) <= MAX_RESULT_BYTES) return result;
-  const cutText = (t: string | undefined, n: number) => (t === undefined ? undefined : t.slice(0, n));
+  const v = result.verification;
   const out: ResultMessage = {
     ...result,
-    ...(result.stderr !== undefined ? { stderr: cutText(result.stderr, 2_000) } : {}),
-    ...(result.rendered !== undefined ? { rendered: cutText(result.rendered, 4_000) } : {}),
-    ...(result.verification ? { verification: { ...result.verification, output: boundedOutput(result.verification.output, MAX_VERIFICATION_BYTES) } } : {}),
+    ...(result.stderr !== undefined ? { stderr: cutBytes(result.stderr, 2_000) } : {}),
+    ...(result.rendered !== undefined ? { rendered: cutBytes(result.rendered, 4_000) } : {}),
+    ...(result.error ? { error: { ...result.error, message: cutBytes(result.error.message, 2_000) } } : {}),
+    ...(v ? { verification: {
+      ...v, output: boundedOutput(v.output, MAX_VERIFICATION_BYTES),
+      ...(v.stderr !== undefined ? { stderr: cutBytes(v.stderr, 1_000) } : {}),
+      ...(v.rendered !== undefined ? { rendered: cutBytes(v.rendered, 1_000) } : {}),
+      ...(v.error ? { error: { ...v.error, message: cutBytes(v.error.message, 1_000) } } : {}),
+    } } : {}),
   };
   if (out.output === undefined) return out;
   const rest = bytes({ ...out, output: null });

@@ -83,8 +83,9 @@ route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   if (!b.ok) return b.res;
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof b.data.options.fromRun === 'string') {
-    const from = await client.getStatus(b.data.options.fromRun).catch(() => undefined);
-    if (!from || from.name !== ORCHESTRATION.runPlan) return problem(404, `no run ${b.data.options.fromRun}`);
+    const found = await findRun(client, b.data.options.fromRun);
+    const from = found && await client.getStatus(b.data.options.fromRun, { showInput: true });
+    if (!from) return problem(404, `no run ${b.data.options.fromRun}`);
     const report = (from.output ?? {}) as { runbook?: string; outcome?: string; records?: Record<string, unknown> };
     const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
     const r = recordedFromFailover(b.data.runbook, b.data.options.fromRun, { ...report, options: failoverOptions });

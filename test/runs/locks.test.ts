@@ -4,6 +4,8 @@
 // (recorded in the old run's trail), and the next run goes ahead.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lyncdr } from '../support/cli.js';
+import { appSettings, runConfigFrom } from '../../shared/config/index.js';
+import { ORCHESTRATION } from '../../shared/runs/contract.js';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
@@ -117,6 +119,18 @@ describe('a lock whose run was terminated', () => {
     expect((await env.call('operator2', 'POST', 'locks/release', { lock })).status).toBe(400);
     expect((await env.call(undefined, 'GET', 'locks')).status).toBe(401);
     expect(await lockOf(lock)).toMatchObject({ runId: id, active: true });
+    // Past the start's check (started straight through the Durable API), the run's own lock
+    // acquisition still refuses it: failed with the holder named, nothing run.
+    const other = `run-bypass-${Date.now().toString(36)}`;
+    const input = { runId: other, runbook: 'readiness', options: { fixture: 'manual', lock }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(),
+      config: runConfigFrom(appSettings({ ...process.env, ...env.values })) };
+    const res = await fetch(`${env.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${other}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(202);
+    const refused = await env.waitFor(other, finished);
+    expect(refused.status.phase).toBe('failed');
+    expect(refused.status.error).toMatch(new RegExp(`^lock ${lock} is held by run ${id} since .*: only one run may act on it at a time$`));
+    expect(Object.values<any>(refused.status.steps).map((st) => st.state)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+    expect((await env.sim.state()).executions.filter((e) => e.commandId.startsWith(other))).toEqual([]);
     await env.call('operator1', 'POST', `runs/${id}/cancel`, { reason: 'done' });
     await env.waitFor(id, finished);
   }, 60_000);

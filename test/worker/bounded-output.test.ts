@@ -47,10 +47,25 @@ describe('result outputs fit one queue message', () => {
     expect(Buffer.from(json, 'utf8').toString('base64').length).toBeLessThan(64 * 1024);
     expect(fitted.output).toMatchObject({ truncated: true, count: 5000 });
     expect((fitted.output as { items: unknown[] }).items.length).toBeGreaterThan(100);
-    expect(fitted.stderr).toHaveLength(2_000);
+    expect(Buffer.byteLength(fitted.stderr!, 'utf8')).toBeLessThanOrEqual(2_000);
+    expect(fitted.stderr!.length).toBeGreaterThan(1_500);
     expect(() => ResultMessage.parse(fitted)).not.toThrow();
     // A result that fits is left alone.
     const small = { ...result, output: [1, 2, 3], stderr: '', verification: undefined };
     expect(fitToMessage(small)).toBe(small);
+  });
+
+  it('fitToMessage caps every text in bytes: long non-ASCII error messages and check texts cannot push it over', () => {
+    const cjk = '障害復旧手順'.repeat(2_000); // 3 bytes a character
+    const result: ResultMessage = {
+      v: 1, commandId: 'run-1:x:1', runId: 'run-1', stepId: 'x', site: 'east', workerId: 'east-1', status: 'failed',
+      output: boundedOutput(Array.from({ length: 3000 }, (_, i) => ({ Name: `${cjk.slice(0, 20)}${i}` }))),
+      stderr: cjk, rendered: cjk, error: { kind: 'execution', message: cjk.slice(0, 8_000) }, finishedAt: '2026-11-22T00:00:00.000Z', duplicate: false,
+      verification: { status: 'failed', stderr: cjk, rendered: cjk, error: { kind: 'execution', message: cjk.slice(0, 8_000) }, startedAt: '2026-11-22T00:00:00.000Z', finishedAt: '2026-11-22T00:00:01.000Z' },
+    };
+    const fitted = fitToMessage(result);
+    expect(Buffer.byteLength(JSON.stringify(fitted), 'utf8')).toBeLessThanOrEqual(MAX_RESULT_BYTES);
+    expect(fitted.error!.message.startsWith('障害復旧手順')).toBe(true);
+    expect(() => ResultMessage.parse(fitted)).not.toThrow();
   });
 });

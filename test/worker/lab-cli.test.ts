@@ -53,10 +53,13 @@ describe('lyncdr lab', () => {
     const before = (await new Simulator({ dir }).state()).pchatSql!;
     const pending = before.backupShare.files.filter((f) => f.seq > before.secondary.lastRestoredSeq).length;
     expect(pending).toBeGreaterThan(0);
+    // A fault armed for the workers' commands is theirs: the DBA's restores neither hit nor use it.
+    await lab(dir, 'fault', 'sql.restoreLog', 'fail');
     expect(await lab(dir, 'manual', 'apply-log-backups')).toMatch(new RegExp(`^copied and restored ${pending} log backup\\(s\\) of mgc on pchatsql-west.contoso.com: mgc_`));
     const after = (await new Simulator({ dir }).state()).pchatSql!;
     expect(after.secondary.lastRestoredSeq).toBe(Math.max(...before.backupShare.files.map((f) => f.seq)));
     expect(await lab(dir, 'manual', 'apply-log-backups')).toBe('no log backup of mgc is left to apply on pchatsql-west.contoso.com\n');
+    expect(await new Simulator({ dir }).faults.list()).toEqual([expect.objectContaining({ command: 'sql.restoreLog', remaining: 1 })]);
     expect(await lab(dir, 'manual', 'remove-srv-target', 'eepool1.contoso.com')).toBe('removed the SRV target eepool1.contoso.com from _sipinternaltls._tcp.contoso.com\n');
     expect(JSON.parse(await lab(dir, 'state', '--json')).dns['_sipinternaltls._tcp.contoso.com'].records).toEqual([]);
     await expect(lab(dir, 'manual', 'remove-srv-target', 'eepool1.contoso.com')).rejects.toThrow(/No SRV record points at eepool1.contoso.com/);

@@ -25,6 +25,8 @@ export interface SimulatorOptions {
   timeFactor?: number;
   /** Kills the process for the `crash` fault; replaceable so unit tests survive it. */
   crash?: () => void;
+  /** False: armed faults are neither applied nor used up (work done by hand, not by a worker). */
+  faults?: boolean;
 }
 
 export function timeFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
@@ -67,12 +69,14 @@ export class Simulator implements WorkerExecutor {
   private readonly timeFactor: number;
   private readonly crash: () => void;
   private readonly dir: string;
+  private readonly applyFaults: boolean;
 
   private topology: Topology | undefined;
 
   constructor(options: SimulatorOptions) {
     this.topology = options.topology;
     this.dir = options.dir;
+    this.applyFaults = options.faults ?? true;
     this.store = new StateStore(path.join(options.dir, 'state.json'), async () => estateFromTopology(await this.getTopology()));
     this.faults = new FaultStore(path.join(options.dir, 'faults.json'));
     this.timeFactor = options.timeFactor ?? timeFactorFromEnv();
@@ -125,8 +129,9 @@ export class Simulator implements WorkerExecutor {
     if (!files.length) return `no log backup of mgc is left to apply on ${sql.secondary.server}`;
     const secondary = { sqlServerFqdn: sql.secondary.server, sqlInstanceName: sql.secondary.instance };
     const by = `lab-manual-${Date.now().toString(36)}`;
-    // Done by hand, between the run's steps: it takes no simulated time of the run's.
-    const byHand = new Simulator({ dir: this.dir, timeFactor: 0, crash: this.crash, ...(this.topology ? { topology: this.topology } : {}) });
+    // Done by hand, between the run's steps: it takes no simulated time, and the faults armed for
+    // the workers' commands are theirs, not the DBA's.
+    const byHand = new Simulator({ dir: this.dir, timeFactor: 0, faults: false, ...(this.topology ? { topology: this.topology } : {}) });
     const steps: Array<[string, Record<string, unknown>]> = [
       ['file.copyLogBackups', { backupShare: sql.backupShare.path, copyFolder: sql.copyFolder.path, files }],
       ...files.map((file): [string, Record<string, unknown>] => ['sql.restoreLog', { ...secondary, folder: sql.copyFolder.path, file }]),
@@ -194,7 +199,7 @@ export class Simulator implements WorkerExecutor {
     const signal = controller.signal;
     const mode = ctx.whatIf ? 'whatif' : 'run';
     try {
-      const fault: Fault | undefined = ctx.whatIf ? undefined : await this.faults.take([command.name, cmdlet]);
+      const fault: Fault | undefined = ctx.whatIf || !this.applyFaults ? undefined : await this.faults.take([command.name, cmdlet]);
       // Check against the current estate and log the execution in one atomic update: the log
       // entry is the proof (for operators and crash tests) that the command was begun.
       const pre = await this.store.update((s) => {
