@@ -29,4 +29,22 @@ describe('simulator state across processes', () => {
     for (const tag of ['a', 'b', 'c']) expect(ids.filter((x) => x.startsWith(`${tag}-`))).toEqual(Array.from({ length: 60 }, (_, i) => `${tag}-${i}`));
     expect(existsSync(path.join(dir, 'state.json.lock'))).toBe(false);
   }, 60_000);
+
+  it('an armed fault is used exactly as many times as armed, whichever processes take it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-simlock-'));
+    const sim = new Simulator({ dir, timeFactor: 0 });
+    await sim.faults.add({ command: 'pool.get', kind: 'fail', remaining: 50 });
+    const taker = (n: number) => new Promise<number>((resolve, reject) => {
+      const script = `
+        const { Simulator } = await import(${JSON.stringify(path.join(ROOT, 'dist/worker/simulator/simulator.js'))});
+        const sim = new Simulator({ dir: ${JSON.stringify(dir)}, timeFactor: 0 });
+        let hits = 0;
+        for (let i = 0; i < ${n}; i++) if (await sim.faults.take(['pool.get'])) hits++;
+        process.stdout.write(String(hits));`;
+      execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT }, (err, out, stderr) => (err ? reject(new Error(stderr || String(err))) : resolve(Number(out))));
+    });
+    const hits = await Promise.all([taker(30), taker(30), taker(30)]);
+    expect(hits.reduce((a, b) => a + b, 0)).toBe(50);
+    expect(await sim.faults.list()).toEqual([]);
+  }, 60_000);
 });

@@ -2,6 +2,7 @@
 // or kill the worker process mid-command. Kept in a file beside the state so `lyncdr lab fault`
 // can arm a fault while the worker runs; the worker reads it at every execution.
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { withFileLock } from './file-lock.js';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -47,8 +48,10 @@ export class FaultStore {
     await rename(tmp, this.file);
   }
 
+  /** One at a time in this process, and under the file's lock across processes. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.lock.then(fn, fn);
+    const locked = () => withFileLock(this.file, fn);
+    const next = this.lock.then(locked, locked);
     this.lock = next.catch(() => undefined);
     return next;
   }
@@ -65,15 +68,17 @@ export class FaultStore {
   /** Consumes one use of the first fault that matches this command, if any. */
   take(names: readonly string[]): Promise<Fault | undefined> {
     const wanted = names.map((n) => n.toLowerCase());
-    return this.serial(async () => {
+    const matches = (f: Fault) => f.command === '*' || wanted.includes(f.command.toLowerCase());
+    // Most commands meet no fault: only a match is worth the lock (and is looked for again under it).
+    return this.list().then((all) => (!all.some(matches) ? undefined : this.serial(async () => {
       const faults = await this.list();
-      const i = faults.findIndex((f) => f.command === '*' || wanted.includes(f.command.toLowerCase()));
+      const i = faults.findIndex(matches);
       if (i < 0) return undefined;
       const hit = faults[i];
       if (hit.remaining <= 1) faults.splice(i, 1);
       else faults[i] = { ...hit, remaining: hit.remaining - 1 };
       await this.write(faults);
       return hit;
-    });
+    })));
   }
 }

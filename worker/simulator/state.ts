@@ -1,7 +1,8 @@
 // The simulated estate's state: what a drill changes and what the lab CLI shows. It is a file
 // (written atomically) so the estate survives worker restarts exactly like a real one does, and
 // so crash tests can prove from the outside what was executed and how often.
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { withFileLock } from './file-lock.js';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Topology } from '../../shared/topology/schema.js';
@@ -286,50 +287,14 @@ export class StateStore {
    * `lyncdr lab` share one state file); the callback's return value is passed through.
    */
   update<T>(fn: (state: EstateState) => T | Promise<T>): Promise<T> {
-    const run = async () => {
-      const release = await this.lockFile();
-      try {
-        const state = await this.load();
-        const out = await fn(state);
-        await this.save(state);
-        return out;
-      } finally {
-        await release();
-      }
-    };
+    const run = () => withFileLock(this.file, async () => {
+      const state = await this.load();
+      const out = await fn(state);
+      await this.save(state);
+      return out;
+    });
     const next = this.lock.then(run, run);
     this.lock = next.catch(() => undefined);
     return next;
-  }
-
-  /** `<file>.lock`, created exclusively with the holder's pid; a dead holder's lock is taken over. */
-  private async lockFile(): Promise<() => Promise<void>> {
-    const lockPath = `${this.file}.lock`;
-    await mkdir(path.dirname(this.file), { recursive: true });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const h = await open(lockPath, 'wx');
-        await h.writeFile(String(process.pid));
-        await h.close();
-        return () => unlink(lockPath).catch(() => undefined);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (await lockIsStale(lockPath)) { await unlink(lockPath).catch(() => undefined); continue; }
-      await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt)));
-    }
-  }
-}
-
-/** A holder that is no longer running (killed mid-update), or a lock older than any update takes. */
-async function lockIsStale(lockPath: string): Promise<boolean> {
-  try {
-    const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
-    if (Date.now() - info.mtimeMs > 30_000) return true;
-    const pid = Number(text);
-    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - info.mtimeMs > 1_000; // still being written
-    try { process.kill(pid, 0); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
-  } catch {
-    return false; // gone meanwhile: the next attempt takes it
   }
 }
