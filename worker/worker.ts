@@ -9,7 +9,7 @@ import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
 import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
-import { boundedOutput, fitToMessage, MAX_VERIFICATION_BYTES } from './message-size.js';
+import { boundedOutput, fitToMessage, MAX_OUTPUT_BYTES, MAX_VERIFICATION_BYTES } from './message-size.js';
 
 
 /** Checks an invocation before anything is journaled (the catalog's validateInvocation in production). */
@@ -296,19 +296,9 @@ export class HybridWorker {
         await msg.abandon().catch(() => undefined);
         return undefined;
       }
-      const watchdogFired = controller.signal.aborted && controller.signal.reason instanceof TimeoutError;
-      const status = watchdogFired && outcome.status !== 'succeeded' ? 'timeout' : outcome.status;
-      this.o.log('command.finished', { commandId: cmd.commandId, status });
-      const firstLine = outcome.stderr.split(/\r?\n/).find((l) => l.trim()) ?? '';
-      return finish({
-        status,
-        ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
-        ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output) } : {}),
-        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 8_000) } : {}),
-        rendered: outcome.rendered || resolved.rendered,
-        ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: firstLine || `timed out after ${cmd.timeoutMs} ms` } } : {}),
-        ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine) } } : {}),
-      });
+      const answer = answerOf(outcome, timedOut(controller.signal), cmd.timeoutMs, COMMAND_LIMITS);
+      this.o.log('command.finished', { commandId: cmd.commandId, status: answer.status });
+      return finish(answer);
     } catch (err) {
       // The contract says executors do not throw for command failures: this is a bug or an
       // abort the executor did not turn into a result.
@@ -355,18 +345,9 @@ export class HybridWorker {
         abandoned,
       ]);
       if (shutdown.aborted) return undefined;
-      const status = controller.signal.aborted && controller.signal.reason instanceof TimeoutError && outcome.status !== 'succeeded' ? 'timeout' : outcome.status;
-      this.o.log('verification.finished', { commandId: cmd.commandId, status });
-      const firstLine = outcome.stderr.split(/\r?\n/).find((l) => l.trim()) ?? '';
-      return done({
-        status,
-        ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
-        ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output, MAX_VERIFICATION_BYTES) } : {}),
-        ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, 2_000) } : {}),
-        ...(outcome.rendered ? { rendered: outcome.rendered.slice(0, 2_000) } : {}),
-        ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: (firstLine || `timed out after ${req.timeoutMs} ms`).slice(0, 1_000) } } : {}),
-        ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine).slice(0, 1_000) } } : {}),
-      });
+      const answer = answerOf(outcome, timedOut(controller.signal), req.timeoutMs, CHECK_LIMITS);
+      this.o.log('verification.finished', { commandId: cmd.commandId, status: answer.status });
+      return done(answer);
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof ShutdownError || shutdown.aborted) return undefined;
@@ -387,6 +368,31 @@ export class HybridWorker {
       await msg.abandon().catch(() => undefined);
     }
   }
+}
+
+const timedOut = (signal: AbortSignal) => signal.aborted && signal.reason instanceof TimeoutError;
+
+interface AnswerLimits { outputBytes: number; stderrChars: number; renderedChars: number; messageChars: number }
+/** A command's answer stays within one queue message; a bundled check gets a smaller share. */
+const COMMAND_LIMITS: AnswerLimits = { outputBytes: MAX_OUTPUT_BYTES, stderrChars: 8_000, renderedChars: Infinity, messageChars: 8_000 };
+const CHECK_LIMITS: AnswerLimits = { outputBytes: MAX_VERIFICATION_BYTES, stderrChars: 2_000, renderedChars: 2_000, messageChars: 1_000 };
+
+/**
+ * What an executor's outcome says on the wire, for a command and for its check alike: a failure
+ * after the watchdog fired is a timeout; the first line of stderr explains a failure.
+ */
+function answerOf(outcome: ExecutionResult, watchdogFired: boolean, timeoutMs: number, limits: AnswerLimits) {
+  const status = watchdogFired && outcome.status !== 'succeeded' ? 'timeout' as const : outcome.status;
+  const firstLine = outcome.stderr.split(/\r?\n/).find((l) => l.trim()) ?? '';
+  return {
+    status,
+    ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
+    ...(outcome.output !== undefined && outcome.output !== null ? { output: boundedOutput(outcome.output, limits.outputBytes) } : {}),
+    ...(outcome.stderr ? { stderr: outcome.stderr.slice(0, limits.stderrChars) } : {}),
+    ...(outcome.rendered ? { rendered: outcome.rendered.slice(0, limits.renderedChars) } : {}),
+    ...(status === 'timeout' ? { error: { kind: 'timeout' as const, message: (firstLine || `timed out after ${timeoutMs} ms`).slice(0, limits.messageChars) } } : {}),
+    ...(status === 'failed' ? { error: { kind: errorKindOf(outcome.errorKind), message: failureMessage(outcome.errorKind, firstLine).slice(0, limits.messageChars) } } : {}),
+  };
 }
 
 /**

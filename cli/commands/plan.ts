@@ -12,6 +12,7 @@ import { parseTopology, readTopologyFile, TopologyFileError } from '../../shared
 import { forecastRto, planHash, renderWhatIf, validatePlan } from '../../shared/plan/index.js';
 import { buildPlan, PlanBuildError, runbookEntry, runbooks } from '../../orchestrations/runbooks/index.js';
 import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
+import { appRequest, type AppTarget } from '../app-request.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
@@ -150,7 +151,7 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps = {
       }
       if (opts.fromRun) {
         // The only part that is not offline: the failover run's records, through the runs API.
-        const got = await failoverRun(opts.fromRun, { url: opts.url ?? env.LYNCDR_URL, user: opts.as ?? env.LYNCDR_USER, token: opts.token ?? env.LYNCDR_TOKEN });
+        const got = await failoverRun(opts.fromRun, opts, env);
         if (!got.ok) return fail(EXIT_USAGE, got.error);
         const r = recordedFromFailover(runbook, opts.fromRun, got.run);
         if (!r.ok) return fail(EXIT_USAGE, r.error);
@@ -193,15 +194,12 @@ export function registerPlanCommands(program: Command, deps: PlanCommandDeps = {
 type FailoverRun = { runbook?: string; outcome?: string; records?: Record<string, unknown>; options?: Record<string, unknown> };
 
 /** GET /api/runs/{run}: the failover's report (runbook, outcome, records) and its options. */
-async function failoverRun(id: string, o: { url?: string; user?: string; token?: string }): Promise<{ ok: true; run: FailoverRun } | { ok: false; error: string }> {
-  const base = (o.url ?? 'http://127.0.0.1:7071').replace(/\/+$/, '');
+async function failoverRun(id: string, o: AppTarget, env: NodeJS.ProcessEnv): Promise<{ ok: true; run: FailoverRun } | { ok: false; error: string }> {
   let res: Response;
   try {
-    res = await fetch(`${base}/api/runs/${encodeURIComponent(id)}`, {
-      headers: { ...(o.user ? { 'x-lyncdr-user': o.user } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
-    });
+    res = await appRequest(o, env, 'GET', `runs/${encodeURIComponent(id)}`);
   } catch (e) {
-    return { ok: false, error: `--from-run: cannot reach ${base}: ${(e as Error).message} (is npm start running? --url / LYNCDR_URL)` };
+    return { ok: false, error: `--from-run: ${(e as Error).message}` };
   }
   const body = (await res.json().catch(() => ({}))) as { error?: string; options?: Record<string, unknown>; report?: Omit<FailoverRun, 'options'> };
   if (!res.ok) return { ok: false, error: `--from-run ${id}: ${body.error ?? `HTTP ${res.status}`}` };

@@ -5,6 +5,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the server's JSON is only displayed here; it is validated where it is produced */
 import type { Command } from 'commander';
 import { describeMeasure } from '../../shared/runs/measure.js';
+import { appRequest } from '../app-request.js';
 
 interface Common { json?: boolean; as?: string; url?: string; token?: string }
 
@@ -26,20 +27,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   const doFetch = deps.fetch ?? fetch;
 
   async function api(o: Common, method: string, path: string, body?: unknown): Promise<any> {
-    const base = (o.url ?? env.LYNCDR_URL ?? 'http://127.0.0.1:7071').replace(/\/+$/, '');
-    const user = o.as ?? env.LYNCDR_USER;
-    // In Azure, App Service Authentication accepts an Entra access token for the app:
-    // LYNCDR_TOKEN=$(az account get-access-token --resource api://<client id> --query accessToken -o tsv)
-    const token = o.token ?? env.LYNCDR_TOKEN;
-    let res: Response;
-    try {
-      res = await doFetch(`${base}/api/${path}`, {
-        method, body: body === undefined ? undefined : JSON.stringify(body),
-        headers: { 'content-type': 'application/json', ...(user ? { 'x-lyncdr-user': user } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      });
-    } catch (e) {
-      throw new Error(`cannot reach ${base}: ${(e as Error).message} (is npm start running? --url / LYNCDR_URL)`);
-    }
+    const res = await appRequest(o, env, method, path, body, doFetch);
     const text = await res.text();
     let data: any = text;
     try { data = text ? JSON.parse(text) : {}; } catch { /* text */ }

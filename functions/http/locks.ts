@@ -11,8 +11,11 @@ const ReleaseBody = z.strictObject({ lock: z.string().min(1).max(300), reason: z
 
 route('locks-list', ['GET'], 'locks', async (_req, client) => {
   const held = await runLocks().holders();
+  // A run holds several locks: ask for each run once.
+  const holders = new Map<string, ReturnType<typeof lockHolder>>();
   const locks = await Promise.all(held.map(async (h) => {
-    const holder = await lockHolder(client, h.runId);
+    if (!holders.has(h.runId)) holders.set(h.runId, lockHolder(client, h.runId));
+    const holder = await holders.get(h.runId)!;
     return { lock: h.lock, runId: h.runId, since: h.since, runtimeStatus: holder.runtimeStatus ?? null, active: holder.active, inFlight: holder.inFlight ?? null };
   }));
   return json(200, { locks: locks.sort((a, b) => a.lock.localeCompare(b.lock)) });

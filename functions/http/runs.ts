@@ -34,9 +34,9 @@ const DecisionBody = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort'
 const ConfirmBody = z.strictObject({ comment: z.string().trim().max(2000).optional() });
 const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
 
-async function statusOf(client: Client, id: string): Promise<Status | undefined> {
+async function statusOf(client: Client, id: string, showInput = false): Promise<Status | undefined> {
   try {
-    const s = await client.getStatus(id, { showInput: false });
+    const s = await client.getStatus(id, { showInput });
     return s && s.name ? s : undefined;
   } catch (err) {
     if (/404/.test((err as Error).message)) return undefined;
@@ -45,12 +45,20 @@ async function statusOf(client: Client, id: string): Promise<Status | undefined>
 }
 
 /** A run: an instance of the executor orchestration (the id of a gate instance is not a run). */
-async function findRun(client: Client, id: string): Promise<{ status: Status; custom: RunStatus | undefined } | undefined> {
+async function findRun(client: Client, id: string, withInput = false): Promise<{ status: Status; custom: RunStatus | undefined } | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,79}$/.test(id)) return undefined;
-  const s = await statusOf(client, id);
+  const s = await statusOf(client, id, withInput);
   if (!s || s.name !== ORCHESTRATION.runPlan) return undefined;
   const custom = RunStatus.safeParse(s.customStatus);
   return { status: s, custom: custom.success ? custom.data : undefined };
+}
+
+/** The run a signal is for, if it can still take one: 404 unknown, 409 ended. */
+async function activeRun(client: Client, id: string): Promise<{ ok: true; run: NonNullable<Awaited<ReturnType<typeof findRun>>> } | { ok: false; res: HttpResponseInit }> {
+  const run = await findRun(client, id);
+  if (!run) return { ok: false, res: problem(404, `no run ${id}`) };
+  if (!isActive(run.status)) return { ok: false, res: problem(409, `run ${id} is ${run.status.runtimeStatus}`) };
+  return { ok: true, run };
 }
 
 /** The run publishes waiting-approval in the episode that creates the gate: give it a moment to exist. */
@@ -83,8 +91,7 @@ route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   if (!b.ok) return b.res;
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof b.data.options.fromRun === 'string') {
-    const found = await findRun(client, b.data.options.fromRun);
-    const from = found && await client.getStatus(b.data.options.fromRun, { showInput: true });
+    const from = (await findRun(client, b.data.options.fromRun, true))?.status;
     if (!from) return problem(404, `no run ${b.data.options.fromRun}`);
     const report = (from.output ?? {}) as { runbook?: string; outcome?: string; records?: Record<string, unknown> };
     const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
@@ -106,7 +113,7 @@ route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   // A lock another run holds refuses the run here, before it exists, unless the run could take it
   // over itself (its holder has ended with nothing in flight). The run's own acquisition stays the
   // guard against two starts racing past this check.
-  for (const held of await runLocks().holders(locks)) {
+  for (const held of locks.length ? await runLocks().holders(locks) : []) {
     const holder = await lockHolder(client, held.runId);
     if (!takeOverAllowed(holder)) return problem(409, holdReason(held.lock, holder, held.since), { lock: held.lock, heldBy: held.runId });
   }
@@ -134,7 +141,7 @@ route('runs-list', ['GET'], 'runs', async (_req, client) => {
 });
 
 route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
-  const run = await findRun(client, req.params.id);
+  const run = await findRun(client, req.params.id, true);
   if (!run) return problem(404, `no run ${req.params.id}`);
   const gates: Record<string, GateCustomStatus> = {};
   for (const [stepId, st] of Object.entries(run.custom?.steps ?? {})) {
@@ -142,7 +149,7 @@ route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
     const g = await statusOf(client, gateInstanceId(req.params.id, stepId));
     if (g?.customStatus) gates[stepId] = g.customStatus as GateCustomStatus;
   }
-  const input = (await client.getStatus(req.params.id, { showInput: true }).catch(() => undefined))?.input as { options?: unknown } | undefined;
+  const input = run.status.input as { options?: unknown } | undefined;
   return json(200, {
     runId: req.params.id, runtimeStatus: run.status.runtimeStatus, createdTime: run.status.createdTime, lastUpdatedTime: run.status.lastUpdatedTime,
     options: input?.options, status: run.custom, gates, report: run.status.output ?? undefined,
@@ -184,9 +191,9 @@ route('runs-decision', ['POST'], 'runs/{id}/steps/{step}/decision', async (req, 
   if (refused) return refused;
   const b = await body(req, DecisionBody);
   if (!b.ok) return b.res;
-  const run = await findRun(client, req.params.id);
-  if (!run) return problem(404, `no run ${req.params.id}`);
-  if (!isActive(run.status)) return problem(409, `run ${req.params.id} is ${run.status.runtimeStatus}`);
+  const found = await activeRun(client, req.params.id);
+  if (!found.ok) return found.res;
+  const { run } = found;
   const ok = stepIn(run.custom, req.params.step, ['waiting-decision']);
   if (!ok.ok) return ok.res;
   await client.raiseEvent(req.params.id, EVENTS.decision(req.params.step), { decision: b.data.decision, by: user, comment: b.data.comment });
@@ -198,9 +205,9 @@ route('runs-confirm', ['POST'], 'runs/{id}/steps/{step}/confirm', async (req, cl
   if (refused) return refused;
   const b = await body(req, ConfirmBody);
   if (!b.ok) return b.res;
-  const run = await findRun(client, req.params.id);
-  if (!run) return problem(404, `no run ${req.params.id}`);
-  if (!isActive(run.status)) return problem(409, `run ${req.params.id} is ${run.status.runtimeStatus}`);
+  const found = await activeRun(client, req.params.id);
+  if (!found.ok) return found.res;
+  const { run } = found;
   const ok = stepIn(run.custom, req.params.step, ['waiting-confirmation']);
   if (!ok.ok) return ok.res;
   await client.raiseEvent(req.params.id, EVENTS.confirm(req.params.step), { by: user, comment: b.data.comment });
@@ -212,9 +219,9 @@ route('runs-cancel', ['POST'], 'runs/{id}/cancel', async (req, client, user) => 
   if (refused) return refused;
   const b = await body(req, CancelBody);
   if (!b.ok) return b.res;
-  const run = await findRun(client, req.params.id);
-  if (!run) return problem(404, `no run ${req.params.id}`);
-  if (!isActive(run.status)) return problem(409, `run ${req.params.id} is ${run.status.runtimeStatus}`);
+  const found = await activeRun(client, req.params.id);
+  if (!found.ok) return found.res;
+  const { run } = found;
   if (run.custom?.cancelRequested) return problem(409, `run ${req.params.id} is already being cancelled (by ${run.custom.cancelRequested.by})`);
   const event = { by: user, reason: b.data.reason };
   // Open gates first, so a gate cannot approve after the run decided to stop.

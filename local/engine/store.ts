@@ -185,12 +185,7 @@ export class TaskHubStore {
 
   private async fromSentinel(e: Record<string, unknown>): Promise<InstanceState> {
     return {
-      instanceId: String(e.partitionKey),
-      name: String(e.name),
-      status: e.status as RuntimeStatus,
-      executionId: String(e.executionId),
-      createdTime: String(e.createdTime),
-      lastUpdatedTime: String(e.lastUpdatedTime),
+      ...instanceFieldsOf(e),
       parentInstanceId: (e.parentInstanceId as string) || undefined,
       parentExecutionId: (e.parentExecutionId as string) || undefined,
       parentTaskId: typeof e.parentTaskId === 'number' && e.parentTaskId >= 0 ? e.parentTaskId : undefined,
@@ -299,12 +294,7 @@ export class TaskHubStore {
     const entities = page.done ? [] : page.value;
     return {
       rows: entities.map((e) => ({
-        instanceId: String(e.partitionKey),
-        name: String(e.name),
-        status: e.status as RuntimeStatus,
-        createdTime: String(e.createdTime),
-        lastUpdatedTime: String(e.lastUpdatedTime),
-        executionId: String(e.executionId),
+        ...instanceFieldsOf(e),
         customStatusJson: (e.customStatus as string) || undefined,
       })),
       continuationToken: page.done ? undefined : (page.value as { continuationToken?: string }).continuationToken,
@@ -375,4 +365,16 @@ export class TaskHubStore {
     const r = await this.queues[ref.queue].updateMessage(ref.messageId, ref.popReceipt, undefined, visibilitySeconds);
     return { ...ref, popReceipt: r.popReceipt! };
   }
+}
+
+/** The fields the sentinel and the index row both carry, read back from either. */
+function instanceFieldsOf(e: Record<string, unknown>): Pick<InstanceState, 'instanceId' | 'name' | 'status' | 'executionId' | 'createdTime' | 'lastUpdatedTime'> {
+  return {
+    instanceId: String(e.partitionKey),
+    name: String(e.name),
+    status: e.status as RuntimeStatus,
+    executionId: String(e.executionId),
+    createdTime: String(e.createdTime),
+    lastUpdatedTime: String(e.lastUpdatedTime),
+  };
 }
