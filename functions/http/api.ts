@@ -3,10 +3,11 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
-import { appSettings } from '../../shared/config/index.js';
 import { identityOf } from './identity.js';
+import { operatorRefusal } from '../runs/decisions.js';
 
-export type Client = ReturnType<typeof df.getClient>;
+import type { Client } from '../runs/read.js';
+export type { Client };
 
 export const json = (status: number, body: unknown): HttpResponseInit => ({ status, jsonBody: body });
 export const problem = (status: number, error: string, extra: Record<string, unknown> = {}) => json(status, { error, ...extra });
@@ -41,12 +42,8 @@ export function route(name: string, methods: Array<'GET' | 'POST'>, path: string
 }
 
 
-/**
- * Operating a run (start, confirm, decide, cancel, release a lock) is for the identities in
- * LYNCDR_OPERATORS when it is set; approving is for the approval policies' groups. 403 otherwise.
- */
+/** 403 for who is not an operator (functions/runs/decisions.ts says who is). */
 export function refuseNonOperator(user: string, what: string): HttpResponseInit | undefined {
-  const operators = appSettings().operators;
-  if (!operators || operators.includes(user)) return undefined;
-  return problem(403, `${user} may not ${what}: only operators may (LYNCDR_OPERATORS: ${operators.join(', ')})`);
+  const refused = operatorRefusal(user, what);
+  return refused ? problem(403, refused) : undefined;
 }

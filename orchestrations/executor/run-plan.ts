@@ -157,7 +157,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         const by = c.success ? c.data.by : 'unknown';
         const reason = c.success ? c.data.reason : 'cancel event without a valid body';
         status.cancelRequested = { by, reason, at: now() };
-        yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', reason });
+        yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', reason, ...(c.success && c.data.channel ? { channel: c.data.channel } : {}) });
         stop(`cancelled by ${by}: ${reason}`);
         continue;
       }

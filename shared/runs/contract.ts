@@ -70,11 +70,13 @@ export const gateInstanceId = (runId: string, stepId: string) => `${runId}:gate:
 
 const Comment = z.string().trim().max(2000).optional();
 
-export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment });
+/** Where a decision was taken (absent in events raised before channels were recorded). */
+const DecisionChannel = z.enum(VOTE_CHANNELS).optional();
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
-export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment });
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel });
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
-export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000) });
+export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel });
 export type CancelEvent = z.infer<typeof CancelEvent>;
 /** A vote as raised on the gate; the gate stamps the time (`at`) itself. */
 export const VoteEvent = z.strictObject({

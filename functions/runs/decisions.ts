@@ -1,0 +1,126 @@
+// The decisions people take on a run: vote on its approval gate, decide on a failed step, confirm
+// a manual step, cancel it. One module for every channel (the HTTP API, the CLI through it, Teams
+// card actions, e-mailed links, the dashboard): each answers with the status and body the HTTP API
+// sends, so a refusal reads the same wherever it was made, and no channel has rules of its own.
+// Identities come from the channel's authentication, never from what the caller says.
+import { randomUUID } from 'node:crypto';
+import type { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
+import { appSettings } from '../../shared/config/index.js';
+import { EVENTS, gateInstanceId, type GateCustomStatus, type RunStatus, type StepState } from '../../shared/runs/contract.js';
+import { findRun, isActive, statusOf, waitForInstance, type Client, type FoundRun } from './read.js';
+
+export type Channel = (typeof VOTE_CHANNELS)[number];
+
+/** What the HTTP API answers; other channels show `body.error` (and `body.code`) to the person. */
+export interface DecisionAnswer { status: number; body: Record<string, unknown> }
+
+const answer = (status: number, body: Record<string, unknown>): DecisionAnswer => ({ status, body });
+const refusal = (status: number, error: string, extra: Record<string, unknown> = {}) => answer(status, { error, ...extra });
+
+/**
+ * Operating a run (start, confirm, decide, cancel, release a lock) is for the identities in
+ * LYNCDR_OPERATORS when it is set; approving is for the approval policies' groups.
+ */
+export function operatorRefusal(user: string, what: string): string | undefined {
+  const operators = appSettings().operators;
+  if (!operators || operators.includes(user)) return undefined;
+  return `${user} may not ${what}: only operators may (LYNCDR_OPERATORS: ${operators.join(', ')})`;
+}
+
+/** The run a signal is for, if it can still take one: 404 unknown, 409 ended. */
+export async function activeRun(client: Client, id: string): Promise<{ ok: true; run: FoundRun } | { ok: false; res: DecisionAnswer }> {
+  const run = await findRun(client, id);
+  if (!run) return { ok: false, res: refusal(404, `no run ${id}`) };
+  if (!isActive(run.status)) return { ok: false, res: refusal(409, `run ${id} is ${run.status.runtimeStatus}`) };
+  return { ok: true, run };
+}
+
+function stepIn(custom: RunStatus | undefined, stepId: string, states: StepState[]): DecisionAnswer | undefined {
+  const st = custom?.steps[stepId];
+  if (!st) return refusal(404, `run has no step ${stepId}`);
+  if (!states.includes(st.state)) return refusal(409, `step ${stepId} is ${st.state}, not ${states.join(' or ')}`);
+  return undefined;
+}
+
+export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string; comment?: string; channel: Channel; step?: string }
+
+/**
+ * A vote on the run's open gate. The gate applies the rules (N-of-M, no self-approval, one vote
+ * per approver, same plan hash) and records the vote, accepted or refused; this waits briefly for
+ * its verdict so the voter learns at once whether it counted: 200 accepted, 409 refused with the
+ * gate's code and reason, 202 when the gate has not answered yet.
+ */
+export async function castVote(client: Client, runId: string, user: string, v: VoteRequest): Promise<DecisionAnswer> {
+  const run = await findRun(client, runId);
+  if (!run) return refusal(404, `no run ${runId}`);
+  const open = Object.entries(run.custom?.steps ?? {}).filter(([id, s]) => s.state === 'waiting-approval' && (!v.step || v.step === id));
+  if (!isActive(run.status) || open.length === 0) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+  if (open.length > 1) return refusal(400, `several gates are open (${open.map(([id]) => id).join(', ')}): name one with "step"`);
+  const stepId = open[0][0];
+  const gateId = gateInstanceId(runId, stepId);
+  const voteId = randomUUID();
+  const gate = await waitForInstance(client, gateId);
+  if (!gate || !isActive(gate)) return refusal(409, `approval gate ${stepId} is not open${gate ? ` (${gate.runtimeStatus})` : ' yet: try again'}`, { code: 'gate-closed' });
+  await client.raiseEvent(gateId, EVENTS.vote, { voteId, approver: user, decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const g = (await statusOf(client, gateId))?.customStatus as GateCustomStatus | undefined;
+    const seen = g?.votes?.find((x) => x.voteId === voteId);
+    if (seen && g) {
+      const summary = { stepId, status: g.status, approvers: g.approvers, rejectors: g.rejectors, required: g.required, phase: g.phase };
+      return seen.outcome === 'accepted'
+        ? answer(200, { outcome: 'accepted', voteId, gate: summary })
+        : answer(409, { outcome: 'refused', voteId, code: seen.code, error: seen.reason, gate: summary });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return answer(202, { outcome: 'pending', voteId, stepId, note: 'the gate has not processed the vote yet; see GET /api/runs/{id}' });
+}
+
+export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel }
+
+/** An operator's retry / skip / abort for a step waiting for a decision: 202, or 403 / 404 / 409. */
+export async function decideStep(client: Client, runId: string, stepId: string, user: string, d: StepDecisionRequest): Promise<DecisionAnswer> {
+  const refused = operatorRefusal(user, 'decide on a failed step');
+  if (refused) return refusal(403, refused);
+  const found = await activeRun(client, runId);
+  if (!found.ok) return found.res;
+  const wrong = stepIn(found.run.custom, stepId, ['waiting-decision']);
+  if (wrong) return wrong;
+  await client.raiseEvent(runId, EVENTS.decision(stepId), { decision: d.decision, by: user, comment: d.comment, channel: d.channel });
+  return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
+}
+
+export interface ConfirmRequest { comment?: string; channel: Channel }
+
+/** An operator says a manual step is done: 202, or 403 / 404 / 409. */
+export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
+  const refused = operatorRefusal(user, 'confirm a manual step');
+  if (refused) return refusal(403, refused);
+  const found = await activeRun(client, runId);
+  if (!found.ok) return found.res;
+  const wrong = stepIn(found.run.custom, stepId, ['waiting-confirmation']);
+  if (wrong) return wrong;
+  await client.raiseEvent(runId, EVENTS.confirm(stepId), { by: user, comment: c.comment, channel: c.channel });
+  return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel });
+}
+
+export interface CancelRequest { reason: string; channel: Channel }
+
+/** Cancels a run: its open gates first, so a gate cannot approve after the run decided to stop. */
+export async function cancelRun(client: Client, runId: string, user: string, c: CancelRequest): Promise<DecisionAnswer> {
+  const refused = operatorRefusal(user, 'cancel a run');
+  if (refused) return refusal(403, refused);
+  const found = await activeRun(client, runId);
+  if (!found.ok) return found.res;
+  const { run } = found;
+  if (run.custom?.cancelRequested) return refusal(409, `run ${runId} is already being cancelled (by ${run.custom.cancelRequested.by})`);
+  const event = { by: user, reason: c.reason, channel: c.channel };
+  for (const [stepId, st] of Object.entries(run.custom?.steps ?? {})) {
+    if (st.state !== 'waiting-approval') continue;
+    const g = await waitForInstance(client, gateInstanceId(runId, stepId));
+    if (g && isActive(g)) await client.raiseEvent(gateInstanceId(runId, stepId), EVENTS.cancel, event);
+  }
+  await client.raiseEvent(runId, EVENTS.cancel, event);
+  return answer(202, { runId, cancelRequestedBy: user, channel: c.channel });
+}
