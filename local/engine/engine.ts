@@ -84,7 +84,13 @@ export class DurableEngine {
   /** Wakes the idle poll loops (one per queue) at stop. */
   private readonly wakePolls = new Set<() => void>();
   /** Counters for benchmarks and tests. */
-  readonly stats = { episodes: 0, conflicts: 0, activities: 0, poisoned: 0, duplicatesDropped: 0 };
+  readonly stats = { episodes: 0, conflicts: 0, activities: 0, poisoned: 0, duplicatesDropped: 0, heldByTimers: 0 };
+  /**
+   * Instances whose orchestrator returned while a timer of theirs was pending, by id: kept Running
+   * until it fires, as the Durable extension does. Almost always an app defect (a timer it forgot
+   * to cancel); tests of the app assert that this stays empty.
+   */
+  readonly heldByTimers = new Map<string, { name: string; fireAt: string[] }>();
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
@@ -430,7 +436,7 @@ export class DurableEngine {
   private async commitEpisode(inst: LoadedInstance, r: EpisodeResult, now: Date): Promise<LoadedInstance> {
     const before = inst.state;
     const state: InstanceState = { ...before, lastUpdatedTime: now.toISOString(), episode: before.episode + 1 };
-    state.customStatusJson = r.customStatus === undefined ? undefined : JSON.stringify(r.customStatus);
+    if (!r.customStatusRejected) state.customStatusJson = r.customStatus === undefined ? undefined : JSON.stringify(r.customStatus);
     switch (r.outcome.kind) {
       case 'running': state.status = 'Running'; break;
       case 'completed': state.status = 'Completed'; state.outputJson = r.outcome.outputJson; break;
@@ -439,6 +445,13 @@ export class DurableEngine {
     }
     const etag = await this.store.commit(state, inst.etag || undefined, r.appended);
     this.stats.episodes++;
+    if (r.heldByTimers?.length && !this.heldByTimers.has(state.instanceId)) {
+      const all = [...inst.history, ...r.appended];
+      const fireAt = r.heldByTimers.map((id) => all.find((e) => e.EventId === id && e.EventType === EventType.TimerCreated)?.FireAt ?? '?');
+      this.stats.heldByTimers++;
+      this.heldByTimers.set(state.instanceId, { name: state.name, fireAt });
+      this.log('warn', `orchestrator '${state.name}' of ${state.instanceId} returned, but ${fireAt.length} timer(s) it created neither fired nor were cancelled (fire at ${fireAt.join(', ')}): it stays Running until then, as in the Durable extension`);
+    }
     let next: LoadedInstance = { state, etag, history: [...inst.history, ...r.appended] };
     if (r.outcome.kind === 'continuedAsNew') {
       // A fresh execution: the same instance, new history, the new input. Its sentinel is

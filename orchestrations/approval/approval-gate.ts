@@ -9,7 +9,7 @@ import {
 } from '../../shared/approvals/index.js';
 import { EVENTS, VoteEvent, type GateCustomStatus, type GateInput, type GateResult } from '../../shared/runs/contract.js';
 import { activities } from '../executor/activities.js';
-import { anyOf } from '../executor/tasks.js';
+import { anyOf, cancelTimer } from '../executor/tasks.js';
 
 export function* approvalGate(context: OrchestrationContext): Generator<Task, GateResult, unknown> {
   const input = context.df.getInput<GateInput>();
@@ -47,6 +47,8 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     const st = gateStatus(state, policy);
     if (st.status !== 'pending') {
       const result: GateResult = { status: st.status, approvers: st.approvers, rejectors: st.rejectors, reason: 'reason' in st ? st.reason : undefined, decidedAt: now() };
+      // A deadline nobody waits for would keep the gate, and so its run, Running until it passed.
+      cancelTimer(timer);
       publish();
       yield audit('decided', 'gate-decided', 'lyncdr', result);
       return result;
@@ -60,6 +62,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     if (winner === cancel) {
       const c = cancel.result as { by?: string; reason?: string } | undefined;
       const result: GateResult = { status: 'cancelled', approvers: st.approvers, rejectors: st.rejectors, reason: `run cancelled by ${c?.by ?? 'unknown'}: ${c?.reason ?? ''}`, decidedAt: now() };
+      cancelTimer(timer);
       publish('cancelled');
       yield audit('decided', 'gate-decided', c?.by ?? 'lyncdr', result);
       return result;
