@@ -42,6 +42,8 @@ export interface HostOptions {
 
 export interface LocalHost {
   url: string;
+  /** The key-less loopback listener the durableClient binding's rpcBaseUrl points at. */
+  rpcUrl: string;
   port: number;
   hubName: string;
   engine: DurableEngine;
@@ -171,7 +173,7 @@ export async function startHost(o: HostOptions): Promise<LocalHost> {
   for (const hook of registry.hooks.get('appStart') ?? []) await hook({ hookData: {}, appHookData: {} });
 
   return {
-    url: urls.origin, port, hubName, engine, registry, config, resumed,
+    url: urls.origin, rpcUrl: urls.rpcOrigin!, port, hubName, engine, registry, config, resumed,
     async stop() {
       await Promise.all(stoppers.map((s) => s()));
       for (const hook of registry.hooks.get('appTerminate') ?? []) await hook({ hookData: {}, appHookData: {} });

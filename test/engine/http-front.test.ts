@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalHost } from '../../local/host.js';
+import { durableClientBinding } from '../../local/management-api.js';
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from '../../local/request-limits.js';
 import { api, startTestHost } from '../support/host.js';
 
@@ -111,10 +112,28 @@ describe('management API keys with a master key configured', () => {
   });
 });
 
+describe('the durableClient binding', () => {
+  it('appends code=<system key> to requiredQueryStringParameters and every URL, as the extension does', () => {
+    const b = durableClientBinding({ origin: 'http://127.0.0.1:1', taskHub: 'Hub', connection: 'Storage', systemKey: SYSTEM, rpcOrigin: 'http://127.0.0.1:2' });
+    expect(b.requiredQueryStringParameters).toBe(`taskHub=Hub&connection=Storage&code=${SYSTEM}`);
+    for (const u of [...Object.values(b.creationUrls), b.managementUrls.statusQueryGetUri, b.managementUrls.sendEventPostUri, b.managementUrls.terminatePostUri]) expect(u).toContain(`code=${SYSTEM}`);
+    expect(b.rpcBaseUrl).toBe('http://127.0.0.1:2/durabletask/');
+    expect(durableClientBinding({ origin: 'http://127.0.0.1:1', taskHub: 'Hub', connection: 'Storage' }).requiredQueryStringParameters).toBe('taskHub=Hub&connection=Storage');
+  });
+});
+
 describe('management API keys with a durabletask_extension system key configured', () => {
   let host: LocalHost;
   beforeAll(async () => { host = await startTestHost({ systemKeys: { durabletask_extension: SYSTEM } }); });
   afterAll(async () => { await host?.stop(); });
+
+  it("serves the SDK's rpcBaseUrl on a separate loopback listener without keys, and nothing else there", async () => {
+    expect(host.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(host.rpcUrl).not.toBe(host.url);
+    expect((await fetch(`${host.rpcUrl}/durabletask/instances/`)).status).toBe(200);
+    expect((await fetch(`${host.rpcUrl}/api/hello/alice`)).status).toBe(404);
+    expect((await fetch(`${host.rpcUrl}/runtime/webhooks/durabletask/instances/`)).status).toBe(404);
+  });
 
   it('needs the system key, and the binding hands out exactly that key', async () => {
     expect((await fetch(webhook(host, 'instances/'))).status).toBe(401);
