@@ -284,6 +284,12 @@ export async function handleManagement(engine: DurableEngine, urls: ClientUrls, 
       if (action === 'raiseevent') {
         const name = parts[3];
         if (!name || parts.length > 4) return notFound(route);
+        // The extension's order: the instance (404, 410 once ended), then the media type, then the JSON.
+        const status = await engine.getStatus(id, {});
+        if (!status) return err(404, `no instance with id '${id}'`);
+        if (TERMINAL_STATUSES.has(status.runtimeStatus)) return err(410, `instance '${id}' is ${status.runtimeStatus}`);
+        const mediaType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+        if (mediaType !== 'application/json') return err(400, 'Only application/json request content is supported');
         await engine.raiseEvent(id, name, bodyJson(req.body));
         return { status: 202 };
       }

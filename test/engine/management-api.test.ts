@@ -124,6 +124,24 @@ describe('starting', () => {
   });
 });
 
+describe('raising an event', () => {
+  it('checks the instance first (404, 410), then the media type (application/json), then the JSON', async () => {
+    expect((await a.call('POST', 'instances/no-such-instance/raiseEvent/vote', '{broken')).status).toBe(404);
+    const done = await a.start('chain');
+    await a.waitFor(done);
+    expect((await a.call('POST', `instances/${done}/raiseEvent/vote`, '{broken')).status).toBe(410);
+    const id = await a.start('collect', 1);
+    await a.waitFor(id, (s) => s.runtimeStatus === 'Running');
+    const plain = await fetch(`${a.base}/instances/${id}/raiseEvent/vote`, { method: 'POST', body: '"text"', headers: { 'content-type': 'text/plain' } });
+    expect(plain.status).toBe(400);
+    expect(await plain.text()).toMatch(/Only application\/json/);
+    expect((await a.call('POST', `instances/${id}/raiseEvent/vote`, '{broken')).status).toBe(400);
+    const withCharset = await fetch(`${a.base}/instances/${id}/raiseEvent/vote`, { method: 'POST', body: '"yes"', headers: { 'content-type': 'Application/JSON; charset=utf-8' } });
+    expect(withCharset.status).toBe(202);
+    expect((await a.waitFor(id)).output).toEqual(['yes']);
+  });
+});
+
 describe('purge by filter', () => {
   it('needs createdTimeFrom: 400 without, 200 with the count, 404 when nothing matched', async () => {
     const from = new Date(Date.now() - 1000).toISOString();
