@@ -85,6 +85,8 @@ export class DurableEngine {
   private readonly wakePolls = new Set<() => void>();
   /** Counters for benchmarks and tests. */
   readonly stats = { episodes: 0, conflicts: 0, activities: 0, poisoned: 0, duplicatesDropped: 0, heldByTimers: 0 };
+  /** The largest custom status committed (JSON characters; the limit is about 8,700), and whose. */
+  readonly largestCustomStatus = { chars: 0, instanceId: '' };
   /**
    * Instances whose orchestrator returned while a timer of theirs was pending, by id: kept Running
    * until it fires, as the Durable extension does. Almost always an app defect (a timer it forgot
@@ -437,6 +439,8 @@ export class DurableEngine {
     const before = inst.state;
     const state: InstanceState = { ...before, lastUpdatedTime: now.toISOString(), episode: before.episode + 1 };
     if (!r.customStatusRejected) state.customStatusJson = r.customStatus === undefined ? undefined : JSON.stringify(r.customStatus);
+    const chars = state.customStatusJson?.length ?? 0;
+    if (chars > this.largestCustomStatus.chars) Object.assign(this.largestCustomStatus, { chars, instanceId: state.instanceId });
     switch (r.outcome.kind) {
       case 'running': state.status = 'Running'; break;
       case 'completed': state.status = 'Completed'; state.outputJson = r.outcome.outputJson; break;
