@@ -10,7 +10,7 @@ export interface ApiRequest { method: string; path: string; query: URLSearchPara
 export interface ApiResponse { status: number; body?: unknown; headers?: Record<string, string> }
 
 export const WEBHOOK_PREFIX = '/runtime/webhooks/durabletask';
-const STATUSES: RuntimeStatus[] = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'ContinuedAsNew'];
+const STATUSES: RuntimeStatus[] = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'ContinuedAsNew', 'Suspended'];
 
 export interface ClientUrls {
   origin: string;
@@ -94,7 +94,7 @@ function parseQuery(q: URLSearchParams): InstanceQuery {
 }
 
 function statusCodeFor(s: StatusView): number {
-  if (s.runtimeStatus === 'Pending' || s.runtimeStatus === 'Running' || s.runtimeStatus === 'ContinuedAsNew') return 202;
+  if (s.runtimeStatus === 'Pending' || s.runtimeStatus === 'Running' || s.runtimeStatus === 'ContinuedAsNew' || s.runtimeStatus === 'Suspended') return 202;
   if (s.runtimeStatus === 'Completed') return 200;
   return 400; // Failed / Terminated, as the Durable extension answers
 }
@@ -173,8 +173,18 @@ export async function handleManagement(engine: DurableEngine, urls: ClientUrls, 
         await engine.terminate(id, req.query.get('reason') ?? '');
         return { status: 202 };
       }
-      if (['suspend', 'resume', 'rewind', 'restart'].includes(action)) {
-        return err(501, `${action} is not supported by the lyncdr local host`);
+      if (action === 'suspend' || action === 'resume') {
+        await engine[action](id, req.query.get('reason') ?? '');
+        return { status: 202 };
+      }
+      if (action === 'restart') {
+        const newId = await engine.restart(id, parseBool(req.query, 'restartWithNewInstanceId') ?? true);
+        const payload = managementPayload(urls, newId);
+        return { status: 202, body: payload, headers: { Location: payload.statusQueryGetUri, 'Retry-After': '1' } };
+      }
+      if (action === 'rewind') {
+        // A JSON string, not { error }: the SDK's rewind() makes its Error message of the body as is.
+        return { status: 501, body: 'rewind is not supported by the lyncdr local host (restart runs the orchestration again with the same input)' };
       }
       return err(404, `unknown instance operation '${action}'`);
     }
