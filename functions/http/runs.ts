@@ -19,6 +19,7 @@ import { loadTopologyFile } from '../../shared/topology/index.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
 import { lockHolder, runLocks } from '../activities/runs.js';
+import { pausedRefusal } from './paused.js';
 
 type Status = Awaited<ReturnType<Client['getStatus']>>;
 
@@ -45,7 +46,7 @@ async function statusOf(client: Client, id: string, showInput = false): Promise<
 }
 
 /** A run: an instance of the executor orchestration (the id of a gate instance is not a run). */
-async function findRun(client: Client, id: string, withInput = false): Promise<{ status: Status; custom: RunStatus | undefined } | undefined> {
+export async function findRun(client: Client, id: string, withInput = false): Promise<{ status: Status; custom: RunStatus | undefined } | undefined> {
   if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,79}$/.test(id)) return undefined;
   const s = await statusOf(client, id, withInput);
   if (!s || s.name !== ORCHESTRATION.runPlan) return undefined;
@@ -57,12 +58,13 @@ async function findRun(client: Client, id: string, withInput = false): Promise<{
 async function activeRun(client: Client, id: string): Promise<{ ok: true; run: NonNullable<Awaited<ReturnType<typeof findRun>>> } | { ok: false; res: HttpResponseInit }> {
   const run = await findRun(client, id);
   if (!run) return { ok: false, res: problem(404, `no run ${id}`) };
+  if (String(run.status.runtimeStatus) === 'Suspended') return { ok: false, res: await pausedRefusal(id, 'this request') };
   if (!isActive(run.status)) return { ok: false, res: problem(409, `run ${id} is ${run.status.runtimeStatus}`) };
   return { ok: true, run };
 }
 
 /** The run publishes waiting-approval in the episode that creates the gate: give it a moment to exist. */
-async function waitForInstance(client: Client, id: string, ms = 10_000): Promise<Status | undefined> {
+export async function waitForInstance(client: Client, id: string, ms = 10_000): Promise<Status | undefined> {
   const deadline = Date.now() + ms;
   for (;;) {
     const s = await statusOf(client, id);
@@ -161,6 +163,7 @@ route('runs-vote', ['POST'], 'runs/{id}/votes', async (req, client, user) => {
   if (!b.ok) return b.res;
   const run = await findRun(client, req.params.id);
   if (!run) return problem(404, `no run ${req.params.id}`);
+  if (String(run.status.runtimeStatus) === 'Suspended') return pausedRefusal(req.params.id, 'a vote');
   const open = Object.entries(run.custom?.steps ?? {}).filter(([id, s]) => s.state === 'waiting-approval' && (!b.data.step || b.data.step === id));
   if (!isActive(run.status) || open.length === 0) return problem(409, 'no approval gate of this run is waiting for votes');
   if (open.length > 1) return problem(400, `several gates are open (${open.map(([id]) => id).join(', ')}): name one with "step"`);
