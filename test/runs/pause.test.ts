@@ -104,4 +104,23 @@ describe('pause and resume a run', () => {
     // An ended run cannot be paused.
     expect(await env.call('operator1', 'POST', `runs/${id}/pause`, { reason: 'late' })).toMatchObject({ status: 409, body: { error: `run ${id} is Completed: only a running run can be paused` } });
   }, 150_000);
+
+  it("a worker's result that arrives while the run is paused is kept, not dropped, and the step completes on resume", async () => {
+    // The command runs a few seconds: long enough to pause the run while it is on the worker.
+    await env.sim.faults.add({ command: 'pool.get', kind: 'slow', remaining: 1, factor: 4000 });
+    const id = await env.start('operator1', 'readiness', { fixture: 'manual', lock: 'test:pause-result' });
+    await env.waitFor(id, stepState('read-pool', 'running'));
+    await until('the command dispatched', async () => (await env.trail.readRun(id)).some((e) => e.key === 'step:read-pool:attempt:1:dispatched'));
+    expect((await env.call('operator1', 'POST', `runs/${id}/pause`, { reason: 'hold the run' })).status).toBe(202);
+    await until('the result held by the paused run', async () => (await env.host.engine.store.readState(id))?.state.held?.some((e) => e.EventType === EventType.EventRaised && e.Name?.startsWith('result:')) ?? false);
+    const paused = await env.run(id);
+    expect([paused.runtimeStatus, paused.status.steps['read-pool'].state]).toEqual(['Suspended', 'running']);
+    expect((await env.trail.readRun(id)).some((e) => e.key === 'step:read-pool:attempt:1:result')).toBe(false);
+
+    expect((await env.call('operator2', 'POST', `runs/${id}/resume`, { reason: 'go on' })).status).toBe(202);
+    await env.waitFor(id, stepState('recreate-log-shipping', 'waiting-confirmation'));
+    expect((await env.run(id)).status.steps['read-pool'].state).toBe('succeeded');
+    expect((await env.call('operator1', 'POST', `runs/${id}/steps/recreate-log-shipping/confirm`, { comment: 'done' })).status).toBe(202);
+    expect((await env.waitFor(id, finished)).status.phase).toBe('succeeded');
+  }, 90_000);
 });
