@@ -119,6 +119,26 @@ describe('suspend and resume', () => {
     expect(done.output).toEqual([1, 2]);
   }, 60_000);
 
+  it('a host that stopped after a resume, before what was held ran, runs it when it starts again', async () => {
+    const hub = uniqueName('Held');
+    let h = await startTestHost({ hub });
+    const id = await api(h).start('collect', 1);
+    await api(h).waitFor(id, (s) => s.runtimeStatus === 'Running');
+    await h.stop();
+    // What a resume commits just before the host dies: Running, with the held event still in the sentinel.
+    const store = new TaskHubStore(azurite(), hub);
+    const s = (await store.readState(id))!;
+    const held = { EventType: EventType.EventRaised, EventId: -1, IsPlayed: false, Timestamp: new Date().toISOString(), Name: 'vote', Input: '"kept"', LyncdrMessageId: 'm-kept' };
+    await store.commit({ ...s.state, held: [held] }, s.etag, undefined);
+    h = await startTestHost({ hub });
+    try {
+      expect((await api(h).waitFor(id)).output).toEqual(['kept']);
+      expect((await h.engine.store.readState(id))!.state.held).toBeUndefined();
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('terminate works on a suspended instance; 404 unknown, 410 ended, through the API and the SDK', async () => {
     const id = await a.start('waitForever');
     await a.waitFor(id, (s) => s.runtimeStatus === 'Running');
