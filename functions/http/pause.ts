@@ -41,12 +41,25 @@ route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
   const why = `paused by ${user}: ${b.data.reason}`;
   // The run first: from then on the API refuses its votes, so its gates are quiet while they follow.
   await suspend(client, id, why);
-  for (const gate of gates) {
+  // A gate the run opened just before it was suspended shows only in the status it then keeps.
+  const still = await suspendedRun(client, id);
+  const all = [...new Set([...gates, ...openGates(id, still?.custom)])];
+  for (const gate of all) {
     const g = await waitForInstance(client, gate);
     if (g && ['Running', 'Pending'].includes(String(g.runtimeStatus))) await suspend(client, gate, why);
   }
-  return json(202, { runId: id, pausedBy: user, reason: b.data.reason, gates });
+  return json(202, { runId: id, pausedBy: user, reason: b.data.reason, gates: all });
 });
+
+/** The run once its suspension has taken effect (the Durable API queues it), or undefined after a while. */
+async function suspendedRun(client: Client, id: string, ms = 10_000): Promise<Awaited<ReturnType<typeof findRun>>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const run = await findRun(client, id);
+    if (!run || String(run.status.runtimeStatus) === 'Suspended' || Date.now() >= deadline) return run;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 route('runs-resume', ['POST'], 'runs/{id}/resume', async (req, client, user) => {
   const refused = refuseNonOperator(user, 'resume a run');

@@ -59,6 +59,7 @@ describe('pause and resume a run', () => {
     const status = await cli('status', id, '--as', 'carol');
     expect(status.stdout).toMatch(/running, PAUSED \(runtimeStatus Suspended\)/);
     expect(status.stdout).toContain(`paused: nothing advances it until an operator runs lyncdr resume ${id}`);
+    expect((await cli('runs', '--as', 'carol')).stdout).toMatch(new RegExp(`^${id}  readiness  drill  running, PAUSED \\(runtimeStatus Suspended\\)  operator1$`, 'm'));
 
     // Votes and other signals are refused, saying who paused it and why.
     const vote = await env.vote('alice', id, 'approve');
