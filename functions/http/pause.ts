@@ -51,7 +51,7 @@ route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
   return json(202, { runId: id, pausedBy: user, reason: b.data.reason, gates: all });
 });
 
-/** The run once its suspension has taken effect (the Durable API queues it), or undefined after a while. */
+/** The run once its suspension has taken effect (the Durable API queues it), or as it is after a while. */
 async function suspendedRun(client: Client, id: string, ms = 10_000): Promise<Awaited<ReturnType<typeof findRun>>> {
   const deadline = Date.now() + ms;
   for (;;) {
