@@ -29,8 +29,8 @@ const PREFIX_RULE = /^\/(?:runtime\/webhooks\/durabletask|durabletask)(?=\/|$)/i
 export const isWebhookPath = (pathname: string) => /^\/runtime\/webhooks\/durabletask(?:\/|$)/i.test(pathname);
 
 // OrchestrationRuntimeStatus's names and numbers, as Enum.TryParse reads them.
-const STATUSES: RuntimeStatus[] = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'ContinuedAsNew'];
-const STATUS_NUMBERS: Record<string, RuntimeStatus> = { 0: 'Running', 1: 'Completed', 2: 'ContinuedAsNew', 3: 'Failed', 5: 'Terminated', 6: 'Pending' };
+const STATUSES: RuntimeStatus[] = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'ContinuedAsNew', 'Suspended'];
+const STATUS_NUMBERS: Record<string, RuntimeStatus> = { 0: 'Running', 1: 'Completed', 2: 'ContinuedAsNew', 3: 'Failed', 5: 'Terminated', 6: 'Pending', 7: 'Suspended' };
 
 export interface ClientUrls {
   origin: string;
@@ -298,8 +298,18 @@ export async function handleManagement(engine: DurableEngine, urls: ClientUrls, 
         await engine.terminate(id, req.query.get('reason') ?? '');
         return { status: 202 };
       }
-      if (['suspend', 'resume', 'rewind', 'restart'].includes(action)) {
-        return err(501, `${action} is not supported by the lyncdr local host`);
+      if (action === 'suspend' || action === 'resume') {
+        await engine[action](id, req.query.get('reason') ?? '');
+        return { status: 202 };
+      }
+      if (action === 'restart') {
+        const newId = await engine.restart(id, parseBool(req.query, 'restartWithNewInstanceId') ?? true);
+        const payload = managementPayload(urls, newId);
+        return { status: 202, body: payload, headers: { Location: payload.statusQueryGetUri, 'Retry-After': '1' } };
+      }
+      if (action === 'rewind') {
+        // A JSON string, not { error }: the SDK's rewind() makes its Error message of the body as is.
+        return { status: 501, body: 'rewind is not supported by the lyncdr local host (restart runs the orchestration again with the same input)' };
       }
       return notFound(route);
     }

@@ -39,6 +39,9 @@ function transport(prefix: string): CloudTransport {
   return t;
 }
 
+/** A run's trail as stored, for the API's own reads (who paused a run, and why). */
+export const readRunTrail = (runId: string) => audit().readRun(runId);
+
 export async function appendAudit(input: AuditInput): Promise<void> {
   await audit().append(input.runId, input.key, { kind: input.kind, actor: input.actor, at: input.at, data: input.data });
 }

@@ -88,6 +88,12 @@ const enum A {
   ContinueAsNew = 4, CreateTimer = 5, WaitForExternalEvent = 6, WhenAny = 11, WhenAll = 12,
 }
 
+/** What the SDK's other action types are, for the refusal (its ActionType enum). */
+const UNSUPPORTED: Record<number, string> = {
+  7: 'callEntity (durable entities)', 8: 'callHttp', 9: 'signalEntity (durable entities)',
+  13: 'lockEntities (durable entities)', 14: 'releaseEntities (durable entities)',
+};
+
 function flatten(actions: SdkAction[], out: SdkAction[] = []): SdkAction[] {
   for (const a of actions) {
     if (a.actionType === A.WhenAll || a.actionType === A.WhenAny) flatten(a.compoundActions ?? [], out);
@@ -309,7 +315,7 @@ export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
             break;
           }
           default:
-            throw new Error(`Orchestrator '${inp.name}' used an action this host does not support (action type ${a.actionType}: entities and callHttp are not used by lyncdr)`);
+            throw new Error(`${UNSUPPORTED[a.actionType] ?? `action type ${a.actionType}`} is not supported by the lyncdr local host (orchestrator '${inp.name}'): it runs activities, timers, external events and sub-orchestrations only`);
         }
       }
       const last = actions[actions.length - 1];
