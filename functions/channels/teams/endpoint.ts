@@ -59,7 +59,9 @@ async function reply(t: Turn, card: Card): Promise<void> {
 async function onMessage(t: Turn): Promise<HttpResponseInit> {
   await saveReference(t);
   const who = await teamsIdentity(t.a, t.s, t.connector, t.store);
-  const submitted = ActionValue.safeParse(t.a.value);
+  // The Action.Submit fallback sends the button's data, with its verb, flat as the message's value.
+  const flat = t.a.value && typeof t.a.value === 'object' ? t.a.value as { verb?: unknown } : undefined;
+  const submitted = ActionValue.safeParse(flat ? { verb: flat.verb, data: flat } : undefined);
   if (!who.ok) await reply(t, errorCard(who.why, 'Who are you?'));
   else if (submitted.success) await reply(t, await runAction(t.deps, submitted.data, who.user));
   else await reply(t, await answerMessage(t.deps.client, t.a.removeRecipientMention() ?? t.a.text ?? '', who.user));
