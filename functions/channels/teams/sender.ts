@@ -3,16 +3,17 @@
 // keeps one card per approval gate, updated in place as votes arrive and when it is decided.
 //
 // Around a crash: the ledger row is claimed before the post and marked sent after it. A retry
-// (the notify activity's retry, or its replay after the host died) finds 'sent' and does nothing,
-// or finds 'posting' and posts again: at least once, with a duplicate card only when the process
-// died after the connector accepted the post and before the mark. Updates of a gate card are
-// PUTs of a whole card, so repeating one is harmless; a gate version older than the one already
-// on the card (a late retry) is not applied, so the card never goes back in time.
+// (the notify activity's retry, or its replay after the host died) finds 'sent' and does nothing;
+// finds a claim younger than the lease and fails, to be retried (another attempt may be posting);
+// or finds an older claim and posts again. So: at least once, with a duplicate card only when the
+// process died after the connector accepted the post and before the mark. Updates of a gate card
+// are PUTs of a whole card, so repeating one is harmless; the gate's row is claimed for a version
+// before its PUT, so a late or racing older version never puts the card back in time.
 import { notificationKey, type ChannelSender, type Notification } from '../../../shared/runs/notifications.js';
 import { CARD_CONTENT_TYPE, notificationCard, type Card } from './cards.js';
 import { BotConnector } from './connector.js';
 import type { TeamsSettings } from './settings.js';
-import { TeamsStore, type ConversationRef } from './store.js';
+import { TeamsStore, type ConversationRef, type GateCardRow } from './store.js';
 
 type Sendable = Notification & { auditVerified?: boolean };
 type GateNotification = Extract<Notification, { kind: 'gate' }>;
@@ -87,27 +88,48 @@ export class TeamsSender implements ChannelSender {
 
   private async sendOnce(n: Sendable, ref: ConversationRef): Promise<void> {
     const key = notificationKey(n);
-    if (!(await this.store.claim(n.runId, key, ref.conversationId))) return;
+    const claim = await this.store.claim(n.runId, key, ref.conversationId);
+    if (claim === 'done') return;
+    if (claim === 'busy') throw new Error(`teams: ${key} of ${n.runId} is being sent to ${ref.conversationId} by another attempt: retry later`);
     const card = notificationCard(n, { publicUrl: this.s.publicUrl, userIds: [] });
     const id = await this.connector.post(ref.serviceUrl, ref.conversationId, cardActivity(card, summaryOf(n)));
     await this.store.markSent(n.runId, key, ref.conversationId, id);
   }
 
+  private async gateActivity(n: GateNotification): Promise<Record<string, unknown>> {
+    const userIds = await this.store.mris(n.gate.eligible);
+    return cardActivity(notificationCard(n, { publicUrl: this.s.publicUrl, userIds }), summaryOf(n));
+  }
+
   private async sendGate(n: GateNotification, ref: ConversationRef): Promise<void> {
     const version = gateVersion(n);
-    const existing = await this.store.gateCard(n.runId, n.gate.stepId, ref.conversationId);
-    if (existing && existing.version >= version) return;
-    const userIds = await this.store.mris(n.gate.eligible);
-    const activity = cardActivity(notificationCard(n, { publicUrl: this.s.publicUrl, userIds }), summaryOf(n));
     const row = { version, final: n.gate.status !== 'pending', notification: storedGate(n) };
-    if (existing) {
-      await this.connector.update(ref.serviceUrl, ref.conversationId, existing.activityId, activity);
-      await this.store.saveGateCard(n.runId, n.gate.stepId, ref.conversationId, { ...row, activityId: existing.activityId });
+    // The row is claimed for this version before the card is updated (ETag), so of two updates
+    // racing, the older one never overwrites the newer one's row.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const existing = await this.store.gateCard(n.runId, n.gate.stepId, ref.conversationId);
+      if (existing && existing.version >= version) return;
+      if (!existing) return this.postGate(n, ref, row);
+      if (!(await this.store.saveGateCard(n.runId, n.gate.stepId, ref.conversationId, { ...row, activityId: existing.activityId }, existing.etag))) continue;
+      await this.connector.update(ref.serviceUrl, ref.conversationId, existing.activityId, await this.gateActivity(n));
+      // A newer version claimed while this PUT was on its way may have been overtaken by it: the
+      // card ends as the newest version says.
+      const after = await this.store.gateCard(n.runId, n.gate.stepId, ref.conversationId);
+      if (after && after.version > version) {
+        const newer = JSON.parse(after.notification) as GateNotification;
+        await this.connector.update(ref.serviceUrl, ref.conversationId, existing.activityId, await this.gateActivity(newer));
+      }
       return;
     }
+    throw new Error(`teams: the card of gate ${n.gate.stepId} of ${n.runId} keeps changing under this update: retry later`);
+  }
+
+  private async postGate(n: GateNotification, ref: ConversationRef, row: Omit<GateCardRow, 'activityId'>): Promise<void> {
     const key = `gate:${n.gate.stepId}:card`;
-    if (!(await this.store.claim(n.runId, key, ref.conversationId))) return;
-    const id = await this.connector.post(ref.serviceUrl, ref.conversationId, activity);
+    const claim = await this.store.claim(n.runId, key, ref.conversationId);
+    if (claim === 'done') return;
+    if (claim === 'busy') throw new Error(`teams: the card of gate ${n.gate.stepId} of ${n.runId} is being posted by another attempt: retry later`);
+    const id = await this.connector.post(ref.serviceUrl, ref.conversationId, await this.gateActivity(n));
     if (id) await this.store.saveGateCard(n.runId, n.gate.stepId, ref.conversationId, { ...row, activityId: id });
     await this.store.markSent(n.runId, key, ref.conversationId, id);
   }

@@ -15,6 +15,9 @@ export interface ConversationRef { conversationId: string; serviceUrl: string; t
 export interface SentRow { state: 'posting' | 'sent'; activityId?: string }
 export interface GateCardRow { activityId: string; version: number; final: boolean; notification: string }
 
+/** How long a claimed, unfinished post counts as in flight before another caller may retry it. */
+export const CLAIM_LEASE_MS = 60_000;
+
 const isStatus = (err: unknown, code: number) => (err as { statusCode?: number }).statusCode === code;
 
 export class TeamsStore {
@@ -61,33 +64,56 @@ export class TeamsStore {
 
   // ---- the exactly-once ledger ----
   /**
-   * Claims (runId, key, conversation) for a post: true when this caller should post. A claim left
-   * 'posting' (a crash or a failed post after the claim) is taken again: the post is retried, so a
-   * notification is sent at least once, and twice only if the process died between the connector
-   * accepting the post and markSent.
+   * Claims (runId, key, conversation) for a post: 'post' when this caller should post, 'done' when
+   * it was sent, 'busy' when another caller claimed it moments ago (its post may be in flight: the
+   * caller retries later). A claim older than CLAIM_LEASE_MS (a crash or a failed post after the
+   * claim) is taken over: the post is retried, so a notification is sent at least once, and twice
+   * only if the process died between the connector accepting the post and markSent.
    */
-  async claim(runId: string, key: string, conversationId: string): Promise<boolean> {
+  async claim(runId: string, key: string, conversationId: string, now = Date.now()): Promise<'post' | 'done' | 'busy'> {
     const rk = `sent~${part(key)}~${part(conversationId)}`;
+    const t = await this.t();
     try {
-      await (await this.t()).createEntity({ partitionKey: runId, rowKey: rk, state: 'posting', at: new Date().toISOString() });
-      return true;
+      await t.createEntity({ partitionKey: runId, rowKey: rk, state: 'posting', claimedAt: now });
+      return 'post';
     } catch (err) {
       if (!isStatus(err, 409)) throw err;
     }
-    const row = await this.get<SentRow>(runId, rk);
-    return row?.state !== 'sent';
+    const row = await this.get<SentRow & { claimedAt?: number }>(runId, rk);
+    if (!row) return 'busy';
+    if (row.state === 'sent') return 'done';
+    if (now - (row.claimedAt ?? 0) < CLAIM_LEASE_MS) return 'busy';
+    try {
+      await t.updateEntity({ partitionKey: runId, rowKey: rk, state: 'posting', claimedAt: now }, 'Replace', { etag: row.etag });
+      return 'post';
+    } catch (err) {
+      if (isStatus(err, 412)) return 'busy';
+      throw err;
+    }
   }
   async markSent(runId: string, key: string, conversationId: string, activityId: string | undefined): Promise<void> {
     await (await this.t()).upsertEntity({ partitionKey: runId, rowKey: `sent~${part(key)}~${part(conversationId)}`, state: 'sent', activityId: activityId ?? '', at: new Date().toISOString() }, 'Replace');
   }
 
   // ---- gate cards ----
-  async gateCard(runId: string, stepId: string, conversationId: string): Promise<GateCardRow | undefined> {
+  async gateCard(runId: string, stepId: string, conversationId: string): Promise<(GateCardRow & { etag: string }) | undefined> {
     const r = await this.get<GateCardRow>(runId, `gate~${part(stepId)}~${part(conversationId)}`);
-    return r && { activityId: r.activityId, version: r.version, final: r.final, notification: r.notification };
+    return r && { activityId: r.activityId, version: r.version, final: r.final, notification: r.notification, etag: r.etag };
   }
-  async saveGateCard(runId: string, stepId: string, conversationId: string, row: GateCardRow): Promise<void> {
-    await (await this.t()).upsertEntity({ partitionKey: runId, rowKey: `gate~${part(stepId)}~${part(conversationId)}`, ...row }, 'Replace');
+  /** Writes the gate card's row; with `etag`, only over that version of it (false: someone else wrote first). */
+  async saveGateCard(runId: string, stepId: string, conversationId: string, row: GateCardRow, etag?: string): Promise<boolean> {
+    const entity = { partitionKey: runId, rowKey: `gate~${part(stepId)}~${part(conversationId)}`, ...row };
+    if (!etag) {
+      await (await this.t()).upsertEntity(entity, 'Replace');
+      return true;
+    }
+    try {
+      await (await this.t()).updateEntity(entity, 'Replace', { etag });
+      return true;
+    } catch (err) {
+      if (isStatus(err, 412)) return false;
+      throw err;
+    }
   }
   /** The latest gate notification sent for this gate (any conversation): the static part of a refreshed card. */
   async latestGate(runId: string, stepId: string): Promise<GateCardRow | undefined> {
