@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Activity } from '@microsoft/agents-activity';
 import { BotConnector } from '../../functions/channels/teams/connector.js';
+import { teamsIdentity } from '../../functions/channels/teams/identity.js';
 import { TeamsSender } from '../../functions/channels/teams/sender.js';
 import { teamsSettings } from '../../functions/channels/teams/settings.js';
 import { TeamsStore } from '../../functions/channels/teams/store.js';
@@ -80,5 +82,32 @@ describe('Teams sender, exactly once', () => {
     [card] = teams.cards(id);
     expect(JSON.stringify(card.card)).toContain('Declare: approved');
     expect(JSON.stringify(card.card)).not.toContain('"verb":"approve"');
+  });
+});
+
+describe('Teams identities', () => {
+  const activity = (from: string, tenant: string) => Activity.fromObject({
+    type: 'invoke', name: 'adaptiveCard/action', channelId: 'msteams', serviceUrl: teams.serviceUrl,
+    from: { id: teams.user(from).id, aadObjectId: teams.user(from).aadObjectId }, recipient: { id: '28:bot' },
+    conversation: { id: teams.conversationId, tenantId: tenant }, channelData: { tenant: { id: tenant } },
+  });
+  const settingsWith = (extra: Record<string, string>) => teamsSettings({ ...teams.settings, LYNCDR_TEAMS_TABLE: 'TeamsIds', ...extra })!;
+
+  it('the UPN comes from the connector\'s member lookup, or from LYNCDR_TEAMS_UPN_MAP (object id -> UPN) first; another tenant is refused', async () => {
+    const s = settingsWith({});
+    const viaConnector = await teamsIdentity(activity('Bob', teams.tenantId), s, new BotConnector(s), store);
+    expect(viaConnector).toEqual({ ok: true, user: 'bob', aadObjectId: teams.user('bob').aadObjectId });
+    const mapped = settingsWith({ LYNCDR_TEAMS_UPN_MAP: JSON.stringify({ [teams.user('bob').aadObjectId.toUpperCase()]: 'Bob@Contoso.com' }) });
+    expect(await teamsIdentity(activity('bob', teams.tenantId), mapped, new BotConnector(mapped), store)).toMatchObject({ ok: true, user: 'bob@contoso.com' });
+    expect(await teamsIdentity(activity('bob', 'another-tenant'), s, new BotConnector(s), store)).toMatchObject({ ok: false, why: expect.stringContaining('not another-tenant') });
+  });
+
+  it('settings: off without an app id; the public cloud by default', () => {
+    expect(teamsSettings({})).toBeUndefined();
+    expect(teamsSettings({ LYNCDR_TEAMS_APP_ID: 'app', LYNCDR_TEAMS_TENANT_ID: 'contoso' })).toMatchObject({
+      openIdMetadata: 'https://login.botframework.com/v1/.well-known/openidconfiguration', issuers: ['https://api.botframework.com'],
+      tokenUrl: 'https://login.microsoftonline.com/contoso/oauth2/v2.0/token', tokenScope: 'https://api.botframework.com/.default', table: 'LyncdrTeams',
+    });
+    expect(() => teamsSettings({ LYNCDR_TEAMS_APP_ID: 'app', LYNCDR_TEAMS_OPENID_METADATA: 'not a url' })).toThrow(/LYNCDR_TEAMS_OPENID_METADATA/);
   });
 });
