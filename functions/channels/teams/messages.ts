@@ -3,10 +3,10 @@
 // split into words and matched against a fixed grammar; a word is only ever a value.
 import { z } from 'zod';
 import { RunbookName } from '../../../shared/plan/schema.js';
-import { ORCHESTRATION, RunStatus } from '../../../shared/runs/contract.js';
+import { ORCHESTRATION, RunSummary } from '../../../shared/runs/contract.js';
 import { optionsFromPairs } from '../../../cli/commands/plan.js';
 import { runbookEntry } from '../../../orchestrations/runbooks/index.js';
-import { findRun, type Client } from '../../runs/read.js';
+import { findRun, runView, type Client } from '../../runs/read.js';
 import { previewPlan } from '../../runs/start.js';
 import { errorCard, messageCard, whatIfCard, type Card } from './cards.js';
 
@@ -46,7 +46,8 @@ async function whatIf(runbook: string, pairs: string[], askedBy: string): Promis
 async function status(client: Client, id: string): Promise<Card> {
   const run = await findRun(client, id);
   if (!run) return errorCard(`no run ${id}`);
-  const c = run.custom;
+  // The summary with every step's row, exactly as GET /api/runs/{id} shows it.
+  const c = await runView(run);
   if (!c) return messageCard(`Run ${id}`, [`${String(run.status.runtimeStatus)}`]);
   const waiting = c.order.filter((s) => /^waiting-/.test(c.steps[s]?.state ?? '')).map((s) => `${s}: ${c.steps[s].state}`);
   const done = c.order.filter((s) => ['succeeded', 'skipped'].includes(c.steps[s]?.state ?? '')).length;
@@ -63,7 +64,7 @@ async function runs(client: Client): Promise<Card> {
     .sort((a, b) => String(b.createdTime).localeCompare(String(a.createdTime))).slice(0, 10);
   if (!all.length) return messageCard('Runs', ['no runs yet']);
   return messageCard('Latest runs', all.map((s) => {
-    const c = RunStatus.safeParse(s.customStatus);
+    const c = RunSummary.safeParse(s.customStatus);
     return `${s.instanceId}: ${c.success ? `${c.data.runbook} ${c.data.phase}` : String(s.runtimeStatus)}`;
   }));
 }
