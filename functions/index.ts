@@ -10,5 +10,6 @@ import './http/locks.js';
 import './triggers/results.js';
 import './orchestrations.js';
 import './activities/runs.js';
+import './channels/teams/endpoint.js';
 
 usePlanBuilder(buildPlan);

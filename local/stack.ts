@@ -6,6 +6,7 @@ import { copyFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzurite } from './azurite.js';
+import { startTeamsStandin, type TeamsStandin } from './teams-standin.js';
 import { applyValues, readLocalSettings } from './settings.js';
 import { loadTopologyFile } from '../shared/topology/index.js';
 import type { Topology } from '../shared/topology/index.js';
@@ -21,6 +22,8 @@ export interface Stack {
   topology: Topology;
   topologyFile: string;
   connectionString: string;
+  /** The Teams stand-in the app trusts and posts to (absent with LYNCDR_TEAMS_STANDIN=off). */
+  teams?: TeamsStandin;
   /** Resolves when a child process of the stack exits on its own (the stack is then broken). */
   broken: Promise<string>;
   stop(): Promise<void>;
@@ -100,7 +103,22 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     ports: { blob: portFromEnv('AZURITE_BLOB_PORT', 10000), queue: portFromEnv('AZURITE_QUEUE_PORT', 10001), table: portFromEnv('AZURITE_TABLE_PORT', 10002) },
   });
   log(`Azurite: blob 127.0.0.1:${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in ${path.relative(ROOT, dataDir) || '.'}/azurite)`);
-  const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile };
+  const port = portFromEnv('LYNCDR_HTTP_PORT', settings.Host.LocalHttpPort ?? 7071);
+  // Teams on loopback: the stand-in plays Bot Framework, Entra and the Bot Connector, and its
+  // settings make the app trust it (a real bot registration needs LYNCDR_TEAMS_STANDIN=off).
+  let teams: TeamsStandin | undefined;
+  if (process.env.LYNCDR_TEAMS_STANDIN !== 'off') {
+    try {
+      teams = await startTeamsStandin({ dir: path.join(dataDir, 'teams'), port: portFromEnv('LYNCDR_TEAMS_STANDIN_PORT', 0), log });
+    } catch (err) {
+      await azurite.stop();
+      throw new Error(`the Teams stand-in could not start: ${(err as Error).message}`);
+    }
+  }
+  const env = {
+    ...process.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
+    ...(teams ? { ...teams.settings, LYNCDR_PUBLIC_URL: process.env.LYNCDR_PUBLIC_URL || `http://127.0.0.1:${port}` } : {}),
+  };
 
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -115,11 +133,11 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
     })));
+    await teams?.stop();
     await azurite.stop();
   };
 
   try {
-    const port = portFromEnv('LYNCDR_HTTP_PORT', settings.Host.LocalHttpPort ?? 7071);
     const logDir = path.join(dataDir, 'logs');
     const host = run('host', [path.join(ROOT, 'dist/local/host-main.js'), '--root', ROOT, '--port', String(port)], env, Boolean(opts.quietHost), logDir);
     children.push(host);
@@ -127,6 +145,13 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     const line = await waitForLine(host, /"event":"listening"/, 60_000);
     const listening = JSON.parse(line.slice(line.indexOf('{'))) as { url: string; hub: string; functions: number; resumed: number };
 
+    if (teams) {
+      teams.setAppUrl(listening.url);
+      // The bot is installed in the stand-in's team channel, as an admin would add the app.
+      const installed = await teams.install();
+      if (installed.status !== 200) throw new Error(`the app refused the Teams stand-in's install: HTTP ${installed.status} ${JSON.stringify(installed.body)}`);
+      log(`Teams: the bot is installed in ${teams.conversationId} (cards: npx lyncdr lab teams cards; data in ${path.relative(ROOT, path.join(dataDir, 'teams'))})`);
+    }
     await opts.beforeWorkers?.({ dataDir, topology: topology.topology });
     const sites = topology.topology.sites.map((s) => s.name.toLowerCase());
     for (const site of sites) {
@@ -138,7 +163,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     log(`Functions host: ${listening.url}/api (task hub ${listening.hub}, ${listening.functions} functions, ${listening.resumed} run(s) resumed)`);
     log(`Durable management API: ${listening.url}/runtime/webhooks/durabletask/instances`);
     log(`Workers on the simulated estate (${path.relative(ROOT, topologyFile)}): ${sites.join(', ')}`);
-    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, broken, stop };
+    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, ...(teams ? { teams } : {}), broken, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -12,18 +12,24 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-drill-'));
 beforeAll(() => { execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' }); }, 120_000);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/** Runs the drill as a process with these arguments, on free ports. */
+async function drill(args: string[]): Promise<{ out: string; code: number | null }> {
+  const env = {
+    ...process.env, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '', LYNCDR_TASK_HUB: '',
+    AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
+  };
+  delete (env as Record<string, string | undefined>).LYNCDR_TASK_HUB;
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += String(d); });
+  child.stderr.on('data', (d) => { out += String(d); });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { out, code };
+}
+
 describe('npm run drill', () => {
   it('runs an approval-gated site failover end to end and proves it in the audit trail', async () => {
-    const env = {
-      ...process.env, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '', LYNCDR_TASK_HUB: '',
-      AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
-    };
-    delete (env as Record<string, string | undefined>).LYNCDR_TASK_HUB;
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += String(d); });
-    child.stderr.on('data', (d) => { out += String(d); });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { out, code } = await drill([]);
     expect(out).toMatch(/disaster: .*east/i);
     expect(out).toMatch(/alice approves sha256:.*accepted/);
     expect(out).toMatch(/bob approves sha256:.*accepted/);
@@ -31,6 +37,17 @@ describe('npm run drill', () => {
     expect(out).toMatch(/succeeded\s+pchat-set-failed-over/);
     expect(out).toMatch(/run run-[\w-]+: succeeded/);
     expect(out).toMatch(/RTO [\d.]+ min/);
+    expect(out).toMatch(/audit trail: \d+ entries, intact/);
+    expect(code, out).toBe(0);
+  }, 180_000);
+
+  it('--channel teams: the operator declares in Teams, the approvers approve and the operator confirms through signed card actions', async () => {
+    const { out, code } = await drill(['--channel', 'teams']);
+    expect(out).toMatch(/operator started site-failover .* -> run run-/);
+    expect(out).toMatch(/alice approves sha256:.*Your (vote|approval) counted/);
+    expect(out).toMatch(/bob approves sha256:.*Your (vote|approval) counted/);
+    expect(out).toMatch(/operator confirms [\w-]+: Confirmed/);
+    expect(out).toMatch(/run run-[\w-]+: succeeded/);
     expect(out).toMatch(/audit trail: \d+ entries, intact/);
     expect(code, out).toBe(0);
   }, 180_000);
