@@ -2,12 +2,14 @@
 // concurrency and Azure's entity limits.
 import { describe, it, expect } from 'vitest';
 import {
-  AuditConfigError, AuditConflictError, AuditInputError, AuditLimitError, AuditRunNotFoundError,
+  AuditConfigError, AuditConflictError, AuditInputError, AuditRunNotFoundError,
   GENESIS_HASH, MAX_STRING_CHARS, chainHasher, encodeEntry, entryRowKey, keyRowKey, type AuditEntry,
 } from '../../shared/audit/index.js';
 import { HMAC_KEY, at, freshTrail, rawTable, runEntries, seedRun } from './helpers.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { createAuditTrail } from '../../shared/audit/index.js';
+import { payloadOf } from '../../shared/audit/payloads.js';
+import { blobService } from '../../shared/storage/connection.js';
 
 const RUN = 'run-2025-03-01-failover';
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -239,12 +241,27 @@ describe('audit trail: Azure entity limits and input checks', () => {
     expect((await trail.verify(RUN)).ok).toBe(true);
   });
 
-  it('rejects data that cannot fit in one 1 MiB entity with a clear error, writing nothing', async () => {
+  it('keeps data too large for one 1 MiB entity in a blob, bound to the chain by its SHA-256, and verify checks the blob', async () => {
     const trail = freshTrail();
-    const err = await trail.append(RUN, 'step:s1:attempt:1:result', { kind: 'step-result', actor: 'worker:dr-01', at: at(1), data: { output: 'x'.repeat(600_000) } }).catch((x: unknown) => x);
-    expect(err).toBeInstanceOf(AuditLimitError);
-    expect((err as Error).message).toMatch(/at most 1048576 bytes.*blob storage/);
-    await expect(trail.readRun(RUN)).rejects.toBeInstanceOf(AuditRunNotFoundError);
+    const big = { output: 'x'.repeat(600_000) };
+    const entry = await trail.append(RUN, 'step:s1:attempt:1:result', { kind: 'step-result', actor: 'worker:dr-01', at: at(1), data: big });
+    const ref = payloadOf(entry.data);
+    expect(ref, JSON.stringify(entry.data).slice(0, 200)).toMatchObject({ container: 'lyncdr-audit', chars: JSON.stringify(big).length });
+    expect(ref!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // A repeat of the same append is the same entry (content-addressed blob, same reference).
+    expect((await trail.append(RUN, 'step:s1:attempt:1:result', { kind: 'step-result', actor: 'worker:dr-01', at: at(1), data: big })).seq).toBe(entry.seq);
+    expect(await trail.readPayload(ref!)).toEqual(big);
+    expect((await trail.verify(RUN)).ok).toBe(true);
+    // Tampering with the blob is found by verify, and the payload is refused when read.
+    const blob = blobService(azurite()).getContainerClient(ref!.container).getBlockBlobClient(ref!.blob);
+    const altered = JSON.stringify({ output: 'y'.repeat(600_000) });
+    await blob.upload(altered, altered.length);
+    const report = await trail.verify(RUN);
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => p.message).join('; ')).toMatch(/payload blob .* was altered/);
+    await expect(trail.readPayload(ref!)).rejects.toThrow(/altered/);
+    await blob.delete();
+    expect((await trail.verify(RUN)).problems.map((p) => p.message).join('; ')).toMatch(/payload blob .* is missing/);
   });
 
   it('rejects keys, run ids, kinds and data that cannot be stored faithfully', async () => {
