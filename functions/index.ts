@@ -9,5 +9,7 @@ import './http/locks.js';
 import './triggers/results.js';
 import './orchestrations.js';
 import './activities/runs.js';
+import './activities/notify.js';
+import './http/links.js';
 
 usePlanBuilder(buildPlan);

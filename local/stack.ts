@@ -2,11 +2,13 @@
 // hybrid worker per site of the configured estate, on the simulated Lync estate. Shared by
 // `npm start` (local/start.ts) and `npm run drill` (local/drill.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzurite } from './azurite.js';
 import { applyValues, readLocalSettings } from './settings.js';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { loadTopologyFile } from '../shared/topology/index.js';
 import type { Topology } from '../shared/topology/index.js';
 
@@ -21,6 +23,8 @@ export interface Stack {
   topology: Topology;
   topologyFile: string;
   connectionString: string;
+  /** The local SMTP sink the e-mail channel sends to (startStack({ mail: true })), unless LYNCDR_SMTP_HOST names a real server. */
+  mail?: SmtpSink;
   /** Resolves when a child process of the stack exits on its own (the stack is then broken). */
   broken: Promise<string>;
   stop(): Promise<void>;
@@ -85,7 +89,38 @@ export function loadSettings() {
   return settings;
 }
 
-export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
+/** The local dev identities (README) get addresses in the sink's made-up domain. */
+const DEV_IDENTITIES = ['operator', 'operator1', 'operator2', 'alice', 'bob', 'carol', 'dave'];
+
+/**
+ * The e-mail channel, locally: an SMTP sink on loopback (a free port, or LYNCDR_SMTP_SINK_PORT)
+ * keeping messages in <data>/mail, and the settings that make the app send there with links
+ * back to this host. Settings already given (local.settings.json, the environment) win; with
+ * LYNCDR_SMTP_HOST given, the app sends to that server and no sink starts.
+ */
+async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: SmtpSink; env: Record<string, string> }> {
+  const dir = path.join(dataDir, 'mail');
+  mkdirSync(dir, { recursive: true });
+  // The link key outlives a restart, so the links in mails already sent keep working.
+  const keyFile = path.join(dir, 'link.key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const env: Record<string, string> = {
+    LYNCDR_CHANNELS: 'email',
+    LYNCDR_LINK_KEY: readFileSync(keyFile, 'utf8').trim(),
+    LYNCDR_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+    LYNCDR_MAIL_FROM: 'lyncdr <lyncdr@lyncdr.local>',
+    LYNCDR_EMAIL_ADDRESSES: JSON.stringify(Object.fromEntries(DEV_IDENTITIES.map((id) => [id, `${id}@lyncdr.local`]))),
+  };
+  let sink: SmtpSink | undefined;
+  if (!process.env.LYNCDR_SMTP_HOST) {
+    sink = await startSmtpSink({ dir, port: portFromEnv('LYNCDR_SMTP_SINK_PORT', 0) });
+    Object.assign(env, { LYNCDR_SMTP_HOST: '127.0.0.1', LYNCDR_SMTP_PORT: String(sink.port), LYNCDR_SMTP_SECURE: 'false' });
+  }
+  for (const k of Object.keys(env)) if (process.env[k] !== undefined && process.env[k] !== '') delete env[k];
+  return { sink, env };
+}
+
+export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; mail?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
   const settings = loadSettings();
   const dataDir = path.resolve(ROOT, process.env.LYNCDR_DATA_DIR || '.data');
   const topologyFile = path.resolve(ROOT, process.env.LYNCDR_TOPOLOGY || 'examples/estate.sample.yaml');
@@ -100,7 +135,17 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     ports: { blob: portFromEnv('AZURITE_BLOB_PORT', 10000), queue: portFromEnv('AZURITE_QUEUE_PORT', 10001), table: portFromEnv('AZURITE_TABLE_PORT', 10002) },
   });
   log(`Azurite: blob 127.0.0.1:${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in ${path.relative(ROOT, dataDir) || '.'}/azurite)`);
-  const env = { ...process.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile };
+  const port = portFromEnv('LYNCDR_HTTP_PORT', settings.Host.LocalHttpPort ?? 7071);
+  let mail: Awaited<ReturnType<typeof startMail>> = { env: {} };
+  try {
+    if (opts.mail) mail = await startMail(dataDir, port);
+  } catch (err) {
+    await azurite.stop();
+    throw err;
+  }
+  if (mail.sink) log(`Mail: SMTP sink on 127.0.0.1:${mail.sink.port}, messages in ${path.relative(ROOT, mail.sink.dir)} (npx lyncdr lab mail list)`);
+  else if (opts.mail) log(`Mail: sent through ${process.env.LYNCDR_SMTP_HOST}:${process.env.LYNCDR_SMTP_PORT ?? 587}`);
+  const env = { ...process.env, ...mail.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile };
 
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -115,11 +160,11 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
     })));
+    await mail.sink?.stop();
     await azurite.stop();
   };
 
   try {
-    const port = portFromEnv('LYNCDR_HTTP_PORT', settings.Host.LocalHttpPort ?? 7071);
     const logDir = path.join(dataDir, 'logs');
     const host = run('host', [path.join(ROOT, 'dist/local/host-main.js'), '--root', ROOT, '--port', String(port)], env, Boolean(opts.quietHost), logDir);
     children.push(host);
@@ -138,7 +183,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     log(`Functions host: ${listening.url}/api (task hub ${listening.hub}, ${listening.functions} functions, ${listening.resumed} run(s) resumed)`);
     log(`Durable management API: ${listening.url}/runtime/webhooks/durabletask/instances`);
     log(`Workers on the simulated estate (${path.relative(ROOT, topologyFile)}): ${sites.join(', ')}`);
-    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, broken, stop };
+    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, ...(mail.sink ? { mail: mail.sink } : {}), broken, stop };
   } catch (err) {
     await stop();
     throw err;

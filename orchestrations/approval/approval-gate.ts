@@ -10,6 +10,7 @@ import {
 import { EVENTS, VoteEvent, type GateCustomStatus, type GateInput, type GateResult } from '../../shared/runs/contract.js';
 import { activities } from '../executor/activities.js';
 import { anyOf } from '../executor/tasks.js';
+import { clip, gateView } from './gate-view.js';
 
 export function* approvalGate(context: OrchestrationContext): Generator<Task, GateResult, unknown> {
   const input = context.df.getInput<GateInput>();
@@ -33,11 +34,23 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     };
     context.df.setCustomStatus(custom);
   };
+  // Executor version 3: the gate tells people when it opens and after every change (GateInput.notify).
+  const voteChannels: Record<string, string> = {};
+  const notify = function* (cancelled?: 'cancelled'): Generator<Task, void, unknown> {
+    if (!input.notify) return;
+    try {
+      yield act.notify({ kind: 'gate', runId: input.runId, runbook: input.runbook ?? '', runTitle: clip(input.runTitle ?? input.title, 500), at: now(),
+        gate: gateView(input, policy, state, votes, voteChannels, cancelled) });
+    } catch {
+      // Dropped after its retries: a channel that is down must not stop the gate.
+    }
+  };
   publish();
   yield audit('requested', 'approval-requested', input.requester, {
     stepId: input.stepId, title: input.title, reason: input.reason, planHash: input.planHash, policy: input.policyName,
     required: policy.required, approverGroups: policy.approverGroups, timeoutMinutes: policy.timeoutMinutes, escalationTimeoutMinutes: policy.escalationTimeoutMinutes,
   });
+  yield* notify();
 
   const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
   let vote = context.df.waitForExternalEvent(EVENTS.vote);
@@ -49,6 +62,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       const result: GateResult = { status: st.status, approvers: st.approvers, rejectors: st.rejectors, reason: 'reason' in st ? st.reason : undefined, decidedAt: now() };
       publish();
       yield audit('decided', 'gate-decided', 'lyncdr', result);
+      yield* notify();
       return result;
     }
     // One timer per deadline: a vote does not move the deadline, escalation does.
@@ -62,6 +76,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       const result: GateResult = { status: 'cancelled', approvers: st.approvers, rejectors: st.rejectors, reason: `run cancelled by ${c?.by ?? 'unknown'}: ${c?.reason ?? ''}`, decidedAt: now() };
       publish('cancelled');
       yield audit('decided', 'gate-decided', c?.by ?? 'lyncdr', result);
+      yield* notify('cancelled');
       return result;
     }
     if (winner === timer) {
@@ -70,6 +85,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       if (t.outcome.kind === 'escalated') {
         publish();
         yield audit('escalated', 'gate-escalated', 'lyncdr', { added: t.outcome.added, deadline: t.outcome.deadline });
+        yield* notify();
       }
       continue;
     }
@@ -91,7 +107,9 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
         : { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
     }
     votes.push(entry);
+    if (parsed.success) voteChannels[entry.voteId] = parsed.data.channel;
     publish();
     yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined });
+    yield* notify();
   }
 }

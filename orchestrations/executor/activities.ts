@@ -1,6 +1,7 @@
 // Typed calls of the executor's activities. The registrations live in functions/activities/runs.ts
 // (they carry I/O, which orchestrator files may not import); the names and shapes are shared.
-import type { OrchestrationContext, Task } from 'durable-functions';
+import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
+import type { Notification } from '../../shared/runs/notifications.js';
 import {
   ACTIVITY, type AuditInput, type BuildPlanInput, type DispatchInput, type LocksInput,
 } from '../../shared/runs/activities.js';
@@ -12,4 +13,10 @@ export const activities = (context: OrchestrationContext) => ({
   acquireLocks: (input: LocksInput): Task => context.df.callActivity(ACTIVITY.acquireLocks, input),
   releaseLocks: (input: LocksInput): Task => context.df.callActivity(ACTIVITY.releaseLocks, input),
   dispatchCommand: (input: DispatchInput): Task => context.df.callActivity(ACTIVITY.dispatchCommand, input),
+  /** A channel that fails (the mail server is down) is retried: 3 attempts, 2 s then 4 s apart. */
+  notify: (n: Notification): Task => context.df.callActivityWithRetry(ACTIVITY.notify, NOTIFY_RETRY, n),
 });
+
+// A plain object of RetryOptions' shape: the class's constructor is all it adds, and orchestrations
+// import only the SDK's types.
+const NOTIFY_RETRY = { firstRetryIntervalInMilliseconds: 2000, maxNumberOfAttempts: 3, backoffCoefficient: 2 } as RetryOptions;

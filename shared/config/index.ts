@@ -101,5 +101,5 @@ export function runConfigFrom(s: AppSettings): RunConfig {
   };
 }
 
-/** What new runs get (RunConfig.executorVersion). */
-export const EXECUTOR_VERSION = 2;
+/** What new runs get (RunConfig.executorVersion). 3: the orchestrators notify people (the notify activity). */
+export const EXECUTOR_VERSION = 3;

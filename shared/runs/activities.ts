@@ -12,6 +12,8 @@ export const ACTIVITY = {
   acquireLocks: 'runs-acquireLocks',
   releaseLocks: 'runs-releaseLocks',
   dispatchCommand: 'runs-dispatchCommand',
+  /** Tells people on every configured channel (functions/activities/notify.ts). */
+  notify: 'notify',
 } as const;
 
 export interface BuildPlanInput {

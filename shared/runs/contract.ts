@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ApprovalPolicySchema, IdentitySchema, VOTE_CHANNELS } from '../approvals/schema.js';
 import { RunbookName } from '../plan/schema.js';
+import type { ChangeView } from './notifications.js';
 
 export const STATUS_CONTRACT_VERSION = 1;
 
@@ -33,7 +34,8 @@ export const RunConfig = z.strictObject({
   /**
    * The executor's behaviour this run started with, so a run replays the way it ran across an
    * upgrade of the app. 2: a verification rides with its command and a step's result and verdict
-   * are audited in one activity. Absent (1): runs started before that.
+   * are audited in one activity. 3: the run and its gates call the notify activity (gates, manual
+   * steps, decisions, the end). Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });
@@ -203,4 +205,15 @@ export interface GateInput {
   requester: string;
   policyName: string;
   policy: z.input<typeof ApprovalPolicySchema>;
+  // Executor version 3 and later (all optional, so a gate started by older code replays unchanged):
+  /** The gate tells people through the notify activity when it opens and after every change. */
+  notify?: boolean;
+  /** What the gate's notifications show that the fields above lack. */
+  runbook?: string;
+  runTitle?: string;
+  /** The plan's steps that change the estate (at most 50) and how many there are in all. */
+  changes?: Array<z.infer<typeof ChangeView>>;
+  changesTotal?: number;
+  rtoForecastMinutes?: number;
+  rtoTargetMinutes?: number;
 }
