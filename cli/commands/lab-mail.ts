@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseMail } from '../../local/mail-parse.js';
+import { clickLink } from '../../local/mail-click.js';
 import { readIndex, type SinkMessage } from '../../local/smtp-sink.js';
 
 export interface MailCommandDeps {
@@ -12,29 +13,6 @@ export interface MailCommandDeps {
   out?: (text: string) => void;
   setExitCode?: (code: number) => void;
   doFetch?: typeof fetch;
-}
-
-/** The text of a page, for a terminal: headings and paragraphs on lines of their own, entities decoded. */
-export function pageText(html: string): string {
-  return html.replace(/<title>[\s\S]*?<\/title>/i, '').replace(/<(br|\/p|\/h1|\/tr|\/li)[^>]*>/gi, '\n').replace(/<\/td>/gi, ' ').replace(/<[^>]+>/g, '')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')
-    .split('\n').map((l) => l.trim()).filter(Boolean).join('\n');
-}
-
-export interface ClickResult { status: number; getStatus: number; text: string }
-
-/** Follows one link: GET (the page), then POST its form with the CSRF token the page holds. */
-export async function clickLink(url: string, o: { as?: string; comment?: string; doFetch?: typeof fetch }): Promise<ClickResult> {
-  const doFetch = o.doFetch ?? fetch;
-  const headers: Record<string, string> = { 'user-agent': 'lyncdr-cli (lab mail click)', ...(o.as ? { 'x-lyncdr-user': o.as } : {}) };
-  const got = await doFetch(url, { headers });
-  const page = await got.text();
-  if (got.status !== 200) return { status: got.status, getStatus: got.status, text: pageText(page) };
-  const csrf = /<input type="hidden" name="csrf" value="([^"]*)">/.exec(page)?.[1];
-  if (!csrf) return { status: 0, getStatus: got.status, text: `the page has no form to post:\n${pageText(page)}` };
-  const form = new URLSearchParams({ csrf, comment: o.comment ?? '' });
-  const posted = await doFetch(url, { method: 'POST', body: form.toString(), headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } });
-  return { status: posted.status, getStatus: got.status, text: pageText(await posted.text()) };
 }
 
 export function registerMailCommands(lab: Command, deps: MailCommandDeps = {}): Command {

@@ -2,7 +2,7 @@
 // and the real local SMTP sink as the SMTP peer. People act only through the mailed links (GET the
 // page, POST its form), as `lyncdr lab mail click` does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clickLink } from '../../cli/commands/lab-mail.js';
+import { clickLink } from '../../local/mail-click.js';
 import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { ORCHESTRATION } from '../../shared/runs/contract.js';
 import { finished, stepState } from '../runs/support.js';
