@@ -36,7 +36,11 @@ export function readIndex(dir: string): SinkMessage[] {
   return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as SinkMessage);
 }
 
-export async function startSmtpSink(opts: { dir: string; port?: number; log?: (m: string) => void }): Promise<SmtpSink> {
+export async function startSmtpSink(opts: {
+  dir: string; port?: number; log?: (m: string) => void;
+  /** Called with each message once it is kept, before the sender is told it was accepted (tests: a crash there). */
+  onMessage?: (m: SinkMessage) => Promise<void> | void;
+}): Promise<SmtpSink> {
   mkdirSync(opts.dir, { recursive: true });
   let next = readIndex(opts.dir).reduce((m, x) => Math.max(m, x.n), 0) + 1;
   const server = new SMTPServer({
@@ -45,7 +49,7 @@ export async function startSmtpSink(opts: { dir: string; port?: number; log?: (m
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (d: Buffer) => chunks.push(d));
-      stream.on('end', () => {
+      stream.on('end', async () => {
         try {
           const raw = Buffer.concat(chunks);
           const mail = parseMail(raw.toString('utf8'));
@@ -60,6 +64,7 @@ export async function startSmtpSink(opts: { dir: string; port?: number; log?: (m
           // One JSON line per message, appended: the index never holds a half-written entry.
           appendFileSync(indexFile(opts.dir), `${JSON.stringify(entry)}\n`);
           opts.log?.(`mail ${n} to ${entry.to.join(', ')}: ${entry.subject}`);
+          await opts.onMessage?.(entry);
           callback();
         } catch (err) {
           callback(err as Error);

@@ -1,7 +1,9 @@
 // The e-mail channel over the real local stack: a host over Azurite running the app, sim workers,
 // and the real local SMTP sink as the SMTP peer. People act only through the mailed links (GET the
 // page, POST its form), as `lyncdr lab mail click` does.
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerLabCommands } from '../../cli/commands/lab.js';
 import { clickLink } from '../../local/mail-click.js';
 import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { ORCHESTRATION } from '../../shared/runs/contract.js';
@@ -17,6 +19,16 @@ const scheduled = async (instance: string): Promise<string[]> => {
   const h = (await (await fetch(`${e.env.host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}?showHistory=true`)).json()) as { history: Array<{ EventType: string; FunctionName?: string }> };
   return h.history.filter((x) => x.EventType === 'TaskScheduled').map((x) => x.FunctionName!.replace(/^runs-/, ''));
 };
+
+/** `lyncdr lab mail --mail-dir <sink> ...`, as typed. */
+async function labMail(...args: string[]): Promise<{ text: string; code: number }> {
+  let text = '';
+  let code = 0;
+  const program = new Command('lyncdr').exitOverride();
+  registerLabCommands(program, { env: {}, out: (t) => { text += t; }, setExitCode: (c) => { code = c; } });
+  await program.parseAsync(['node', 'lyncdr', 'lab', 'mail', '--mail-dir', e.sink.dir, ...args]);
+  return { text, code };
+}
 
 const gateVotes = async (id: string, step = 'declare') => ((await e.env.run(id)).gates?.[step]?.votes ?? []) as Array<{ approver: string; outcome: string; code?: string }>;
 
@@ -44,8 +56,12 @@ describe('a whole run through e-mail', () => {
     const a = await clickLink(linkOf(alice, 'approve'), { comment: 'plan <b>reviewed</b>' });
     expect(a, a.text).toMatchObject({ status: 200 });
     expect(a.text).toMatch(/Your approval was recorded/);
-    const b = await clickLink(linkOf(bob, 'approve'), { as: 'bob' });
-    expect(b.status, b.text).toBe(200);
+    // Bob uses the CLI: list, open, then click (the page, then its form, as bob).
+    expect((await labMail('list')).text).toMatch(new RegExp(`\\s${bob.n}\\s+bob@example.test\\s+\\[lyncdr\\] Approval needed: Declare the <disaster> & fail over .*\\[approve reject\\]`));
+    expect((await labMail('open', String(bob.n))).text).toMatch(/Plan hash: sha256:/);
+    const b = await labMail('click', String(bob.n), 'approve', '--as', 'bob', '--comment', 'ok');
+    expect(b, b.text).toMatchObject({ code: 0 });
+    expect(b.text).toMatch(/Your approval was recorded/);
 
     // The manual step: its mail goes to the operators, one of whom confirms through it.
     await e.env.waitFor(id, stepState('do-by-hand', 'waiting-confirmation'));
@@ -62,6 +78,7 @@ describe('a whole run through e-mail', () => {
     const trail = await e.env.trail.readRun(id);
     const votes = trail.filter((x) => x.kind === 'vote');
     expect(votes.map((v) => [v.actor, (v.data as any).outcome, (v.data as any).channel])).toEqual([['alice', 'accepted', 'email'], ['bob', 'accepted', 'email']]);
+    expect((votes[1].data as any).comment).toBe('ok');
     expect((votes[0].data as any).comment).toBe('plan <b>reviewed</b>');
     expect((trail.find((x) => x.kind === 'manual-confirmed')!.data as any).channel).toBe('email');
 
