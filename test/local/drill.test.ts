@@ -34,4 +34,27 @@ describe('npm run drill', () => {
     expect(out).toMatch(/audit trail: \d+ entries, intact/);
     expect(code, out).toBe(0);
   }, 180_000);
+
+  it('--channel email: every approval and confirmation goes through the mailed links, each mail printed, and the trail says so', async () => {
+    const env = {
+      ...process.env, LYNCDR_DATA_DIR: mkdtempSync(path.join(dataDir, 'email-')), AzureWebJobsStorage: '',
+      AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
+    } as Record<string, string | undefined>;
+    delete env.LYNCDR_TASK_HUB;
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js'), '--channel', 'email'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += String(d); });
+    child.stderr.on('data', (d) => { out += String(d); });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(out).toMatch(/Mail: SMTP sink on 127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/mail \d+ to alice@lyncdr\.local: \[lyncdr\] Approval needed: Declare a disaster for site East/);
+    expect(out).toMatch(/alice follows its approve link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/bob follows its approve link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/mail \d+ to operator@lyncdr\.local: \[lyncdr\] Manual step waiting/);
+    expect(out).toMatch(/operator follows its confirm link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).not.toMatch(/approves sha256/);
+    expect(out).toMatch(/channel: 4 votes, confirmations and decisions, every one by e-mail/);
+    expect(out).toMatch(/audit trail: \d+ entries, intact/);
+    expect(code, out).toBe(0);
+  }, 180_000);
 });
