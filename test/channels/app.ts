@@ -14,3 +14,13 @@ FIXTURES['email-flow'] = (o) => ({
       retry: { maxAttempts: 1, firstIntervalMs: 10, backoffCoefficient: 2 } },
   ],
 });
+
+// The gate, then a manual step and a command side by side (the scheduler races their tasks).
+FIXTURES['email-parallel'] = (o) => ({
+  v: 1, runbook: 'readiness', title: 'E-mail in parallel', options: o, targets, locks: [`test:email-parallel:${String(o.tag ?? '')}`],
+  steps: [
+    gate('declare', { title: 'Declare', policy: 'default', reason: 'test', startsRtoClock: true }),
+    manual('by-hand', { title: 'By hand', instructions: 'Do it', estimatedMs: 60_000, timeoutMs: 3_600_000, dependsOn: ['declare'] }),
+    cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['declare'] }),
+  ],
+});
