@@ -17,7 +17,7 @@ import { csrfOk, csrfTokenFor, verifyLink, type LinkClaims } from '../channels/e
 import { confirmPage, resultPage, type LinkContext } from '../channels/email/pages.js';
 import { linkSettings, type LinkSettings } from '../channels/email/settings.js';
 import { UsedLinks } from '../channels/email/used-links.js';
-import { castVote, confirmStep, decideStep, type DecisionAnswer } from '../runs/decisions.js';
+import { castVote, confirmStep, decideStep, type DecisionAnswer, type DecisionClient } from '../runs/decisions.js';
 import { findRun, statusOf, type Client } from '../runs/read.js';
 import { identityOf } from './identity.js';
 
@@ -83,14 +83,15 @@ function answerPage(c: LinkClaims, a: DecisionAnswer): HttpResponseInit {
   return html(a.status, resultPage('Refused', `${DONE[c.d]} was refused: ${b.error ?? 'no reason given'}`, [['Run', c.r], ['Step', c.s], ['Code', b.code], ['Gate', gate]]));
 }
 
-async function decide(client: Client, c: LinkClaims, user: string, comment: string | undefined): Promise<DecisionAnswer> {
+async function decide(client: Client, c: LinkClaims, user: string, comment: string | undefined, from: DecisionClient): Promise<DecisionAnswer> {
+  const common = { ...(comment ? { comment } : {}), channel: 'email' as const, client: from };
   switch (c.d) {
     case 'approve': case 'reject':
-      return castVote(client, c.r, user, { decision: c.d, planHash: c.h, ...(comment ? { comment } : {}), channel: 'email', step: c.s });
+      return castVote(client, c.r, user, { decision: c.d, planHash: c.h, step: c.s, ...common });
     case 'confirm':
-      return confirmStep(client, c.r, c.s, user, { ...(comment ? { comment } : {}), channel: 'email' });
+      return confirmStep(client, c.r, c.s, user, common);
     case 'retry': case 'skip': case 'abort':
-      return decideStep(client, c.r, c.s, user, { decision: c.d, ...(comment ? { comment } : {}), channel: 'email' });
+      return decideStep(client, c.r, c.s, user, { decision: c.d, ...common });
   }
 }
 
@@ -124,14 +125,17 @@ export async function handleLink(req: HttpRequest, client: Client): Promise<Http
     const now = (await findRun(client, c.r))?.custom?.steps[c.s];
     if (now && now.attempt !== c.a) return html(409, resultPage('Refused', `This link is for attempt ${c.a}; step ${c.s} is at attempt ${now.attempt} (${now.state}). Nothing was changed.`));
   }
-  const use = {
-    user: who.user, decision: c.d, at: new Date().toISOString(),
-    userAgent: req.headers.get('user-agent') ?? '', address: req.headers.get('x-forwarded-for') ?? req.headers.get('client-ip') ?? '',
+  // Where the decision came from, for the trail: App Service passes the client's address in
+  // x-forwarded-for / client-ip; the local host passes none.
+  const from: DecisionClient = {
+    userAgent: (req.headers.get('user-agent') ?? '').slice(0, 500),
+    address: (req.headers.get('x-forwarded-for') ?? req.headers.get('client-ip') ?? 'unknown').slice(0, 100),
   };
+  const use = { user: who.user, decision: c.d, at: new Date().toISOString(), ...from };
   if (!(await links.claim(c.r, c.i, use))) return html(410, resultPage('This link was already used', 'A link works once. Nothing was changed.'));
   let a: DecisionAnswer;
   try {
-    a = await decide(client, c, who.user, comment);
+    a = await decide(client, c, who.user, comment, from);
   } catch (err) {
     // The decision did not reach the run: give the link back.
     await links.release(c.r, c.i);

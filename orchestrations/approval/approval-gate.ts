@@ -99,7 +99,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     if (!parsed.success) {
       entry = { voteId: `invalid-${n}`, approver: 'unknown', decision: 'unknown', outcome: 'refused', code: 'invalid-vote', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), at };
     } else {
-      const { voteId, ...v } = parsed.data;
+      const { voteId, client: _client, ...v } = parsed.data;
       const r = applyVote(state, { ...v, at }, policy);
       state = r.state;
       entry = r.outcome.kind === 'accepted'
@@ -109,7 +109,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     votes.push(entry);
     if (parsed.success) voteChannels[entry.voteId] = parsed.data.channel;
     publish();
-    yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined });
+    yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined, ...(parsed.success && parsed.data.client ? { client: parsed.data.client } : {}) });
     yield* notify();
   }
 }

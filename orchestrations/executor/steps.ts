@@ -251,7 +251,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
     const parsed = ConfirmEvent.safeParse(event.result);
     if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.confirm(step.id)); continue; }
     deadline.cancel();
-    yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}) });
+    yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
     if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
     (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, at: run.now() });
     finishStep(run, st, 'succeeded');

@@ -74,9 +74,11 @@ const Comment = z.string().trim().max(2000).optional();
 
 /** Where a decision was taken (absent in events raised before channels were recorded). */
 const DecisionChannel = z.enum(VOTE_CHANNELS).optional();
-export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel });
+/** The browser a decision came from, when the channel knows it (e-mailed links): recorded in the trail. */
+export const DecisionClient = z.strictObject({ userAgent: z.string().max(500), address: z.string().max(100) }).optional();
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
-export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel });
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient });
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
 export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel });
 export type CancelEvent = z.infer<typeof CancelEvent>;
@@ -88,6 +90,8 @@ export const VoteEvent = z.strictObject({
   planHash: z.string().min(1).max(200),
   comment: Comment,
   channel: z.enum(VOTE_CHANNELS),
+  /** Not a rule's input: the gate records it with the vote and leaves it out of the rules. */
+  client: DecisionClient,
 });
 export type VoteEvent = z.infer<typeof VoteEvent>;
 

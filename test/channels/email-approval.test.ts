@@ -79,6 +79,9 @@ describe('a whole run through e-mail', () => {
     const votes = trail.filter((x) => x.kind === 'vote');
     expect(votes.map((v) => [v.actor, (v.data as any).outcome, (v.data as any).channel])).toEqual([['alice', 'accepted', 'email'], ['bob', 'accepted', 'email']]);
     expect((votes[1].data as any).comment).toBe('ok');
+    // Where each decision came from: the user agent, and the address (none on the local host).
+    expect((votes[1].data as any).client).toEqual({ userAgent: 'lyncdr-cli (lab mail click)', address: 'unknown' });
+    expect((trail.find((x) => x.kind === 'manual-confirmed')!.data as any).client).toEqual({ userAgent: 'lyncdr-cli (lab mail click)', address: 'unknown' });
     expect((votes[0].data as any).comment).toBe('plan <b>reviewed</b>');
     expect((trail.find((x) => x.kind === 'manual-confirmed')!.data as any).channel).toBe('email');
 
@@ -262,6 +265,7 @@ describe('a failed step decided by mail', () => {
     expect(done.status.steps['read-fabric']).toMatchObject({ state: 'skipped', decisions: [{ decision: 'skip', by: 'operator2' }] });
     const decision = (await e.env.trail.readRun(id)).find((x) => x.kind === 'operator-decision')!;
     expect((decision.data as any).channel).toBe('email');
+    expect((decision.data as any).client).toEqual({ userAgent: 'lyncdr-cli (lab mail click)', address: 'unknown' });
     expect(planHash).toMatch(/^sha256:/);
   }, 90_000);
 });
