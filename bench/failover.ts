@@ -104,7 +104,7 @@ async function main() {
       // where the time between one command and the next goes.
       type Event = { EventType: string; Timestamp: string; FunctionName?: string; Result?: unknown; Input?: unknown };
       const res = await fetch(`${stack.url.replace(/\/api$/, '')}/runtime/webhooks/durabletask/instances/${result.runId}?showHistory=true&showHistoryOutput=true`);
-      const { history } = (await res.json()) as { history: Event[] };
+      const { historyEvents: history } = (await res.json()) as { historyEvents: Event[] };
       const at = (iso: string) => ((Date.parse(iso) - declaredAt) / 1000).toFixed(3);
       for (const e of history) console.log(`  history ${at(e.Timestamp)} ${e.EventType} ${e.FunctionName ?? ''} ${JSON.stringify(e.Result ?? e.Input ?? '').slice(0, 100)}`);
       for (const e of sim.executions.filter((x) => x.commandId.startsWith(result.runId) && x.finishedAt)) console.log(`  estate  ${at(e.startedAt)} -> ${at(e.finishedAt!)} ${e.commandId}`);

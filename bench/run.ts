@@ -35,7 +35,7 @@ async function run(base: string, name: string, input: unknown, timeoutMs = 300_0
     const s = await http(`${base}/instances/${id}?showHistory=true`);
     if (['Completed', 'Failed', 'Terminated'].includes(s.body.runtimeStatus)) {
       if (s.body.runtimeStatus !== 'Completed') throw new Error(`${name} ${s.body.runtimeStatus}: ${JSON.stringify(s.body.output)}`);
-      return { id, seconds: (performance.now() - started) / 1000, history: s.body.history as Array<{ EventType: string; Timestamp: string }> };
+      return { id, seconds: (performance.now() - started) / 1000, history: s.body.historyEvents as Array<{ EventType: string; Timestamp: string }> };
     }
     if (performance.now() - started > timeoutMs) throw new Error(`${name} did not finish in ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 20));
@@ -148,7 +148,7 @@ async function main() {
       let resumed: number | undefined;
       while (resumed === undefined) {
         const s = await http(`${url2}/runtime/webhooks/durabletask/instances/${r.body.id}?showHistory=true`);
-        const next = (s.body.history as Array<{ EventType: string; Timestamp: string }>).find((e) => e.EventType === 'TaskScheduled' && Date.parse(e.Timestamp) >= restartAt);
+        const next = (s.body.historyEvents as Array<{ EventType: string; Timestamp: string }>).find((e) => e.EventType === 'TaskScheduled' && Date.parse(e.Timestamp) >= restartAt);
         if (next) resumed = Date.parse(next.Timestamp) - restartAt;
         else await new Promise((res) => setTimeout(res, 10));
       }

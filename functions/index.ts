@@ -5,6 +5,7 @@ import { buildPlan } from '../orchestrations/runbooks/index.js';
 import { usePlanBuilder } from '../shared/runs/plan-source.js';
 import './http/health.js';
 import './http/runs.js';
+import './http/pause.js';
 import './http/locks.js';
 import './triggers/results.js';
 import './orchestrations.js';

@@ -20,7 +20,7 @@ export function collectHttpRoutes(registry: FunctionRegistry): HttpRoute[] {
   });
 }
 
-function keyMatches(given: string | null | undefined, keys: string[]): boolean {
+export function keyMatches(given: string | null | undefined, keys: string[]): boolean {
   if (!given) return false;
   const g = Buffer.from(given);
   return keys.some((k) => {

@@ -1,4 +1,4 @@
-// `lyncdr start / status / watch / approve / reject / decide / confirm / cancel` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
+// `lyncdr start / status / watch / approve / reject / decide / confirm / cancel / pause / resume` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
 // takes --json (machine output), --as <user> (the local dev identity, sent as x-lyncdr-user; in
 // Azure the identity comes from App Service Authentication instead, with --token / LYNCDR_TOKEN)
 // and --url (LYNCDR_URL or http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
@@ -89,7 +89,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
       for (;;) {
         const r = await api(o, 'GET', `runs/${encodeURIComponent(id)}`);
         const lines = formatSteps(r);
-        if (lines !== last && !o.json) out(`--- ${r.status?.phase ?? r.runtimeStatus} ${new Date().toISOString()}\n${lines}`);
+        if (lines !== last && !o.json) out(`--- ${phaseOf(r)} ${new Date().toISOString()}\n${lines}`);
         last = lines;
         if (['Completed', 'Failed', 'Terminated'].includes(r.runtimeStatus)) return { json: r, text: formatRun(r) };
         await new Promise((res) => setTimeout(res, Number(o.interval) || 1000));
@@ -132,6 +132,19 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
       return { json: r, text: `cancel requested for ${id}\n` };
     })(o));
 
+  // Pause and resume: the run and its open gates stop taking anything until resumed (operators; audited).
+  for (const [verb, done] of [['pause', 'paused'], ['resume', 'resumed']] as const) {
+    common(run.command(`${verb} <run>`).description(verb === 'pause'
+      ? 'pause a run where it stands: it and its open gates take nothing (votes, results, timers) until resumed'
+      : 'resume a paused run: what arrived meanwhile is delivered in order'))
+      .requiredOption('--reason <text>', 'why, for the audit trail')
+      .action((id: string, o: Common & { reason: string }) => act(async () => {
+        const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/${verb}`, { reason: o.reason });
+        const gates = r.gates?.length ? ` with its open gate${r.gates.length > 1 ? 's' : ''} ${r.gates.join(', ')}` : '';
+        return { json: r, text: `${id} ${done}${gates}; recorded in its audit trail\n` };
+      })(o));
+  }
+
   const locks = common(program.command('locks').description('which run holds which lock, and whether it can still act'))
     .action((o: Common) => act(async () => {
       const r = await api(o, 'GET', 'locks');
@@ -148,7 +161,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   common(program.command('runs').description('list runs, newest first'))
     .action((o: Common) => act(async () => {
       const r = await api(o, 'GET', 'runs');
-      return { json: r, text: r.runs.map((x: any) => `${x.runId}  ${x.runbook ?? '?'}  ${x.mode ?? '?'}  ${x.phase ?? x.runtimeStatus}  ${x.requestedBy ?? ''}\n`).join('') || 'no runs\n' };
+      return { json: r, text: r.runs.map((x: any) => `${x.runId}  ${x.runbook ?? '?'}  ${x.mode ?? '?'}  ${phaseOf({ runtimeStatus: x.runtimeStatus, status: x.phase && { phase: x.phase } })}  ${x.requestedBy ?? ''}\n`).join('') || 'no runs\n' };
     })(o));
 }
 
@@ -156,6 +169,12 @@ const MARK: Record<string, string> = {
   pending: ' ', running: '>', 'waiting-approval': '?', 'waiting-decision': '!', 'waiting-confirmation': '?',
   succeeded: '+', failed: 'x', skipped: '-', cancelled: '~',
 };
+
+/** A paused run keeps its phase (it publishes nothing while suspended): say it is paused. */
+function phaseOf(r: any): string {
+  const phase = r.status?.phase ?? r.runtimeStatus;
+  return r.runtimeStatus === 'Suspended' ? `${phase}, PAUSED (runtimeStatus Suspended)` : phase;
+}
 
 function formatSteps(r: any): string {
   const s = r.status;
@@ -171,7 +190,8 @@ function formatSteps(r: any): string {
 function formatRun(r: any): string {
   const s = r.status;
   if (!s) return `${r.runId}: ${r.runtimeStatus}\n`;
-  const head = `${s.runId}  ${s.runbook} (${s.mode})  ${s.phase}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n`;
+  const paused = r.runtimeStatus === 'Suspended' ? `paused: nothing advances it until an operator runs lyncdr resume ${s.runId} --reason ...\n` : '';
+  const head = `${s.runId}  ${s.runbook} (${s.mode})  ${phaseOf(r)}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n${paused}`;
   const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${g.approvers.join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
   const measures = [s.rto ? describeMeasure('RTO', s.rto) : '', s.rpo ? describeMeasure('RPO', s.rpo) : ''].filter(Boolean).map((l) => `${l}\n`).join('');
   return head + gates + formatSteps(r) + (s.error ? `error: ${s.error}\n` : '') + measures;

@@ -8,9 +8,11 @@ import { createAuditTrail, auditConfigFromEnv, type AuditTrail } from '../../sha
 import { appSettings } from '../../shared/config/index.js';
 import { CommandMessage, commandIdFor } from '../../shared/messages.js';
 import {
-  ACTIVITY, type AcquireLocksOutput, type AuditInput, type LockTakenOver, type BuildPlanInput, type BuildPlanOutput, type DispatchInput, type DispatchOutput, type LocksInput,
+  ACTIVITY, type AcquireLocksOutput, type AuditEnvelope, type AuditInput, type RecordStepsInput, type LockTakenOver, type BuildPlanInput, type BuildPlanOutput, type DispatchInput, type DispatchOutput, type LocksInput,
 } from '../../shared/runs/activities.js';
 import { RunLocks } from '../../shared/runs/locks.js';
+import { RunStepsTable } from '../../shared/runs/step-rows.js';
+import { initialStepStatus } from '../../shared/runs/summary.js';
 import { holdReason, holderState, takeOverAllowed, type HolderState } from '../../shared/runs/lock-holder.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { RunbookName } from '../../shared/plan/schema.js';
@@ -37,15 +39,32 @@ function transport(prefix: string): CloudTransport {
   return t;
 }
 
+/** A run's trail as stored, for the API's own reads (who paused a run, and why). */
+export const readRunTrail = (runId: string) => audit().readRun(runId);
+
 export async function appendAudit(input: AuditInput): Promise<void> {
   await audit().append(input.runId, input.key, { kind: input.kind, actor: input.actor, at: input.at, data: input.data });
 }
 
-/** One entry, or several written in order (a step's result and its verdict: one activity, no race between them). */
+let steps: RunStepsTable | undefined;
+export const runSteps = () => (steps ??= new RunStepsTable(storageConnectionString(), appSettings().runStepsTable));
+
+/**
+ * One entry, or several written in order (a step's result and its verdict: one activity, no race
+ * between them), then the run's changed step rows when they ride along (an AuditEnvelope).
+ */
 export const auditActivity = df.app.activity(ACTIVITY.audit, {
-  handler: async (input: AuditInput | AuditInput[]) => {
-    for (const entry of Array.isArray(input) ? input : [input]) await appendAudit(entry);
+  handler: async (input: AuditInput | AuditInput[] | AuditEnvelope) => {
+    const envelope = !Array.isArray(input) && 'entries' in input ? input : undefined;
+    const entries = envelope ? envelope.entries : Array.isArray(input) ? input : [input as AuditInput];
+    for (const entry of entries) await appendAudit(entry);
+    if (envelope?.steps.length) await runSteps().write(entries[0].runId, envelope.steps);
   },
+});
+
+/** The run's changed step rows, when no other activity of the run carried them. */
+export const recordStepsActivity = df.app.activity(ACTIVITY.recordSteps, {
+  handler: async (input: RecordStepsInput) => runSteps().write(input.runId, input.steps),
 });
 
 /**
@@ -71,6 +90,9 @@ export const buildPlanActivity = df.app.activity(ACTIVITY.buildPlan, {
     }
     await appendAudit({ runId: input.runId, key: 'plan', kind: 'plan', actor: 'lyncdr', at: input.at,
       data: out.ok ? { planHash: out.planHash, plan: out.plan } : { error: out.error } });
+    if (out.ok && input.writeSteps) {
+      await runSteps().write(input.runId, out.plan.steps.map((st, index) => ({ ...initialStepStatus(st), stepId: st.id, index, seq: 0 })));
+    }
     return out;
   },
 });
@@ -147,6 +169,7 @@ export const dispatchCommandActivity = df.app.activity(ACTIVITY.dispatchCommand,
     await transport(input.queuePrefix).sendCommand(message);
     await appendAudit({ runId: input.runId, key: `step:${input.stepId}:attempt:${input.attempt}:dispatched`, kind: 'step-dispatched', actor: 'lyncdr', at: input.at,
       data: { commandId, site: input.site, invocation: input.invocation, mode: input.mode, timeoutMs: input.timeoutMs, ...(verify ? { verify } : {}) } });
+    if (input.steps?.length) await runSteps().write(input.runId, input.steps);
     return { commandId };
   },
 });

@@ -1,8 +1,9 @@
 // What every route of the HTTP API shares: the caller's identity (401 without one), the durable
-// client, JSON bodies parsed with zod (400 with the reason), and errors as { error } bodies.
+// client, JSON bodies parsed with zod (400 with the reason; at most 64 levels deep), and errors as { error } bodies.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
+import { JsonTooDeepError, parseJsonWithDepthLimit } from '../../shared/json/depth.js';
 import { identityOf } from './identity.js';
 import { operatorRefusal } from '../runs/decisions.js';
 
@@ -16,7 +17,13 @@ export async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Pr
   const text = await req.text();
   let raw: unknown = {};
   if (text.trim()) {
-    try { raw = JSON.parse(text); } catch (err) { return { ok: false, res: problem(400, `the body is not JSON: ${(err as Error).message}`) }; }
+    try {
+      // A depth limit first: a body nested thousands of levels deep would overflow the schema's
+      // recursive walk (a 500) instead of getting the 400 it deserves.
+      raw = parseJsonWithDepthLimit(text);
+    } catch (err) {
+      return { ok: false, res: problem(400, err instanceof JsonTooDeepError ? `the body is too deeply nested: ${err.message}` : `the body is not JSON: ${(err as Error).message}`) };
+    }
   }
   const r = schema.safeParse(raw);
   if (!r.success) return { ok: false, res: problem(400, `invalid request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`) };

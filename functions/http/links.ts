@@ -18,7 +18,7 @@ import { confirmPage, resultPage, type LinkContext } from '../channels/email/pag
 import { linkSettings, type LinkSettings } from '../channels/email/settings.js';
 import { UsedLinks } from '../channels/email/used-links.js';
 import { castVote, confirmStep, decideStep, type DecisionAnswer, type DecisionClient } from '../runs/decisions.js';
-import { findRun, statusOf, type Client } from '../runs/read.js';
+import { findRun, runView, statusOf, type Client } from '../runs/read.js';
 import { identityOf } from './identity.js';
 
 const SECURITY_HEADERS = {
@@ -56,7 +56,7 @@ function whoUses(req: HttpRequest, c: LinkClaims, token: string): Who {
 
 async function contextOf(client: Client, c: LinkClaims): Promise<LinkContext> {
   const run = await findRun(client, c.r);
-  const st = run?.custom?.steps[c.s];
+  const st = run ? (await runView(run))?.steps[c.s] : undefined;
   const ctx: LinkContext = {
     runTitle: run?.custom?.title, runbook: run?.custom?.runbook, runPhase: run?.custom?.phase ?? (run ? String(run.status.runtimeStatus) : 'no such run'),
     stepTitle: st?.title, stepState: st?.state, runPlanHash: run?.custom?.planHash,
@@ -122,7 +122,8 @@ export async function handleLink(req: HttpRequest, client: Client): Promise<Http
   if (c.d === 'reject' && !comment) return html(400, confirmPage(c, who.user, await contextOf(client, c), csrf, who.how, 'A rejection must say why: add a comment.'));
   if (c.a) {
     // A decision is for the attempt that failed: a link from an earlier failure decides nothing now.
-    const now = (await findRun(client, c.r))?.custom?.steps[c.s];
+    const run = await findRun(client, c.r);
+    const now = run ? (await runView(run))?.steps[c.s] : undefined;
     if (now && now.attempt !== c.a) return html(409, resultPage('Refused', `This link is for attempt ${c.a}; step ${c.s} is at attempt ${now.attempt} (${now.state}). Nothing was changed.`));
   }
   // Where the decision came from, for the trail: App Service passes the client's address in

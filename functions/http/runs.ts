@@ -9,12 +9,12 @@ import { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
 import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { RunbookName } from '../../shared/plan/schema.js';
 import {
-  ORCHESTRATION, RunMode, RunOptions, RunStatus, gateInstanceId,
+  ORCHESTRATION, RunMode, RunOptions, RunSummary, gateInstanceId,
   type GateCustomStatus, type RunInput,
 } from '../../shared/runs/contract.js';
 import { body, json, problem, refuseNonOperator, route } from './api.js';
 import { castVote, cancelRun, confirmStep, decideStep, type DecisionAnswer } from '../runs/decisions.js';
-import { findRun, statusOf } from '../runs/read.js';
+import { findRun, runView, statusOf } from '../runs/read.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
@@ -88,7 +88,7 @@ route('runs-start', ['POST'], 'runs', async (req, client, user) => {
 route('runs-list', ['GET'], 'runs', async (_req, client) => {
   const all = (await client.getStatusAll()).filter((s) => s.name === ORCHESTRATION.runPlan);
   const runs = all.map((s) => {
-    const c = RunStatus.safeParse(s.customStatus);
+    const c = RunSummary.safeParse(s.customStatus);
     return {
       runId: s.instanceId, runtimeStatus: s.runtimeStatus, createdTime: s.createdTime, lastUpdatedTime: s.lastUpdatedTime,
       runbook: c.success ? c.data.runbook : undefined, mode: c.success ? c.data.mode : undefined, phase: c.success ? c.data.phase : undefined,
@@ -101,8 +101,9 @@ route('runs-list', ['GET'], 'runs', async (_req, client) => {
 route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
   const run = await findRun(client, req.params.id, true);
   if (!run) return problem(404, `no run ${req.params.id}`);
+  const view = await runView(run);
   const gates: Record<string, GateCustomStatus> = {};
-  for (const [stepId, st] of Object.entries(run.custom?.steps ?? {})) {
+  for (const [stepId, st] of Object.entries(view?.steps ?? {})) {
     if (st.kind !== 'approval' || st.state === 'pending') continue;
     const g = await statusOf(client, gateInstanceId(req.params.id, stepId));
     if (g?.customStatus) gates[stepId] = g.customStatus as GateCustomStatus;
@@ -110,7 +111,7 @@ route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
   const input = run.status.input as { options?: unknown } | undefined;
   return json(200, {
     runId: req.params.id, runtimeStatus: run.status.runtimeStatus, createdTime: run.status.createdTime, lastUpdatedTime: run.status.lastUpdatedTime,
-    options: input?.options, status: run.custom, gates, report: run.status.output ?? undefined,
+    options: input?.options, status: view, summary: run.custom, gates, report: run.status.output ?? undefined,
   });
 });
 

@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
 import { appSettings } from '../../shared/config/index.js';
-import { EVENTS, gateInstanceId, type GateCustomStatus, type RunStatus, type StepState } from '../../shared/runs/contract.js';
+import { EVENTS, gateInstanceId, type GateCustomStatus, type RunSummary, type StepState } from '../../shared/runs/contract.js';
+import { runSteps } from '../activities/runs.js';
+import { pausedRefusal } from './paused.js';
 import { findRun, isActive, statusOf, waitForInstance, type Client, type FoundRun } from './read.js';
 
 export type Channel = (typeof VOTE_CHANNELS)[number];
@@ -31,15 +33,18 @@ export function operatorRefusal(user: string, what: string): string | undefined 
 export async function activeRun(client: Client, id: string): Promise<{ ok: true; run: FoundRun } | { ok: false; res: DecisionAnswer }> {
   const run = await findRun(client, id);
   if (!run) return { ok: false, res: refusal(404, `no run ${id}`) };
+  if (String(run.status.runtimeStatus) === 'Suspended') return { ok: false, res: await pausedRefusal(id, 'this request') };
   if (!isActive(run.status)) return { ok: false, res: refusal(409, `run ${id} is ${run.status.runtimeStatus}`) };
   return { ok: true, run };
 }
 
-function stepIn(custom: RunStatus | undefined, stepId: string, states: StepState[]): DecisionAnswer | undefined {
-  const st = custom?.steps[stepId];
-  if (!st) return refusal(404, `run has no step ${stepId}`);
-  if (!states.includes(st.state)) return refusal(409, `step ${stepId} is ${st.state}, not ${states.join(' or ')}`);
-  return undefined;
+/** The step, if it is in one of `states` (the summary names every step running or waiting). */
+async function stepIn(custom: RunSummary | undefined, runId: string, stepId: string, states: StepState[]): Promise<DecisionAnswer | undefined> {
+  const active = custom?.active.find((a) => a.id === stepId);
+  if (active && states.includes(active.state)) return undefined;
+  const row = await runSteps().readOne(runId, stepId);
+  if (!active && !row) return refusal(404, `run has no step ${stepId}`);
+  return refusal(409, `step ${stepId} is ${active?.state ?? row?.state}, not ${states.join(' or ')}`);
 }
 
 /** The browser a decision came from (e-mailed links); the trail records it with the decision. */
@@ -56,10 +61,11 @@ export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string;
 export async function castVote(client: Client, runId: string, user: string, v: VoteRequest): Promise<DecisionAnswer> {
   const run = await findRun(client, runId);
   if (!run) return refusal(404, `no run ${runId}`);
-  const open = Object.entries(run.custom?.steps ?? {}).filter(([id, s]) => s.state === 'waiting-approval' && (!v.step || v.step === id));
+  if (String(run.status.runtimeStatus) === 'Suspended') return pausedRefusal(runId, 'a vote');
+  const open = (run.custom?.active ?? []).filter((a) => a.state === 'waiting-approval' && (!v.step || v.step === a.id));
   if (!isActive(run.status) || open.length === 0) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
-  if (open.length > 1) return refusal(400, `several gates are open (${open.map(([id]) => id).join(', ')}): name one with "step"`);
-  const stepId = open[0][0];
+  if (open.length > 1) return refusal(400, `several gates are open (${open.map((a) => a.id).join(', ')}): name one with "step"`);
+  const stepId = open[0].id;
   const gateId = gateInstanceId(runId, stepId);
   const voteId = randomUUID();
   const gate = await waitForInstance(client, gateId);
@@ -88,7 +94,7 @@ export async function decideStep(client: Client, runId: string, stepId: string, 
   if (refused) return refusal(403, refused);
   const found = await activeRun(client, runId);
   if (!found.ok) return found.res;
-  const wrong = stepIn(found.run.custom, stepId, ['waiting-decision']);
+  const wrong = await stepIn(found.run.custom, runId, stepId, ['waiting-decision']);
   if (wrong) return wrong;
   await client.raiseEvent(runId, EVENTS.decision(stepId), { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}) });
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
@@ -102,7 +108,7 @@ export async function confirmStep(client: Client, runId: string, stepId: string,
   if (refused) return refusal(403, refused);
   const found = await activeRun(client, runId);
   if (!found.ok) return found.res;
-  const wrong = stepIn(found.run.custom, stepId, ['waiting-confirmation']);
+  const wrong = await stepIn(found.run.custom, runId, stepId, ['waiting-confirmation']);
   if (wrong) return wrong;
   await client.raiseEvent(runId, EVENTS.confirm(stepId), { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}) });
   return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel });
@@ -119,8 +125,8 @@ export async function cancelRun(client: Client, runId: string, user: string, c: 
   const { run } = found;
   if (run.custom?.cancelRequested) return refusal(409, `run ${runId} is already being cancelled (by ${run.custom.cancelRequested.by})`);
   const event = { by: user, reason: c.reason, channel: c.channel };
-  for (const [stepId, st] of Object.entries(run.custom?.steps ?? {})) {
-    if (st.state !== 'waiting-approval') continue;
+  for (const { id: stepId, state } of run.custom?.active ?? []) {
+    if (state !== 'waiting-approval') continue;
     const g = await waitForInstance(client, gateInstanceId(runId, stepId));
     if (g && isActive(g)) await client.raiseEvent(gateInstanceId(runId, stepId), EVENTS.cancel, event);
   }

@@ -1,7 +1,8 @@
 // Worker results: a Service Bus queue trigger in Azure (the local host maps it onto the Azurite
 // queue of the same name). The message is untrusted: parse it, then raise `result:<commandId>` on
 // the run it belongs to. An unparseable message throws, so the platform retries it and then
-// dead-letters it (kept for a human); a result for a run that has ended is logged and dropped.
+// dead-letters it (kept for a human); a result for a run that has ended is logged and dropped (a
+// paused run has not ended).
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { ResultMessage } from '../../shared/messages.js';
@@ -20,7 +21,8 @@ export async function onWorkerResult(message: unknown, context: InvocationContex
   } catch (err) {
     if (!/404/.test((err as Error).message)) throw err;
   }
-  if (!runtimeStatus || !['Running', 'Pending'].includes(runtimeStatus)) {
+  // A paused (Suspended) run keeps the result and acts on it when it is resumed.
+  if (!runtimeStatus || !['Running', 'Pending', 'Suspended'].includes(runtimeStatus)) {
     context.warn(`result ${result.commandId} for run ${result.runId} dropped: the run is ${runtimeStatus ?? 'unknown'}`);
     return;
   }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { invocationContext, type InputResolver } from '../invocation-context.js';
 import type { FunctionRegistry } from '../functions-core.js';
-import { EventType, failureFrom, type HistoryEvent } from './history.js';
+import { EventType, failureFrom, isSuspensionTurn, type HistoryEvent } from './history.js';
 import { ControlMessage, WorkItemMessage, type WorkItem } from './messages.js';
 import { isRetryTurn, pendingTasks, runEpisode, type EpisodeResult, type OrchestratorHandler } from './replay.js';
 import {
@@ -84,7 +84,15 @@ export class DurableEngine {
   /** Wakes the idle poll loops (one per queue) at stop. */
   private readonly wakePolls = new Set<() => void>();
   /** Counters for benchmarks and tests. */
-  readonly stats = { episodes: 0, conflicts: 0, activities: 0, poisoned: 0, duplicatesDropped: 0 };
+  readonly stats = { episodes: 0, conflicts: 0, activities: 0, poisoned: 0, duplicatesDropped: 0, heldByTimers: 0 };
+  /** The largest custom status committed (JSON characters; the limit is about 8,700), and whose. */
+  readonly largestCustomStatus = { chars: 0, instanceId: '' };
+  /**
+   * Instances whose orchestrator returned while a timer of theirs was pending, by id: kept Running
+   * until it fires, as the Durable extension does. Almost always an app defect (a timer it forgot
+   * to cancel); tests of the app assert that this stays empty.
+   */
+  readonly heldByTimers = new Map<string, { name: string; fireAt: string[] }>();
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
@@ -164,6 +172,39 @@ export class DurableEngine {
     if (!s) throw new NotFoundError(`no instance with id '${instanceId}'`);
     if (TERMINAL.has(s.state.status)) throw new GoneError(`instance '${instanceId}' is ${s.state.status}`);
     await this.sendControl({ t: 'c', id: instanceId, m: randomUUID(), e: { EventType: EventType.ExecutionTerminated, EventId: -1, Input: JSON.stringify(reason) } });
+  }
+
+  /**
+   * Suspend and resume, as the Durable extension does them: 404 unknown, 410 ended, otherwise
+   * queued like any event (the instance acts on them in arrival order). While suspended, an
+   * instance keeps what arrives (raised events, completions, timers) with its state and runs
+   * none of it; resuming delivers it in order.
+   */
+  async suspend(instanceId: string, reason: string): Promise<void> {
+    await this.sendSuspensionTurn(instanceId, EventType.ExecutionSuspended, reason);
+  }
+
+  async resume(instanceId: string, reason: string): Promise<void> {
+    await this.sendSuspensionTurn(instanceId, EventType.ExecutionResumed, reason);
+  }
+
+  private async sendSuspensionTurn(instanceId: string, type: EventType, reason: string): Promise<void> {
+    const s = await this.store.readState(instanceId);
+    if (!s) throw new NotFoundError(`no instance with id '${instanceId}'`);
+    if (TERMINAL.has(s.state.status)) throw new GoneError(`instance '${instanceId}' is ${s.state.status}`);
+    const m = randomUUID();
+    await this.sendControl({ t: 'c', id: instanceId, m, e: { EventType: type, EventId: -1, Reason: reason, LyncdrMessageId: m } });
+  }
+
+  /**
+   * A new execution of an instance's orchestrator with the same input, as the extension's
+   * RestartAsync: under a new id (the default) or the same one (409 unless it has ended).
+   */
+  async restart(instanceId: string, newInstanceId = true): Promise<string> {
+    const s = await this.store.readState(instanceId);
+    // The extension answers an unknown instance with 400 (its RestartAsync throws ArgumentException).
+    if (!s) throw new BadRequestError(`no instance with id '${instanceId}' to restart`);
+    return this.startNew(s.state.name, newInstanceId ? undefined : instanceId, s.state.inputJson);
   }
 
   async purge(instanceId: string): Promise<number> {
@@ -287,20 +328,22 @@ export class DurableEngine {
   private async drain(instanceId: string): Promise<void> {
     const batch = this.inbox.get(instanceId) ?? [];
     this.inbox.delete(instanceId);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.processBatch(instanceId, batch.map((d) => d.msg));
-        break;
-      } catch (err) {
-        if (err instanceof ConflictError && attempt < 8) {
-          // Someone else committed: reload their history and decide again on top of it.
-          this.stats.conflicts++;
+    for (const part of atSuspensionTurns(batch)) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.processBatch(instanceId, part.map((d) => d.msg));
+          break;
+        } catch (err) {
+          if (err instanceof ConflictError && attempt < 8) {
+            // Someone else committed: reload their history and decide again on top of it.
+            this.stats.conflicts++;
+            this.cache.delete(instanceId);
+            await sleep(5 * attempt);
+            continue;
+          }
           this.cache.delete(instanceId);
-          await sleep(5 * attempt);
-          continue;
+          throw err; // messages stay in the queue and come back after the lease
         }
-        this.cache.delete(instanceId);
-        throw err; // messages stay in the queue and come back after the lease
       }
     }
     // Off the critical path: a message that outlives a crash here is a duplicate, dropped later.
@@ -341,9 +384,19 @@ export class DurableEngine {
     const terminate = msgs.find((m) => m.e.EventType === EventType.ExecutionTerminated);
     if (terminate) return this.commitTermination(inst, terminate.e.Input);
 
-    let queue = await Promise.all(this.acceptEvents(inst, msgs).map((e) => this.store.unpackEvent(e)));
+    // A suspend or resume comes alone (see drain). Once resumed, what was held runs first.
+    const turn = msgs.length === 1 && isSuspensionTurn(msgs[0].e.EventType) ? msgs[0] : undefined;
+    if (turn) inst = await this.commitSuspensionTurn(inst, turn);
+    const accepted = turn ? [] : this.acceptEvents(inst, msgs);
+    if (inst.state.status === 'Suspended') {
+      if (accepted.length) await this.hold(inst, accepted);
+      return;
+    }
+    const held = new Map<HistoryEvent, HistoryEvent>();
+    for (const e of inst.state.held ?? []) held.set(await this.store.unpackEvent(e), e);
+    let queue = [...held.keys(), ...await Promise.all(accepted.map((e) => this.store.unpackEvent(e)))];
     while (!this.stopped) {
-      if (inst.history.length === 0) {
+      if (!inst.history.some((e) => e.EventType === EventType.ExecutionStarted)) {
         queue.unshift({
           EventType: EventType.ExecutionStarted, EventId: -1, IsPlayed: false, Timestamp: new Date(this.now()).toISOString(),
           Name: inst.state.name, Input: inst.state.inputJson, ParentInstanceId: inst.state.parentInstanceId,
@@ -360,12 +413,15 @@ export class DurableEngine {
         history: inst.history, newEvents: queue.slice(0, cut), now, handler: this.orchestratorHandler(inst.state.name) ?? missingOrchestrator(inst.state.name),
       });
       queue = queue.slice(cut);
-      inst = await this.commitEpisode(inst, result, now);
-      if (result.outcome.kind === 'continuedAsNew') {
-        // Only raised events survive into the new execution, as in Durable Functions.
-        queue = queue.filter((e) => e.EventType === EventType.EventRaised);
-        continue;
+      // Only raised events survive into the new execution, as in Durable Functions.
+      if (result.outcome.kind === 'continuedAsNew') queue = queue.filter((e) => e.EventType === EventType.EventRaised);
+      if (held.size) {
+        // The held events this episode consumed leave the state in the same commit.
+        const left = result.outcome.kind === 'running' || result.outcome.kind === 'continuedAsNew' ? queue.filter((e) => held.has(e)).map((e) => held.get(e)!) : [];
+        inst = { ...inst, state: { ...inst.state, held: left.length ? left : undefined } };
       }
+      inst = await this.commitEpisode(inst, result, now);
+      if (result.outcome.kind === 'continuedAsNew') continue;
       if (TERMINAL.has(inst.state.status)) return;
     }
   }
@@ -373,8 +429,10 @@ export class DurableEngine {
   /** Keeps the events that are new for this execution; drops redeliveries and strays. */
   private acceptEvents(inst: LoadedInstance, msgs: ControlMessage[]): HistoryEvent[] {
     const pending = pendingTasks(inst.history);
-    const raised = new Set(inst.history.filter((e) => e.LyncdrMessageId).map((e) => e.LyncdrMessageId));
-    const seen = new Set<string>();
+    const held = inst.state.held ?? [];
+    const raised = new Set([...inst.history, ...held].filter((e) => e.LyncdrMessageId).map((e) => e.LyncdrMessageId));
+    // A completion or timer already held is a duplicate too.
+    const seen = new Set<string>(held.map((e) => `t${e.TaskScheduledId ?? e.TimerId}`));
     const out: HistoryEvent[] = [];
     for (const m of msgs) {
       const e: HistoryEvent = { ...m.e, IsPlayed: false, Timestamp: new Date(this.now()).toISOString() };
@@ -430,7 +488,9 @@ export class DurableEngine {
   private async commitEpisode(inst: LoadedInstance, r: EpisodeResult, now: Date): Promise<LoadedInstance> {
     const before = inst.state;
     const state: InstanceState = { ...before, lastUpdatedTime: now.toISOString(), episode: before.episode + 1 };
-    state.customStatusJson = r.customStatus === undefined ? undefined : JSON.stringify(r.customStatus);
+    if (!r.customStatusRejected) state.customStatusJson = r.customStatus === undefined ? undefined : JSON.stringify(r.customStatus);
+    const chars = state.customStatusJson?.length ?? 0;
+    if (chars > this.largestCustomStatus.chars) Object.assign(this.largestCustomStatus, { chars, instanceId: state.instanceId });
     switch (r.outcome.kind) {
       case 'running': state.status = 'Running'; break;
       case 'completed': state.status = 'Completed'; state.outputJson = r.outcome.outputJson; break;
@@ -439,6 +499,13 @@ export class DurableEngine {
     }
     const etag = await this.store.commit(state, inst.etag || undefined, r.appended);
     this.stats.episodes++;
+    if (r.heldByTimers?.length && !this.heldByTimers.has(state.instanceId)) {
+      const all = [...inst.history, ...r.appended];
+      const fireAt = r.heldByTimers.map((id) => all.find((e) => e.EventId === id && e.EventType === EventType.TimerCreated)?.FireAt ?? '?');
+      this.stats.heldByTimers++;
+      this.heldByTimers.set(state.instanceId, { name: state.name, fireAt });
+      this.log('warn', `orchestrator '${state.name}' of ${state.instanceId} returned, but ${fireAt.length} timer(s) it created neither fired nor were cancelled (fire at ${fireAt.join(', ')}): it stays Running until then, as in the Durable extension`);
+    }
     let next: LoadedInstance = { state, etag, history: [...inst.history, ...r.appended] };
     if (r.outcome.kind === 'continuedAsNew') {
       // A fresh execution: the same instance, new history, the new input. Its sentinel is
@@ -499,7 +566,7 @@ export class DurableEngine {
 
   private async commitTermination(inst: LoadedInstance, reasonJson: string | undefined): Promise<void> {
     const now = this.clock(inst).toISOString();
-    const state: InstanceState = { ...inst.state, status: 'Terminated', outputJson: reasonJson, lastUpdatedTime: now, episode: inst.state.episode + 1 };
+    const state: InstanceState = { ...inst.state, status: 'Terminated', outputJson: reasonJson, lastUpdatedTime: now, episode: inst.state.episode + 1, held: undefined };
     const events: HistoryEvent[] = [
       { EventType: EventType.OrchestratorStarted, EventId: -1, IsPlayed: false, Timestamp: now },
       { EventType: EventType.ExecutionTerminated, EventId: -1, IsPlayed: false, Timestamp: now, Input: reasonJson },
@@ -508,6 +575,35 @@ export class DurableEngine {
     const etag = await this.store.commit(state, inst.etag || undefined, events);
     this.cache.set(state.instanceId, { state, etag, history: [...inst.history, ...events] });
     await Promise.all([this.store.upsertIndex(state), this.notifyParent(state)]);
+  }
+
+  /** Records a suspend or resume as DTFx does (its own episode); a redelivered or idle one changes nothing. */
+  private async commitSuspensionTurn(inst: LoadedInstance, m: ControlMessage): Promise<LoadedInstance> {
+    const suspending = m.e.EventType === EventType.ExecutionSuspended;
+    const redelivered = inst.history.some((e) => e.LyncdrMessageId === m.m);
+    if (redelivered || suspending === (inst.state.status === 'Suspended')) {
+      this.stats.duplicatesDropped++;
+      return inst;
+    }
+    const now = this.clock(inst).toISOString();
+    const state: InstanceState = { ...inst.state, status: suspending ? 'Suspended' : 'Running', lastUpdatedTime: now, episode: inst.state.episode + 1 };
+    const events: HistoryEvent[] = [
+      { EventType: EventType.OrchestratorStarted, EventId: -1, IsPlayed: false, Timestamp: now },
+      { EventType: m.e.EventType, EventId: -1, IsPlayed: false, Timestamp: now, Reason: m.e.Reason, LyncdrMessageId: m.m },
+      { EventType: EventType.OrchestratorCompleted, EventId: -1, IsPlayed: false, Timestamp: now },
+    ];
+    const etag = await this.store.commit(state, inst.etag || undefined, events);
+    const next: LoadedInstance = { state, etag, history: [...inst.history, ...events] };
+    this.cache.set(state.instanceId, next);
+    await this.updateIndex(state);
+    return next;
+  }
+
+  /** Keeps events that arrived while suspended with the instance's state (one guarded commit, no episode). */
+  private async hold(inst: LoadedInstance, events: HistoryEvent[]): Promise<void> {
+    const state: InstanceState = { ...inst.state, held: [...(inst.state.held ?? []), ...events] };
+    const etag = await this.store.commit(state, inst.etag || undefined, undefined);
+    this.cache.set(state.instanceId, { ...inst, state, etag });
   }
 
   private async notifyParent(state: InstanceState): Promise<void> {
@@ -636,7 +732,8 @@ export class DurableEngine {
     let token: string | undefined;
     let resumed = 0;
     do {
-      const page = await this.store.queryIndex({ runtimeStatus: ['Pending', 'Running'], continuationToken: token });
+      // Suspended instances too: their activities and timers still complete (and are held).
+      const page = await this.store.queryIndex({ runtimeStatus: ['Pending', 'Running', 'Suspended'], continuationToken: token });
       token = page.continuationToken;
       await Promise.all(page.rows.map(async (row) => {
         const inst = await this.store.load(row.instanceId);
@@ -676,10 +773,24 @@ export class DurableEngine {
           else await this.sendControl({ t: 'c', id: e.InstanceId!, x: executionId, m: randomUUID(), e: { EventType: EventType.ExecutionStarted, EventId: -1, Name: e.Name, Input: e.Input, ParentInstanceId: instanceId, LyncdrParentTaskId: e.EventId } });
         }
         if (rerun.length) await this.sendWork(instanceId, executionId, rerun);
+        // Resumed, but the host stopped before what it held (or its start) ran: run it now.
+        const started = inst.history.some((e) => e.EventType === EventType.ExecutionStarted);
+        if (inst.state.status !== 'Suspended' && (inst.state.held?.length || !started)) this.kick(instanceId);
       }));
     } while (token);
     return resumed;
   }
+}
+
+/** Each suspend or resume in a part of its own, in arrival order: what came before it is decided first. */
+function atSuspensionTurns(batch: Delivery[]): Delivery[][] {
+  const parts: Delivery[][] = [[]];
+  for (const d of batch) {
+    if (isSuspensionTurn(d.msg.e.EventType)) parts.push([d], []);
+    else parts[parts.length - 1].push(d);
+  }
+  const nonEmpty = parts.filter((p) => p.length);
+  return nonEmpty.length ? nonEmpty : [[]];
 }
 
 function missingOrchestrator(name: string): OrchestratorHandler {
@@ -699,6 +810,7 @@ function publicHistory(history: HistoryEvent[], withOutput: boolean): unknown[] 
       if (e.FireAt) out.FireAt = e.FireAt;
       if (e.EventType === EventType.TaskFailed || e.EventType === EventType.SubOrchestrationInstanceFailed) { out.Reason = e.Reason; out.Details = e.Details; }
       if (e.EventType === EventType.ExecutionCompleted) out.OrchestrationStatus = e.OrchestrationStatus;
+      if (isSuspensionTurn(e.EventType)) out.Reason = e.Reason;
       if (withOutput && e.Result !== undefined) out.Result = parseJson(e.Result);
       if (withOutput && e.EventType === EventType.EventRaised && e.Input !== undefined) out.Input = parseJson(e.Input);
       return out;

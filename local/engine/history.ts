@@ -20,6 +20,11 @@ export enum EventType {
   EventSent = 14,
   EventRaised = 15,
   ContinueAsNew = 16,
+  GenericEvent = 17,
+  HistoryState = 18,
+  /** Suspend and resume, as DTFx records them (its EventType enum: 19 and 20, carrying a Reason). */
+  ExecutionSuspended = 19,
+  ExecutionResumed = 20,
 }
 
 /** Retry bookkeeping carried on the events of a call...WithRetry action. */
@@ -86,5 +91,8 @@ export function failureFrom(err: unknown): FailureDetails {
   }
   return { ErrorType: 'Error', ErrorMessage: typeof err === 'string' ? err : JSON.stringify(err) };
 }
+
+/** A suspend or resume: it takes effect where it arrives among an instance's messages. */
+export const isSuspensionTurn = (t: EventType) => t === EventType.ExecutionSuspended || t === EventType.ExecutionResumed;
 
 export const eventName = (t: EventType) => EventType[t] ?? `Event${t}`;

@@ -39,6 +39,28 @@ export interface EpisodeResult {
   subOrchestrations: SubOrchestrationWork[];
   outcome: EpisodeOutcome;
   customStatus: unknown;
+  /**
+   * The orchestrator returned, but timers it created have neither fired nor been cancelled: as in
+   * the Durable extension, the instance stays Running until they fire (their EventIds).
+   */
+  heldByTimers?: number[];
+  /** The custom status was over the extension's limit: the instance keeps the one it had. */
+  customStatusRejected?: boolean;
+}
+
+/** The Durable extension's limit on custom status: 16 KB of UTF-16 JSON text (the custom status doc). */
+export const CUSTOM_STATUS_MAX_KB = 16;
+
+/**
+ * The extension's own check (floor of the UTF-16 byte count / 1024 over 16 throws, failing the
+ * orchestration); JavaScript strings are UTF-16, so the byte count is twice the length.
+ */
+export function customStatusTooLarge(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const kb = Math.floor((JSON.stringify(value).length * 2) / 1024);
+  return kb > CUSTOM_STATUS_MAX_KB
+    ? `The UTF-16 size of the JSON-serialized payload must not exceed ${CUSTOM_STATUS_MAX_KB} KB. The current payload size is ${kb} KB.`
+    : undefined;
 }
 
 export const ORCHESTRATION_TRIGGER_DEFAULTS = {
@@ -57,12 +79,20 @@ interface SdkAction {
   instanceId?: string;
   retryOptions?: RetryPolicy;
   compoundActions?: SdkAction[];
+  /** CreateTimer: the orchestrator called cancel() on the timer's task. */
+  isCanceled?: boolean;
 }
 
 const enum A {
   CallActivity = 0, CallActivityWithRetry = 1, CallSubOrchestrator = 2, CallSubOrchestratorWithRetry = 3,
   ContinueAsNew = 4, CreateTimer = 5, WaitForExternalEvent = 6, WhenAny = 11, WhenAll = 12,
 }
+
+/** What the SDK's other action types are, for the refusal (its ActionType enum). */
+const UNSUPPORTED: Record<number, string> = {
+  7: 'callEntity (durable entities)', 8: 'callHttp', 9: 'signalEntity (durable entities)',
+  13: 'lockEntities (durable entities)', 14: 'releaseEntities (durable entities)',
+};
 
 function flatten(actions: SdkAction[], out: SdkAction[] = []): SdkAction[] {
   for (const a of actions) {
@@ -143,6 +173,21 @@ export function isRetryTurn(e: HistoryEvent, pending: Map<number, HistoryEvent>)
 
 class NonDeterminismError extends Error {}
 
+/**
+ * Timers the orchestrator created and neither saw fire nor cancelled. The Durable extension does
+ * not complete an orchestration while it has one ("won't change an orchestration's status to
+ * Completed until all outstanding tasks, including durable timer tasks, are either completed or
+ * canceled": the Durable timers doc; extension #1377): it stays Running until the timer fires.
+ */
+function pendingTimers(numbered: SdkAction[], actionIds: number[], history: HistoryEvent[]): number[] {
+  const fired = new Set(history.filter((e) => e.EventType === EventType.TimerFired).map((e) => e.TimerId));
+  const held: number[] = [];
+  numbered.forEach((a, i) => {
+    if (a.actionType === A.CreateTimer && !a.isCanceled && !fired.has(actionIds[i])) held.push(actionIds[i]);
+  });
+  return held;
+}
+
 export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
   const nowIso = inp.now.toISOString();
   const pending = pendingTasks(inp.history);
@@ -185,6 +230,11 @@ export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
 
   const appended: HistoryEvent[] = [...fresh];
   const result: EpisodeResult = { appended, activities: [], timers: [], subOrchestrations: [], outcome: { kind: 'running' }, customStatus: state?.customStatus };
+  const tooLarge = customStatusTooLarge(state?.customStatus);
+  if (tooLarge && !failure) {
+    failure = { message: `setting the custom status failed: ${tooLarge}` };
+    result.customStatusRejected = true;
+  }
   let seq = nextSequence(inp.history);
 
   // The SDK takes a number on its own when a retried task fails (for the retry timer) or when
@@ -237,8 +287,11 @@ export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
           throw new NonDeterminismError(`Non-deterministic orchestrator '${inp.name}': action #${i + 1} was ${describeEvent(then)} in history but the replay now schedules ${describeAction(now)}; the code changed while instance ${inp.instanceId} was running`);
         }
       }
+      // The EventId each action took: recorded ones keep theirs, new ones are numbered below.
+      const actionIds = recorded.map((e) => e.EventId);
       for (const a of numbered.slice(recorded.length)) {
         const id = seq++;
+        actionIds.push(id);
         const base = { EventId: id, IsPlayed: false, Timestamp: nowIso };
         const retry = a.retryOptions ? { first: id, attempt: 1, firstAt: nowIso, options: { ...a.retryOptions } } : undefined;
         switch (a.actionType) {
@@ -262,14 +315,16 @@ export async function runEpisode(inp: EpisodeInput): Promise<EpisodeResult> {
             break;
           }
           default:
-            throw new Error(`Orchestrator '${inp.name}' used an action this host does not support (action type ${a.actionType}: entities and callHttp are not used by lyncdr)`);
+            throw new Error(`${UNSUPPORTED[a.actionType] ?? `action type ${a.actionType}`} is not supported by the lyncdr local host (orchestrator '${inp.name}'): it runs activities, timers, external events and sub-orchestrations only`);
         }
       }
       const last = actions[actions.length - 1];
       if (!failure && state.isDone && last?.actionType === A.ContinueAsNew) {
         result.outcome = { kind: 'continuedAsNew', inputJson: inputJsonOf(last) };
       } else if (!failure && state.isDone) {
-        result.outcome = { kind: 'completed', outputJson: state.output === undefined ? undefined : JSON.stringify(state.output) };
+        const held = pendingTimers(numbered, actionIds, [...inp.history, ...appended]);
+        if (held.length) result.heldByTimers = held;
+        else result.outcome = { kind: 'completed', outputJson: state.output === undefined ? undefined : JSON.stringify(state.output) };
       }
     } else if (!failure && state?.isDone) {  // an orchestrator that scheduled nothing
       result.outcome = { kind: 'completed', outputJson: state.output === undefined ? undefined : JSON.stringify(state.output) };

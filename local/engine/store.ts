@@ -10,7 +10,7 @@ import { blobService, ensureTable, queueService, tableClient } from '../../share
 import { checkEntity, joinText, splitText, MAX_BATCH_OPERATIONS } from '../../shared/storage/entity-limits.js';
 import type { HistoryEvent } from './history.js';
 
-export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew';
+export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew' | 'Suspended';
 export const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
 
 /** Payloads above this go to a blob, as Durable Functions does (its threshold is about 45 KB). */
@@ -37,6 +37,9 @@ export interface InstanceState {
   /** How often recovery re-dispatched each pending activity (task id -> count): a task whose
    * host keeps dying is given up on, as a poison message would be. */
   redispatch?: Record<string, number>;
+  /** Events that arrived while the instance was suspended, in arrival order (payloads packed):
+   * kept with the state, so they survive a restart, and delivered first once it is resumed. */
+  held?: HistoryEvent[];
 }
 
 export interface LoadedInstance {
@@ -180,6 +183,7 @@ export class TaskHubStore {
       ...(await this.packText(s.instanceId, 'input', s.inputJson)),
       ...(await this.packText(s.instanceId, 'output', s.outputJson)),
       ...(await this.packText(s.instanceId, 'customStatus', s.customStatusJson)),
+      ...(await this.packText(s.instanceId, 'held', s.held?.length ? JSON.stringify(s.held) : undefined)),
     };
   }
 
@@ -194,6 +198,7 @@ export class TaskHubStore {
       inputJson: await this.unpackText('input', e),
       outputJson: await this.unpackText('output', e),
       customStatusJson: await this.unpackText('customStatus', e),
+      held: await this.unpackText('held', e).then((t) => (t ? (JSON.parse(t) as HistoryEvent[]) : undefined)),
     };
   }
 

@@ -9,7 +9,7 @@ import {
 } from '../../shared/approvals/index.js';
 import { EVENTS, VoteEvent, type GateCustomStatus, type GateInput, type GateResult } from '../../shared/runs/contract.js';
 import { activities } from '../executor/activities.js';
-import { anyOf } from '../executor/tasks.js';
+import { anyOf, cancelTimer, hasResult } from '../executor/tasks.js';
 import { clip, gateView } from './gate-view.js';
 
 export function* approvalGate(context: OrchestrationContext): Generator<Task, GateResult, unknown> {
@@ -34,7 +34,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     };
     context.df.setCustomStatus(custom);
   };
-  // Executor version 3: the gate tells people when it opens and after every change (GateInput.notify).
+  // Executor version 4: the gate tells people when it opens and after every change (GateInput.notify).
   const voteChannels: Record<string, string> = {};
   const notify = function* (cancelled?: 'cancelled'): Generator<Task, void, unknown> {
     if (!input.notify) return;
@@ -60,6 +60,8 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     const st = gateStatus(state, policy);
     if (st.status !== 'pending') {
       const result: GateResult = { status: st.status, approvers: st.approvers, rejectors: st.rejectors, reason: 'reason' in st ? st.reason : undefined, decidedAt: now() };
+      // A deadline nobody waits for would keep the gate, and so its run, Running until it passed.
+      cancelTimer(timer);
       publish();
       yield audit('decided', 'gate-decided', 'lyncdr', result);
       yield* notify();
@@ -70,10 +72,14 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       timerDeadline = st.deadline;
       timer = context.df.createTimer(new Date(st.deadline));
     }
-    const winner: unknown = yield anyOf(context, [vote, timer!, cancel]);
+    // A task can complete while the gate waits on its audit (a vote and the deadline in one episode,
+    // as when a paused gate is resumed): the SDK's Task.any never completes over a task already done.
+    const waiting = [vote, timer!, cancel];
+    const winner: unknown = waiting.find(hasResult) ?? (yield anyOf(context, waiting));
     if (winner === cancel) {
       const c = cancel.result as { by?: string; reason?: string } | undefined;
       const result: GateResult = { status: 'cancelled', approvers: st.approvers, rejectors: st.rejectors, reason: `run cancelled by ${c?.by ?? 'unknown'}: ${c?.reason ?? ''}`, decidedAt: now() };
+      cancelTimer(timer);
       publish('cancelled');
       yield audit('decided', 'gate-decided', c?.by ?? 'lyncdr', result);
       yield* notify('cancelled');

@@ -1,4 +1,4 @@
-// How the executor tells people (executor version 3 and later): the notify activity with what the
+// How the executor tells people (executor version 4 and later): the notify activity with what the
 // run knows now. Runs started by older code never call it, so they replay their old history. A
 // notification that still fails after its retries is dropped: a mail server that is down must
 // not stop a failover (the people it was for still see the run through the API and the CLI).
@@ -13,8 +13,8 @@ type ChangeView = z.infer<typeof ChangeViewSchema>;
 import { clip } from '../approval/gate-view.js';
 import type { RunState } from './steps.js';
 
-/** Executor version 3 added notifications. */
-export const notifies = (run: Pick<RunState, 'input'>): boolean => (run.input.config.executorVersion ?? 1) >= 3;
+/** Executor version 4 added notifications. */
+export const notifies = (run: Pick<RunState, 'input'>): boolean => (run.input.config.executorVersion ?? 1) >= 4;
 
 /** A notification without what every one of a run carries (filled in here). */
 type RunNotification = Notification extends infer N ? N extends unknown ? Omit<N, 'runId' | 'runbook' | 'runTitle' | 'at'> : never : never;

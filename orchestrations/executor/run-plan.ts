@@ -9,34 +9,39 @@ import type { Plan, PlanStep } from '../../shared/plan/schema.js';
 import type { AcquireLocksOutput, BuildPlanOutput } from '../../shared/runs/activities.js';
 import {
   CancelEvent, EVENTS, RunInput, STATUS_CONTRACT_VERSION,
-  type RunOutcome, type RunReport, type RunStatus, type StepState,
+  type RunOutcome, type RunReport, type RunStatus, type StepRow, type StepState,
 } from '../../shared/runs/contract.js';
 import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
 import { measureRpo, measureRto } from '../../shared/runs/measure.js';
+import { initialStepStatus, summarize } from '../../shared/runs/summary.js';
 import { activities } from './activities.js';
 import { notify } from './notify.js';
+import { StepRowTracker } from './step-rows.js';
 import { stepRunner, type RunState, type StepEnd } from './steps.js';
-import { anyOf, hasResult } from './tasks.js';
+import { anyOf, cancelTimer, hasResult } from './tasks.js';
 
 const WAITING: StepState[] = ['waiting-approval', 'waiting-decision', 'waiting-confirmation'];
 
 export function* runPlan(context: OrchestrationContext): Generator<Task, RunReport, unknown> {
   const input = RunInput.parse(context.df.getInput());
-  const act = activities(context);
+  const version = input.config.executorVersion ?? 1;
   const now = () => context.df.currentUtcDateTime.toISOString();
   const startedAt = now();
+  // Every step's status, in memory; customStatus gets the summary, the step rows the details.
   const status: RunStatus = {
     v: STATUS_CONTRACT_VERSION, runId: input.runId, runbook: input.runbook, mode: input.mode, requestedBy: input.requestedBy,
     phase: 'planning', steps: {}, order: [], updatedAt: startedAt,
   };
-  const publish = () => { status.updatedAt = now(); context.df.setCustomStatus(status); };
+  const rows = new StepRowTracker(status);
+  const act = activities(context, () => rows.take());
+  const publish = () => { status.updatedAt = now(); context.df.setCustomStatus(summarize(status)); };
   const audit = (key: string, kind: AuditKind, actor: string, data: unknown) => act.audit({ runId: input.runId, key, kind, actor, at: now(), data });
   publish();
 
   // 1. The plan, from the configured topology, recorded in history and audited with its hash.
   const built = (yield act.buildPlan({
     runId: input.runId, runbook: input.runbook, options: input.options, mode: input.mode, requestedBy: input.requestedBy,
-    at: startedAt, policies: Object.keys(input.config.approvalPolicies),
+    at: startedAt, policies: Object.keys(input.config.approvalPolicies), ...(version >= 3 ? { writeSteps: true } : {}),
   })) as BuildPlanOutput;
   const run: RunState = {
     input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,
@@ -68,9 +73,8 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   status.planHash = built.planHash;
   status.title = plan.title;
   status.order = plan.steps.map((s) => s.id);
-  for (const s of plan.steps) {
-    status.steps[s.id] = { kind: s.kind, title: s.title, state: 'pending', attempt: 0, ...(s.kind === 'command' ? { rendered: s.rendered } : {}) };
-  }
+  for (const s of plan.steps) status.steps[s.id] = initialStepStatus(s);
+  if (version >= 3) rows.assumeWritten();
 
   // 2. Locks: refused at once, with the holder, if another run holds one.
   status.phase = 'locking';
@@ -93,6 +97,8 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     publish();
 
     interface Live { step: PlanStep; gen: Generator<Task, StepEnd, unknown>; task: Task }
+    let flush: Task | undefined;
+    let flushed: StepRow[] = [];
     const live = new Map<string, Live>();
     let abort: { outcome: 'aborted' | 'rejected'; reason: string } | undefined;
 
@@ -152,7 +158,19 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         const extra: Task[] = [];
         if (!status.cancelRequested) extra.push(cancel);
         if (!windowOpen) extra.push(window!);
+        // About to wait with step rows no activity carried (a step ended and nothing was sent
+        // since): record them alongside the wait, without holding anything up.
+        if (version >= 3 && !flush && rows.pending()) {
+          flushed = rows.take();
+          flush = act.recordSteps({ runId: input.runId, steps: flushed });
+        }
+        if (flush) extra.push(flush);
         winner = (yield anyOf(context, [...[...live.values()].map((l) => l.task), ...extra])) as Task;
+      }
+      if (winner === flush) {
+        if ((flush as unknown as { isFaulted: boolean }).isFaulted) rows.forget(flushed);
+        flush = undefined;
+        continue;
       }
       if (winner === cancel) {
         const c = CancelEvent.safeParse(cancel.result);
@@ -176,6 +194,10 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
       settle(l, faulted ? l.gen.throw(winner.result) : l.gen.next(winner.result));
     }
 
+    // A run cancelled before its window opened no longer waits for it; a row write still in
+    // flight is waited for, so the run ends with nothing outstanding.
+    cancelTimer(window);
+    if (flush && !hasResult(flush)) yield flush;
     if (status.cancelRequested) return yield* finish('cancelled', `cancelled by ${status.cancelRequested.by}: ${status.cancelRequested.reason}`, plan, true);
     const aborted = abort as { outcome: 'aborted' | 'rejected'; reason: string } | undefined;
     if (aborted) return yield* finish(aborted.outcome, aborted.reason, plan, true);

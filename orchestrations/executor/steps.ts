@@ -14,7 +14,7 @@ import {
 import { checkExpectations } from '../../shared/runs/expect.js';
 import type { activities } from './activities.js';
 import { gateNotifyFields, notify } from './notify.js';
-import { addMs, anyOf } from './tasks.js';
+import { addMs, anyOf, cancelTimer } from './tasks.js';
 
 export type StepEnd =
   | { kind: 'succeeded' } | { kind: 'skipped' } | { kind: 'failed' } | { kind: 'cancelled' }
@@ -214,23 +214,28 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
   yield* notify(run, { kind: 'decision-needed', stepId: step.id, stepTitle: step.title, attempt, error: (st.lastError ?? 'failed').slice(0, 2000) });
   const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.decisionTimeoutMinutes * 60_000));
   let event = context.df.waitForExternalEvent(EVENTS.decision(step.id));
-  for (;;) {
-    const winner: unknown = yield anyOf(context, [event, deadline]);
-    let d: DecisionEvent;
-    if (winner === deadline) {
-      d = { decision: 'abort', by: 'lyncdr', comment: `no decision within ${input.config.decisionTimeoutMinutes} minutes` };
-    } else {
-      const parsed = DecisionEvent.safeParse(event.result);
-      if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.decision(step.id)); continue; }
-      d = parsed.data;
-      deadline.cancel();
+  // finally: also when the run stops and closes this coroutine while it waits.
+  try {
+    for (;;) {
+      const winner: unknown = yield anyOf(context, [event, deadline]);
+      let d: DecisionEvent;
+      if (winner === deadline) {
+        d = { decision: 'abort', by: 'lyncdr', comment: `no decision within ${input.config.decisionTimeoutMinutes} minutes` };
+      } else {
+        const parsed = DecisionEvent.safeParse(event.result);
+        if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.decision(step.id)); continue; }
+        d = parsed.data;
+        cancelTimer(deadline);
+      }
+      const at = run.now();
+      (st.decisions ??= []).push({ decision: d.decision, by: d.by, at });
+      st.state = d.decision === 'retry' ? 'running' : st.state;
+      run.publish();
+      yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...d });
+      return d.decision;
     }
-    const at = run.now();
-    (st.decisions ??= []).push({ decision: d.decision, by: d.by, at });
-    st.state = d.decision === 'retry' ? 'running' : st.state;
-    run.publish();
-    yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...d });
-    return d.decision;
+  } finally {
+    cancelTimer(deadline);
   }
 }
 
@@ -241,21 +246,25 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
   yield* notify(run, { kind: 'manual-waiting', stepId: step.id, stepTitle: step.title, instructions: step.instructions.slice(0, 8000) });
   const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.confirmationTimeoutMinutes * 60_000));
   let event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
-  for (;;) {
-    const winner: unknown = yield anyOf(context, [event, deadline]);
-    if (winner === deadline) {
-      const reason = `manual step ${step.id} was not confirmed within ${input.config.confirmationTimeoutMinutes} minutes`;
-      finishStep(run, st, 'failed', reason);
-      return { kind: 'abort', reason };
+  try {
+    for (;;) {
+      const winner: unknown = yield anyOf(context, [event, deadline]);
+      if (winner === deadline) {
+        const reason = `manual step ${step.id} was not confirmed within ${input.config.confirmationTimeoutMinutes} minutes`;
+        finishStep(run, st, 'failed', reason);
+        return { kind: 'abort', reason };
+      }
+      const parsed = ConfirmEvent.safeParse(event.result);
+      if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.confirm(step.id)); continue; }
+      cancelTimer(deadline);
+      yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
+      if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
+      (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, at: run.now() });
+      finishStep(run, st, 'succeeded');
+      return { kind: 'succeeded' };
     }
-    const parsed = ConfirmEvent.safeParse(event.result);
-    if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.confirm(step.id)); continue; }
-    deadline.cancel();
-    yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
-    if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
-    (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, at: run.now() });
-    finishStep(run, st, 'succeeded');
-    return { kind: 'succeeded' };
+  } finally {
+    cancelTimer(deadline);
   }
 }
 

@@ -31,3 +31,13 @@ function prune(task: TaskInternals): void {
 export const hasResult = (t: Task): boolean => (t as unknown as { hasResult: boolean }).hasResult;
 
 export const addMs = (d: Date, ms: number): Date => new Date(d.getTime() + ms);
+
+/**
+ * Cancels a durable timer the orchestration no longer waits for. The Durable extension keeps an
+ * orchestration Running until every timer it created has fired or been cancelled, so a forgotten
+ * deadline would hold a finished gate, and the run waiting for it, until the deadline passed.
+ */
+export function cancelTimer(timer: Task | undefined): void {
+  const t = timer as unknown as { hasResult: boolean; cancel(): void } | undefined;
+  if (t && !t.hasResult) t.cancel();
+}

@@ -4,6 +4,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { canonicalStringify, type JsonValue } from './canonical.js';
 import { AuditEntrySchema, type AuditEntry, type ChainAlg, type HashedFields } from './schema.js';
 import { AuditLimitError } from './errors.js';
+import { noteEntitySize } from '../storage/entity-limits.js';
 
 /** prevHash of the first entry of every run. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -123,6 +124,7 @@ export function encodeEntry(entry: AuditEntry): EntryEntity {
     }
   }
   const size = entitySizeBytes(entity);
+  noteEntitySize(size, `audit ${entry.runId}/${entry.key}`);
   if (size > MAX_ENTITY_BYTES) {
     throw new AuditLimitError(
       `audit entry ${entry.key} of run ${entry.runId} would be ${size} bytes (data: ${text.length} characters in ${parts.length} parts); ` +

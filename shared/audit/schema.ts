@@ -22,6 +22,8 @@ export const AUDIT_KINDS = [
   'run-failed',
   'run-aborted',
   'lock-released',
+  'run-paused',
+  'run-resumed',
 ] as const;
 export const AuditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof AuditKindSchema>;

@@ -20,6 +20,8 @@ import {
   type AuditEntry, type AuditEntryInput, type VerifyReport,
 } from './schema.js';
 import { verifyRows, type RawRow } from './verify.js';
+import { AuditPayloads, payloadOf, type PayloadRef } from './payloads.js';
+import type { JsonValue } from './canonical.js';
 import { z } from 'zod';
 
 export interface AuditTrail {
@@ -32,6 +34,8 @@ export interface AuditTrail {
   verify(runId: string): Promise<VerifyReport>;
   /** JSON lines, one canonical entry per line, in chain order: the file handed to an auditor. */
   exportRun(runId: string): Promise<string>;
+  /** The data of an entry stored as a reference to a blob (payloads.ts), checked against its SHA-256. */
+  readPayload(ref: PayloadRef): Promise<JsonValue>;
 }
 
 export interface AuditTrailOptions extends AuditConfigInput {
@@ -48,6 +52,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const client = tableClient(config.connectionString, config.tableName);
   const hasher = chainHasher(config.hmacKey);
   const heads = new HeadCache();
+  const payloads = new AuditPayloads(config.connectionString, config.containerName);
   let ready: Promise<void> | undefined;
   const table = () => (ready ??= ensureTable(client).catch((err: unknown) => { ready = undefined; throw err; }));
 
@@ -80,13 +85,30 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
         throw err;
       }
       await table();
+      // Too large for a Table entity: the entry keeps a reference, the blob the data.
+      data = await payloads.offload(run, k, data);
       return appendWithRetry(client, hasher, maxAttempts, heads, { ...parsed.data, data, runId: run, key: k });
     },
     async verify(runId) {
       const run = parseOr(RunIdSchema, runId, 'run id');
       const rows = await partition(client, table, run);
       if (rows.length === 0) throw new AuditRunNotFoundError(run, config.tableName);
-      return verifyRows(run, rows, hasher);
+      const report = verifyRows(run, rows, hasher);
+      // The chain commits to an offloaded payload through its SHA-256: check each blob too.
+      for (const row of rows.filter((r) => isEntryRowKey(r.rowKey))) {
+        const d = decodeEntry(row);
+        const ref = d.ok ? payloadOf(d.entry.data) : undefined;
+        if (!d.ok || !ref) continue;
+        const loaded = await payloads.load(ref);
+        if (!loaded.ok) report.problems.push({ type: 'altered', seq: d.entry.seq, rowKey: row.rowKey, message: `entry ${d.entry.seq} (${d.entry.key}): ${loaded.error}` });
+      }
+      report.ok = report.problems.length === 0;
+      return report;
+    },
+    async readPayload(ref) {
+      const loaded = await payloads.load(ref);
+      if (!loaded.ok) throw new AuditCorruptError(`audit payload: ${loaded.error}`);
+      return loaded.data;
     },
     async exportRun(runId) {
       const entries = await readRun(runId);

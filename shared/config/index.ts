@@ -41,6 +41,7 @@ export const AppSettingsSchema = z.object({
   LYNCDR_OPERATORS: jsonText(z.array(IdentitySchema).min(1, 'list at least one operator, or leave the setting out')).optional(),
   LYNCDR_AUDIT_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default(DEFAULT_AUDIT_TABLE),
   LYNCDR_LOCK_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrLocks'),
+  LYNCDR_RUN_STEPS_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrRunSteps'),
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
@@ -57,6 +58,8 @@ export interface AppSettings {
   operators?: string[];
   auditTable: string;
   lockTable: string;
+  /** One row per step of every run: the details the run's small customStatus leaves out. */
+  runStepsTable: string;
   decisionTimeoutMinutes: number;
   confirmationTimeoutMinutes: number;
   resultGraceMs: number;
@@ -82,6 +85,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     ...(s.LYNCDR_OPERATORS ? { operators: s.LYNCDR_OPERATORS } : {}),
     auditTable: s.LYNCDR_AUDIT_TABLE,
     lockTable: s.LYNCDR_LOCK_TABLE,
+    runStepsTable: s.LYNCDR_RUN_STEPS_TABLE,
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
     confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
     resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,
@@ -101,5 +105,10 @@ export function runConfigFrom(s: AppSettings): RunConfig {
   };
 }
 
-/** What new runs get (RunConfig.executorVersion). 3: the orchestrators notify people (the notify activity). */
-export const EXECUTOR_VERSION = 3;
+/**
+ * What new runs get (RunConfig.executorVersion). 3: the run's customStatus is its summary
+ * (contract v2), the plan builder writes the step rows, and the run records changed rows with a
+ * recordSteps activity when no other activity carries them.
+ * 4: the orchestrators notify people (the notify activity: gates, manual steps, decisions, the end).
+ */
+export const EXECUTOR_VERSION = 4;

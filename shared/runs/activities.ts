@@ -4,7 +4,7 @@
 import type { AuditKind } from '../audit/schema.js';
 import type { Invocation, ExecutionMode } from '../messages.js';
 import type { Plan } from '../plan/schema.js';
-import type { RunMode, RunOptions } from './contract.js';
+import type { RunMode, RunOptions, StepRow } from './contract.js';
 
 export const ACTIVITY = {
   buildPlan: 'runs-buildPlan',
@@ -12,6 +12,7 @@ export const ACTIVITY = {
   acquireLocks: 'runs-acquireLocks',
   releaseLocks: 'runs-releaseLocks',
   dispatchCommand: 'runs-dispatchCommand',
+  recordSteps: 'runs-recordSteps',
   /** Tells people on every configured channel (functions/activities/notify.ts). */
   notify: 'notify',
 } as const;
@@ -25,6 +26,8 @@ export interface BuildPlanInput {
   at: string;
   /** Policy names the run's configuration defines (a gate naming another one is refused here). */
   policies: string[];
+  /** Write every step's first row (executor version 3 and later). */
+  writeSteps?: boolean;
 }
 export type BuildPlanOutput =
   | { ok: true; plan: Plan; planHash: string }
@@ -38,6 +41,10 @@ export interface AuditInput {
   at: string;
   data: unknown;
 }
+
+/** Audit entries written in order, then the run's changed step rows (executor version 3). */
+export interface AuditEnvelope { entries: AuditInput[]; steps: StepRow[] }
+export interface RecordStepsInput { runId: string; steps: StepRow[] }
 
 export interface LocksInput { runId: string; locks: string[]; at: string }
 export interface LockTakenOver { lock: string; from: string; fromStatus: string }
@@ -58,6 +65,8 @@ export interface DispatchInput {
   queuePrefix: string;
   /** The step's read-only verification, run by the worker right after the command succeeds. */
   verify?: { stepId: string; invocation: Invocation; timeoutMs: number };
+  /** The run's changed step rows, recorded after the dispatch is audited. */
+  steps?: StepRow[];
 }
 export interface DispatchOutput { commandId: string }
 

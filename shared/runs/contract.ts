@@ -34,8 +34,9 @@ export const RunConfig = z.strictObject({
   /**
    * The executor's behaviour this run started with, so a run replays the way it ran across an
    * upgrade of the app. 2: a verification rides with its command and a step's result and verdict
-   * are audited in one activity. 3: the run and its gates call the notify activity (gates, manual
-   * steps, decisions, the end). Absent (1): runs started before that.
+   * are audited in one activity. 3: customStatus is the run's summary and the step rows are written
+   * (shared/config EXECUTOR_VERSION). 4: the run and its gates call the notify activity (gates,
+   * manual steps, decisions, the end). Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });
@@ -95,7 +96,7 @@ export const VoteEvent = z.strictObject({
 });
 export type VoteEvent = z.infer<typeof VoteEvent>;
 
-// ---- customStatus v1 ----
+// ---- a run as the API shows it (RunStatus, v1): the summary and the step rows put together ----
 
 export const StepState = z.enum([
   'pending', 'running', 'waiting-approval', 'waiting-decision', 'waiting-confirmation', 'succeeded', 'failed', 'skipped', 'cancelled',
@@ -154,6 +155,58 @@ export const RunStatus = z.object({
 });
 export type RunStatus = z.infer<typeof RunStatus>;
 
+// ---- customStatus v2: the run's summary ----
+// Azure limits custom status to 16 KB of UTF-16 JSON (about 8,700 characters); a site failover's
+// full step list is twice that. The summary stays small whatever the plan's size; each step's
+// details are a row of the run-steps table (StepRow), written by the run's activities.
+
+export const SUMMARY_CONTRACT_VERSION = 2;
+
+export const ActiveStep = z.object({
+  id: z.string(),
+  kind: z.enum(['command', 'manual', 'approval']),
+  state: StepState,
+  attempt: z.number().int().nonnegative(),
+});
+export type ActiveStep = z.infer<typeof ActiveStep>;
+
+export const RunSummary = z.object({
+  v: z.literal(SUMMARY_CONTRACT_VERSION),
+  runId: z.string(),
+  runbook: z.string(),
+  mode: RunMode,
+  requestedBy: z.string(),
+  phase: RunPhase,
+  planHash: z.string().optional(),
+  title: z.string().optional(),
+  /** Steps in the plan, and how many are in each state (states with none are left out). */
+  total: z.number().int().nonnegative(),
+  counts: z.partialRecord(StepState, z.number().int().positive()),
+  /** The steps running or waiting on a person, those waiting first (at most MAX_ACTIVE; activeTotal counts them all). */
+  active: z.array(ActiveStep),
+  activeTotal: z.number().int().nonnegative(),
+  /** Steps whose command may still be running on a worker (see mayBeInFlight), at most MAX_ACTIVE; inFlightTotal counts them all. */
+  inFlight: z.array(z.string()),
+  inFlightTotal: z.number().int().nonnegative(),
+  error: z.string().optional(),
+  cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  windowOpensAt: z.string().optional(),
+  rto: Measure.optional(),
+  rpo: Measure.optional(),
+  updatedAt: z.string(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+/** One step of a run as the run-steps table holds it (partition: the run id; row: the step id). */
+export const StepRow = StepStatus.extend({
+  stepId: z.string(),
+  /** Position in the plan. */
+  index: z.number().int().nonnegative(),
+  /** The run's write counter: a row is never replaced by an older one (a retried activity). */
+  seq: z.number().int().nonnegative(),
+});
+export type StepRow = z.infer<typeof StepRow>;
+
 export type RunOutcome = 'succeeded' | 'failed' | 'aborted' | 'rejected' | 'cancelled';
 
 export interface RunReport {
@@ -209,7 +262,7 @@ export interface GateInput {
   requester: string;
   policyName: string;
   policy: z.input<typeof ApprovalPolicySchema>;
-  // Executor version 3 and later (all optional, so a gate started by older code replays unchanged):
+  // Executor version 4 and later (all optional, so a gate started by older code replays unchanged):
   /** The gate tells people through the notify activity when it opens and after every change. */
   notify?: boolean;
   /** What the gate's notifications show that the fields above lack. */

@@ -2,7 +2,7 @@
 // terminated through the Durable API, or its release failed: such a lock is stale. It may be
 // taken over only when the run is known to have ended with nothing in flight: a step still
 // `running` when the run stopped had a command on a worker, which may be running yet.
-import { RunStatus } from './contract.js';
+import { RunSummary } from './contract.js';
 
 export interface HolderState {
   runId: string;
@@ -26,16 +26,9 @@ const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
 
 export function holderState(runId: string, status: { runtimeStatus?: unknown; customStatus?: unknown } | undefined): HolderState {
   const runtimeStatus = status?.runtimeStatus === undefined ? undefined : String(status.runtimeStatus);
-  const custom = RunStatus.safeParse(status?.customStatus);
-  const inFlight = custom.success
-    ? custom.data.order.filter((id) => {
-      const st = custom.data.steps[id];
-      if (!st || st.state === 'succeeded' || st.state === 'skipped') return false;
-      // Running, or it ended without knowing what became of its command: the worker did not
-      // answer, answered "outcome unknown", or the dispatch failed after it may have sent it.
-      return st.state === 'running' || /outcome[ -]unknown|^system error/.test(st.lastError ?? '');
-    })
-    : undefined;
+  // The run lists the steps whose command may still be on a worker (shared/runs/summary.ts mayBeInFlight).
+  const custom = RunSummary.safeParse(status?.customStatus);
+  const inFlight = custom.success ? custom.data.inFlight : undefined;
   return { runId, runtimeStatus, active: runtimeStatus !== undefined && !ENDED.includes(runtimeStatus), inFlight };
 }
 

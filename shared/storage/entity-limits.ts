@@ -36,6 +36,12 @@ export function entityBytes(entity: Record<string, unknown>): number {
   return bytes;
 }
 
+/** The largest entity this process has checked, and where (the limits tests and benchmark report it). */
+export const largestEntity = { bytes: 0, where: '' };
+export function noteEntitySize(bytes: number, where: string): void {
+  if (bytes > largestEntity.bytes) { largestEntity.bytes = bytes; largestEntity.where = where; }
+}
+
 export function checkEntity(entity: { partitionKey: string; rowKey: string } & Record<string, unknown>): void {
   checkKey('PartitionKey', entity.partitionKey);
   checkKey('RowKey', entity.rowKey);
@@ -48,6 +54,7 @@ export function checkEntity(entity: { partitionKey: string; rowKey: string } & R
     }
   }
   const size = entityBytes(entity);
+  noteEntitySize(size, `${entity.partitionKey}/${entity.rowKey}`);
   if (size > MAX_ENTITY_BYTES) throw new EntityLimitError(`entity ${entity.partitionKey}/${entity.rowKey} is about ${size} bytes; Azure allows ${MAX_ENTITY_BYTES}`);
 }
 

@@ -16,8 +16,8 @@ afterAll(async () => { await e?.stop(); });
 
 /** The activities an instance scheduled, in order. */
 const scheduled = async (instance: string): Promise<string[]> => {
-  const h = (await (await fetch(`${e.env.host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}?showHistory=true`)).json()) as { history: Array<{ EventType: string; FunctionName?: string }> };
-  return h.history.filter((x) => x.EventType === 'TaskScheduled').map((x) => x.FunctionName!.replace(/^runs-/, ''));
+  const h = (await (await fetch(`${e.env.host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}?showHistory=true`)).json()) as { historyEvents: Array<{ EventType: string; FunctionName?: string }> };
+  return h.historyEvents.filter((x) => x.EventType === 'TaskScheduled').map((x) => x.FunctionName!.replace(/^runs-/, ''));
 };
 
 /** `lyncdr lab mail --mail-dir <sink> ...`, as typed. */
@@ -92,7 +92,7 @@ describe('a whole run through e-mail', () => {
     const raw = await import('node:fs').then((fs) => fs.readFileSync(`${e.sink.dir}/${ended[0].file}`, 'utf8'));
     expect(raw).toMatch(/Audit trail: verified/);
 
-    // Executor version 3: the gate notifies on opening, on each vote and on its decision; the run
+    // Executor version 4: the gate notifies on opening, on each vote and on its decision; the run
     // when the manual step waits and when it ends.
     expect(await scheduled(`${id}:gate:declare`)).toEqual(['audit', 'notify', 'audit', 'notify', 'audit', 'notify', 'audit', 'notify']);
     expect((await scheduled(id)).filter((x) => x === 'notify')).toHaveLength(2);
@@ -106,10 +106,10 @@ describe('a whole run through e-mail', () => {
 });
 
 describe('runs started by older code', () => {
-  it('a run of executor version 2 schedules no notify activity, in the run or its gate, and mails nobody', async () => {
-    const config = { ...runConfigFrom(appSettings({ ...process.env, ...e.env.values })), executorVersion: 2 };
-    const id = `run-v2-${Date.now().toString(36)}`;
-    const input = { runId: id, runbook: 'readiness', options: { fixture: 'email-flow', tag: 'v2' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config };
+  it('a run of executor version 3 (before notifications) schedules no notify activity, in the run or its gate, and mails nobody', async () => {
+    const config = { ...runConfigFrom(appSettings({ ...process.env, ...e.env.values })), executorVersion: 3 };
+    const id = `run-v3-${Date.now().toString(36)}`;
+    const input = { runId: id, runbook: 'readiness', options: { fixture: 'email-flow', tag: 'v3' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config };
     const res = await fetch(`${e.env.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(202);
     await e.env.waitFor(id, stepState('declare', 'waiting-approval'));

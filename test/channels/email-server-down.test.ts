@@ -16,8 +16,8 @@ afterAll(async () => { await env?.stop(); });
 
 /** How the instance's notify activities ended, attempt by attempt. */
 const notifyOutcomes = async (instance: string) => {
-  const h = (await (await fetch(`${env.host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}?showHistory=true`)).json()) as { history: Array<{ EventType: string; FunctionName?: string; Name?: string }> };
-  const ends = h.history.filter((x) => (x.FunctionName ?? x.Name) === 'notify');
+  const h = (await (await fetch(`${env.host.url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instance)}?showHistory=true`)).json()) as { historyEvents: Array<{ EventType: string; FunctionName?: string; Name?: string }> };
+  const ends = h.historyEvents.filter((x) => (x.FunctionName ?? x.Name) === 'notify');
   return { failed: ends.filter((x) => x.EventType === 'TaskFailed').length, completed: ends.filter((x) => x.EventType === 'TaskCompleted').length };
 };
 

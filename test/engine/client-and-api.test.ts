@@ -33,7 +33,10 @@ describe("the SDK's own DurableClient, from an HTTP trigger", () => {
     const status = await call('GET', `client/status/${id}`);
     expect(status.body.runtimeStatus).toBe('Running');
     expect(status.body.input).toEqual({ timeoutMs: 60_000 });
-    expect(status.body.history.map((e: any) => e.EventType)).toContain('TimerCreated');
+    // The extension answers with historyEvents, which durable-functions 3.x does not read: on Azure
+    // getStatus(..., { showHistory: true }).history is undefined (durable-js #620), and so it is here.
+    expect(status.body.history).toBeUndefined();
+    expect(status.body.createdTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
 
     expect((await call('POST', `client/raise/${id}`, { event: 'approval', data: { approver: 'bob' } })).status).toBe(202);
     const done = await a.waitFor(id);
@@ -74,25 +77,22 @@ describe('HTTP triggers as the Functions host routes them', () => {
 describe('management API: bad input is refused and writes nothing', () => {
   const countInstances = async () => (await host.engine.store.queryIndex({})).rows.length;
 
-  it('400 for malformed requests, 404 for unknown orchestrators and instances', async () => {
+  it('400 for malformed requests and unknown orchestrators, 404 for unknown routes and instances', async () => {
     const before = await countInstances();
     const cases: Array<[string, string, unknown, number, RegExp]> = [
       ['POST', 'orchestrators/chain', '{not json', 400, /not valid JSON/],
-      ['POST', 'orchestrators/nope', '', 404, /no orchestrator function named 'nope'/],
-      ['POST', 'orchestrators/', '', 400, /orchestrator function name is missing/],
-      ['POST', 'orchestrators/chain/a/b', '', 400, /too many path segments/],
+      ['POST', 'orchestrators/nope', '', 400, /no orchestrator function named 'nope'/],
+      ['POST', 'orchestrators/', '', 404, /no management API route/],
+      ['POST', 'orchestrators/chain/a/b', '', 404, /no management API route/],
       ['POST', `orchestrators/chain/${'x'.repeat(101)}`, '', 400, /instance id .* is invalid/],
       ['POST', 'orchestrators/chain/bad%0Aid', '', 400, /instance id .* is invalid/],
-      ['GET', 'instances/?runtimeStatus=Sleeping', undefined, 400, /runtimeStatus 'Sleeping'/],
-      ['GET', 'instances/?top=0', undefined, 400, /top must be/],
-      ['GET', 'instances/?createdTimeFrom=yesterday', undefined, 400, /not a date/],
-      ['GET', 'instances/abc?showHistory=maybe', undefined, 400, /true or false/],
       ['GET', 'instances/does-not-exist', undefined, 404, /no instance/],
       ['POST', 'instances/does-not-exist/raiseEvent/x', '1', 404, /no instance/],
       ['POST', 'instances/does-not-exist/terminate', '', 404, /no instance/],
       ['DELETE', 'instances/does-not-exist', undefined, 404, /no instance/],
-      ['DELETE', 'instances/', undefined, 400, /needs createdTimeFrom or runtimeStatus/],
-      ['GET', 'orchestrators/chain', undefined, 405, /POST/],
+      ['DELETE', 'instances/', undefined, 400, /createdTimeFrom/],
+      ['DELETE', 'instances/?runtimeStatus=Completed', undefined, 400, /createdTimeFrom/],
+      ['GET', 'orchestrators/chain', undefined, 404, /no management API route/],
       ['POST', 'instances/x/rewind', '', 501, /not supported/],
       ['POST', 'orchestrators/chain?taskHub=OtherHub', '', 404, /task hub 'OtherHub'/],
     ];
@@ -112,12 +112,13 @@ describe('management API: bad input is refused and writes nothing', () => {
     expect(r.status).toBe(400);
     await new Promise((res) => setTimeout(res, 200));
     const after = await a.status(id, '?showHistory=true');
-    expect(after.history).toEqual(before.history);
-    expect((await a.call('DELETE', `instances/${id}`)).status).toBe(409);
+    expect(after.historyEvents).toEqual(before.historyEvents);
+    expect((await a.call('DELETE', `instances/${id}`)).status).toBe(412);
     expect((await a.call('POST', `orchestrators/waitForever/${id}`, '')).status).toBe(409);
   });
 
   it('lists with filters and pages with a continuation token', async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await a.start('chain', undefined, `page-${i}`));
     for (const id of ids) await a.waitFor(id);
@@ -134,7 +135,8 @@ describe('management API: bad input is refused and writes nothing', () => {
       next = res.headers.get('x-ms-continuation-token');
     }
     expect([...seen].sort()).toEqual(ids.sort());
-    const purged = await a.call('DELETE', 'instances/?runtimeStatus=Completed&instanceIdPrefix=page-');
+    // The extension's purge filter is createdTimeFrom/To and runtimeStatus (no id prefix).
+    const purged = await a.call('DELETE', `instances/?runtimeStatus=Completed&createdTimeFrom=${from}`);
     expect(purged.body).toEqual({ instancesDeleted: 5 });
   });
 });

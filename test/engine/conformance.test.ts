@@ -50,8 +50,8 @@ describe('durable engine conformance', () => {
     expect(s.runtimeStatus).toBe('Completed');
     expect(s.output).toEqual({ attempts: 3 });
     const h = await a.status(id, '?showHistory=true');
-    const failed = h.history.filter((e: any) => e.EventType === 'TaskFailed');
-    const timers = h.history.filter((e: any) => e.EventType === 'TimerFired');
+    const failed = h.historyEvents.filter((e: any) => e.EventType === 'TaskFailed');
+    const timers = h.historyEvents.filter((e: any) => e.EventType === 'TimerFired');
     expect(failed).toHaveLength(2);
     expect(timers).toHaveLength(2);
   });
@@ -62,7 +62,7 @@ describe('durable engine conformance', () => {
     expect(s.runtimeStatus).toBe('Failed');
     expect(String(s.output)).toContain('flaky attempt 3 failed');
     const h = await a.status(id, '?showHistory=true');
-    expect(h.history.filter((e: any) => e.EventType === 'TaskFailed')).toHaveLength(3);
+    expect(h.historyEvents.filter((e: any) => e.EventType === 'TaskFailed')).toHaveLength(3);
   });
 
   it('runs sub-orchestrations, including one with retry', async () => {
@@ -71,8 +71,8 @@ describe('durable engine conformance', () => {
     expect(s.runtimeStatus).toBe('Completed');
     expect(s.output).toEqual({ a: 10, b: 12 });
     const h = await a.status(id, '?showHistory=true');
-    expect(h.history.filter((e: any) => e.EventType === 'SubOrchestrationInstanceFailed')).toHaveLength(1);
-    expect(h.history.filter((e: any) => e.EventType === 'SubOrchestrationInstanceCompleted')).toHaveLength(2);
+    expect(h.historyEvents.filter((e: any) => e.EventType === 'SubOrchestrationInstanceFailed')).toHaveLength(1);
+    expect(h.historyEvents.filter((e: any) => e.EventType === 'SubOrchestrationInstanceCompleted')).toHaveLength(2);
   });
 
   it('keeps an event raised before the orchestrator waits for it', async () => {
@@ -91,7 +91,7 @@ describe('durable engine conformance', () => {
     expect(s.input).toBe(3);
     const h = await a.status(id, '?showHistory=true');
     // Only the last execution's history remains.
-    expect(h.history.filter((e: any) => e.EventType === 'TaskScheduled')).toHaveLength(1);
+    expect(h.historyEvents.filter((e: any) => e.EventType === 'TaskScheduled')).toHaveLength(1);
   });
 
   it('terminates a running instance with its reason', async () => {
@@ -112,7 +112,7 @@ describe('durable engine conformance', () => {
     await a.raise(id, 'continue');
     // Version 1 has scheduled its slow second step; "deploy" version 2 before it completes.
     const withHistory = async () => a.status(id, '?showHistory=true');
-    for (let i = 0; i < 200 && !(await withHistory()).history.some((e: any) => e.FunctionName === 'slow'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !(await withHistory()).historyEvents.some((e: any) => e.FunctionName === 'slow'); i++) await new Promise((r) => setTimeout(r, 10));
     codeVersion.current = 2;
     try {
       const s = await a.waitFor(id);

@@ -52,8 +52,8 @@ describe('crash recovery (SIGKILL of the host process)', () => {
     expect([...perStep.keys()].length).toBe(20);
     // History shows each step scheduled once and completed once.
     const h = await api(host).status(id, '?showHistory=true');
-    expect(h.history.filter((e: any) => e.EventType === 'TaskScheduled')).toHaveLength(20);
-    expect(h.history.filter((e: any) => e.EventType === 'TaskCompleted')).toHaveLength(20);
+    expect(h.historyEvents.filter((e: any) => e.EventType === 'TaskScheduled')).toHaveLength(20);
+    expect(h.historyEvents.filter((e: any) => e.EventType === 'TaskCompleted')).toHaveLength(20);
   }, 240_000);
 });
 
@@ -107,13 +107,13 @@ describe('two hosts on one task hub', () => {
     expect(collected.runtimeStatus).toBe('Completed');
     expect([...collected.output].sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     const ch = await api(h1).status(collector, '?showHistory=true');
-    expect(ch.history.filter((e: any) => e.EventType === 'EventRaised')).toHaveLength(20);
+    expect(ch.historyEvents.filter((e: any) => e.EventType === 'EventRaised')).toHaveLength(20);
     for (const id of ids) {
       const h = await api(h2).status(id, '?showHistory=true');
-      const scheduled = h.history.filter((e: any) => e.EventType === 'TaskScheduled');
+      const scheduled = h.historyEvents.filter((e: any) => e.EventType === 'TaskScheduled');
       expect(scheduled).toHaveLength(15);
-      expect(h.history.filter((e: any) => e.EventType === 'TaskCompleted')).toHaveLength(15);
-      expect(h.history.filter((e: any) => e.EventType === 'ExecutionCompleted')).toHaveLength(1);
+      expect(h.historyEvents.filter((e: any) => e.EventType === 'TaskCompleted')).toHaveLength(15);
+      expect(h.historyEvents.filter((e: any) => e.EventType === 'ExecutionCompleted')).toHaveLength(1);
     }
   }, 180_000);
 });

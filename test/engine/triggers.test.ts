@@ -65,7 +65,7 @@ describe('triggers on the local host', () => {
     const id = await a.start('longTimer');
     const s = await a.waitFor(id, (x) => x.runtimeStatus === 'Running');
     const h = await a.status(id, '?showHistory=true');
-    const created = h.history.filter((e: any) => e.EventType === 'TimerCreated');
+    const created = h.historyEvents.filter((e: any) => e.EventType === 'TimerCreated');
     expect(created).toHaveLength(1);
     const fireAt = Date.parse(created[0].FireAt);
     expect(fireAt - Date.parse(s.createdTime)).toBeGreaterThan(9.9 * 24 * 3600 * 1000);
@@ -78,6 +78,6 @@ describe('triggers on the local host', () => {
     expect(done.runtimeStatus).toBe('Completed');
     expect(Date.parse(done.output)).toBeGreaterThanOrEqual(fireAt);
     const after = await api(later).status(id, '?showHistory=true');
-    expect(after.history.filter((e: any) => e.EventType === 'TimerFired')).toHaveLength(1);
+    expect(after.historyEvents.filter((e: any) => e.EventType === 'TimerFired')).toHaveLength(1);
   }, 60_000);
 });

@@ -5,6 +5,8 @@ import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
 import { checkExpectation, valueAt } from '../../shared/runs/expect.js';
 import { describeMeasure, measureRpo, measureRto } from '../../shared/runs/measure.js';
 import { holderState, holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
+import { summarize } from '../../shared/runs/summary.js';
+import type { StepState } from '../../shared/runs/contract.js';
 
 describe('expectations', () => {
   it('follow PowerShell member enumeration', () => {
@@ -55,9 +57,10 @@ describe('settings', () => {
 });
 
 describe('the run holding a lock', () => {
-  const custom = (steps: Record<string, { state: string; lastError?: string }>) => ({
+  // The run's customStatus is its summary: what a lock holder's steps were is read from there.
+  const custom = (steps: Record<string, { state: string; lastError?: string }>) => summarize({
     v: 1, runId: 'run-a', runbook: 'readiness', mode: 'drill', requestedBy: 'op', phase: 'running', title: 't', order: Object.keys(steps), updatedAt: '2026-11-22T00:00:00.000Z',
-    steps: Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, { kind: 'command', title: id, attempt: 1, ...s }])),
+    steps: Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, { kind: 'command' as const, title: id, attempt: 1, ...s, state: s.state as StepState }])),
   });
   it('counts as ended only when Durable says it can never act again', () => {
     for (const s of ['Completed', 'Failed', 'Terminated', 'Canceled']) expect(holderState('run-a', { runtimeStatus: s, customStatus: custom({}) }).active).toBe(false);

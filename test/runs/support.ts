@@ -119,9 +119,22 @@ export async function startRunsEnv(opts: RunsEnvOptions = {}): Promise<RunsEnv> 
       await stopWorkers();
       await host.stop();
       rmSync(dir, { recursive: true, force: true });
+      assertNoTimerHeld(host);
     },
   };
   return env;
+}
+
+/**
+ * Every full-stack test ends here: an orchestrator of the app that returned while a timer of its
+ * own was pending would stay Running in Azure until that timer fired (30 minutes for a gate's
+ * deadline), so the test fails, naming it.
+ */
+export function assertNoTimerHeld(host: LocalHost): void {
+  const held = [...host.engine.heldByTimers];
+  if (held.length) {
+    throw new Error(`orchestrations returned with timers neither fired nor cancelled (Azure keeps them Running until the timers fire): ${held.map(([id, h]) => `${h.name} ${id} (until ${h.fireAt.join(', ')})`).join('; ')}`);
+  }
 }
 
 export type RunsClient = Pick<RunsEnv, 'call' | 'start' | 'run' | 'waitFor' | 'vote'>;

@@ -78,7 +78,7 @@ describe('verification with the command', () => {
     ]);
     expect(trail.find((e) => e.key === 'step:checked:attempt:1:dispatched')!.data).not.toHaveProperty('verify');
     // The activities it scheduled, in order: the check's result and the verdict as two audits at once.
-    const history = ((await (await fetch(`${env.host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`)).json()) as { history: Array<{ EventType: string; FunctionName?: string }> }).history;
+    const history = ((await (await fetch(`${env.host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`)).json()) as { historyEvents: Array<{ EventType: string; FunctionName?: string }> }).historyEvents;
     const scheduled = history.filter((e) => e.EventType === 'TaskScheduled').map((e) => e.FunctionName!.replace(/^runs-/, ''));
     expect(scheduled.slice(scheduled.indexOf('dispatchCommand'))).toEqual(['dispatchCommand', 'audit', 'dispatchCommand', 'audit', 'audit', 'audit', 'audit', 'releaseLocks']);
   }, 60_000);

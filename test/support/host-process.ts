@@ -1,13 +1,19 @@
 // Runs the local host as a real child process (so it can be killed with SIGKILL), loading a
 // TypeScript test app through tsx.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './host.js';
 
 export interface HostProcess { child: ChildProcess; url: string; resumed: number; output: () => string; stop(): Promise<void> }
 
 export async function spawnHost(opts: { hub: string; entry: string; connectionString: string; env?: Record<string, string>; triggers?: boolean }): Promise<HostProcess> {
-  const args = ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', ROOT, '--port', '0', '--hub', opts.hub];
+  // A root of its own (the project's host.json, no local.settings.json): the checkout's
+  // local.settings.json, which `npm start` or the drill leave behind, must not reach a test.
+  const root = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-host-root-'));
+  copyFileSync(path.join(ROOT, 'host.json'), path.join(root, 'host.json'));
+  const args = ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', root, '--port', '0', '--hub', opts.hub];
   if (!opts.triggers) args.push('--no-triggers');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

@@ -9,14 +9,22 @@ import { azurite, uniqueName } from './azurite.js';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONFORMANCE_APP = path.join(ROOT, 'test/fixtures/conformance-app.ts');
 
-export async function startTestHost(opts: { entry?: string; hub?: string; functionKeys?: Record<string, string>; triggers?: boolean; clock?: () => number; values?: Record<string, string> } = {}): Promise<LocalHost> {
+export interface TestHostOptions {
+  entry?: string; hub?: string; functionKeys?: Record<string, string>; triggers?: boolean; clock?: () => number; values?: Record<string, string>;
+  masterKey?: string; systemKeys?: Record<string, string>; maxRequestBodyBytes?: number;
+}
+
+export async function startTestHost(opts: TestHostOptions = {}): Promise<LocalHost> {
   process.env.AzureWebJobsStorage = azurite();
   return startHost({
     entry: opts.entry ?? CONFORMANCE_APP,
     root: ROOT,
     port: 0,
     hubName: opts.hub ?? uniqueName('Hub'),
-    settings: LocalSettings.parse({ Values: { LYNCDR_TASK_HUB: 'unused', ...(opts.values ?? {}) }, FunctionKeys: opts.functionKeys ?? {} }),
+    settings: LocalSettings.parse({
+      Values: { LYNCDR_TASK_HUB: 'unused', ...(opts.values ?? {}) }, FunctionKeys: opts.functionKeys ?? {},
+      MasterKey: opts.masterKey, SystemKeys: opts.systemKeys ?? {}, Host: { MaxRequestBodyBytes: opts.maxRequestBodyBytes },
+    }),
     triggers: opts.triggers ?? false,
     clock: opts.clock,
     log: (level, m) => { if (level === 'error') console.error(m); },

@@ -1,0 +1,85 @@
+// Pausing a run: how an operator holds a run where it stands (a change freeze, a doubt about the
+// estate) without cancelling it. A paused run is a suspended Durable instance, and so are its open
+// approval gates (a suspension reaches no sub-orchestration by itself): nothing the run waits for
+// (votes, results, confirmations, timers) advances it until it is resumed, and what arrived
+// meanwhile is then delivered in the order it came. Operators only; each pause and resume is in
+// the run's audit trail with who and why, written before it takes effect (record, then act).
+import { z } from 'zod';
+import { appendAudit } from '../activities/runs.js';
+import { gateInstanceId, type RunSummary } from '../../shared/runs/contract.js';
+import { body, json, problem, refuseNonOperator, route, type Client } from './api.js';
+import { pausedBy } from '../runs/paused.js';
+import { findRun, waitForInstance } from '../runs/read.js';
+
+const ReasonBody = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+
+/** The gates of a run waiting for votes: they are paused and resumed with it. */
+const openGates = (runId: string, custom: RunSummary | undefined) =>
+  (custom?.active ?? []).filter((a) => a.state === 'waiting-approval').map((a) => gateInstanceId(runId, a.id));
+
+// The SDK puts the reason into the query string as it is: a '&' or '#' would cut it short.
+const suspend = (client: Client, id: string, reason: string) => client.suspend(id, encodeURIComponent(reason));
+const resume = (client: Client, id: string, reason: string) => client.resume(id, encodeURIComponent(reason));
+
+route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'pause a run');
+  if (refused) return refused;
+  const b = await body(req, ReasonBody);
+  if (!b.ok) return b.res;
+  const id = req.params.id;
+  const run = await findRun(client, id);
+  if (!run) return problem(404, `no run ${id}`);
+  const status = String(run.status.runtimeStatus);
+  if (status === 'Suspended') {
+    const p = await pausedBy(id);
+    return problem(409, `run ${id} is already paused${p ? ` (by ${p.by} at ${p.at}: ${p.reason})` : ''}`);
+  }
+  if (status !== 'Running' && status !== 'Pending') return problem(409, `run ${id} is ${status}: only a running run can be paused`);
+  const gates = openGates(id, run.custom);
+  const at = new Date();
+  await appendAudit({ runId: id, key: `run:paused:${at.getTime()}`, kind: 'run-paused', actor: user, at: at.toISOString(), data: { reason: b.data.reason, gates } });
+  const why = `paused by ${user}: ${b.data.reason}`;
+  // The run first: from then on the API refuses its votes, so its gates are quiet while they follow.
+  await suspend(client, id, why);
+  // A gate the run opened just before it was suspended shows only in the status it then keeps.
+  const still = await suspendedRun(client, id);
+  const all = [...new Set([...gates, ...openGates(id, still?.custom)])];
+  for (const gate of all) {
+    const g = await waitForInstance(client, gate);
+    if (g && ['Running', 'Pending'].includes(String(g.runtimeStatus))) await suspend(client, gate, why);
+  }
+  return json(202, { runId: id, pausedBy: user, reason: b.data.reason, gates: all });
+});
+
+/** The run once its suspension has taken effect (the Durable API queues it), or as it is after a while. */
+async function suspendedRun(client: Client, id: string, ms = 10_000): Promise<Awaited<ReturnType<typeof findRun>>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const run = await findRun(client, id);
+    if (!run || String(run.status.runtimeStatus) === 'Suspended' || Date.now() >= deadline) return run;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+route('runs-resume', ['POST'], 'runs/{id}/resume', async (req, client, user) => {
+  const refused = refuseNonOperator(user, 'resume a run');
+  if (refused) return refused;
+  const b = await body(req, ReasonBody);
+  if (!b.ok) return b.res;
+  const id = req.params.id;
+  const run = await findRun(client, id);
+  if (!run) return problem(404, `no run ${id}`);
+  if (String(run.status.runtimeStatus) !== 'Suspended') return problem(409, `run ${id} is not paused (${run.status.runtimeStatus})`);
+  // A paused run publishes nothing, so its open gates are the ones it had when it was paused.
+  const gates = openGates(id, run.custom);
+  const at = new Date();
+  await appendAudit({ runId: id, key: `run:resumed:${at.getTime()}`, kind: 'run-resumed', actor: user, at: at.toISOString(), data: { reason: b.data.reason, gates } });
+  const why = `resumed by ${user}: ${b.data.reason}`;
+  // Gates first: when the run shows Running again, its gates take votes again.
+  for (const gate of gates) {
+    const g = await waitForInstance(client, gate, 0);
+    if (g && String(g.runtimeStatus) === 'Suspended') await resume(client, gate, why);
+  }
+  await resume(client, id, why);
+  return json(202, { runId: id, resumedBy: user, reason: b.data.reason, gates });
+});
