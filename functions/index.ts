@@ -12,5 +12,6 @@ import './orchestrations.js';
 import './activities/runs.js';
 import './activities/notify.js';
 import './http/links.js';
+import './channels/teams/endpoint.js';
 
 usePlanBuilder(buildPlan);

@@ -1,10 +1,8 @@
 // Drives one run through the HTTP API the way people would: the operator declares it, the
 // approvers approve exactly the plan hash the run shows, the operator confirms manual steps and
-// decides on failed steps. Used by `npm run drill` and the failover benchmark. With `viaMail`,
-// every approval, confirmation and decision goes through the links the app mailed to the local
-// SMTP sink (the page, then its form), as people with a mailbox would.
-import { clickLink, waitForMailTo } from './mail-click.js';
-
+// decides on failed steps. Used by `npm run drill` and the failover benchmark. With `people` the
+// start and the people's actions go another way (Teams: local/drill-teams.ts); the run is followed
+// through the API either way.
 export interface DriveOptions {
   url: string;
   runbook: string;
@@ -16,8 +14,16 @@ export interface DriveOptions {
   onFailedStep?: 'abort' | 'skip';
   say?: (line: string) => void;
   pollMs?: number;
-  /** Act through the mails in this local SMTP sink folder instead of the HTTP API. */
-  viaMail?: { dir: string };
+  /** How people start the run and act on it; default: the HTTP API, as the CLI does. */
+  people?: People;
+}
+
+/** What people do to a run; each answers a line saying what came of it. */
+export interface People {
+  start(who: string, runbook: string, options: Record<string, unknown>, mode: string): Promise<string>;
+  approve(who: string, runId: string, stepId: string, planHash: string): Promise<string>;
+  confirm(who: string, runId: string, stepId: string): Promise<string>;
+  decide(who: string, runId: string, stepId: string, decision: 'abort' | 'skip'): Promise<string>;
 }
 
 export interface StepView { kind: string; title: string; state: string; attempt?: number; startedAt?: string; finishedAt?: string; rendered?: string; lastError?: string }
@@ -37,21 +43,27 @@ export async function driveRun(o: DriveOptions): Promise<DriveResult> {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
-  const started = await api(o.operator, 'POST', 'runs', { runbook: o.runbook, options: o.options, mode: o.mode ?? 'drill' });
-  if (started.status !== 202) throw new Error(`could not start ${o.runbook}: HTTP ${started.status} ${JSON.stringify(started.body)}`);
-  const runId: string = started.body.runId;
+  const viaApi: People = {
+    async start(who, runbook, options, mode) {
+      const started = await api(who, 'POST', 'runs', { runbook, options, mode });
+      if (started.status !== 202) throw new Error(`could not start ${runbook}: HTTP ${started.status} ${JSON.stringify(started.body)}`);
+      return started.body.runId as string;
+    },
+    async approve(who, runId, stepId, planHash) {
+      const v = await api(who, 'POST', `runs/${runId}/votes`, { decision: 'approve', planHash, comment: 'plan reviewed', channel: 'cli', step: stepId });
+      return `${v.body?.outcome ?? v.status}${v.body?.error ? ` (${v.body.error})` : ''}`;
+    },
+    async confirm(who, runId, stepId) {
+      return `HTTP ${(await api(who, 'POST', `runs/${runId}/steps/${stepId}/confirm`, { comment: 'done (simulated estate)' })).status}`;
+    },
+    async decide(who, runId, stepId, decision) {
+      return `HTTP ${(await api(who, 'POST', `runs/${runId}/steps/${stepId}/decision`, { decision, comment: `${decision} on failure` })).status}`;
+    },
+  };
+  const people = o.people ?? viaApi;
+  const runId = await people.start(o.operator, o.runbook, o.options, o.mode ?? 'drill');
   say(`${o.operator} started ${o.runbook} ${JSON.stringify(o.options)} -> run ${runId}`);
 
-  /** Finds `who`'s mail about this run, says which it is, and follows its link for `decision`. */
-  const byMail = async (who: string, key: (k: string) => boolean, decision: string, comment: string) => {
-    const m = await waitForMailTo(o.viaMail!.dir, runId, key, who);
-    say(`mail ${m.n} to ${m.to.join(', ')}: ${m.subject}`);
-    const link = m.links.find((l) => l.decision === decision);
-    if (!link) throw new Error(`mail ${m.n} has no ${decision} link`);
-    const r = await clickLink(link.url, { as: who, comment });
-    say(`${who} follows its ${decision} link (page, then form): HTTP ${r.status} ${r.text.split('\n').slice(0, 2).join(': ')}`);
-    return r;
-  };
   const seen = new Map<string, string>();
   const handled = new Set<string>();
   for (;;) {
@@ -71,22 +83,17 @@ export async function driveRun(o: DriveOptions): Promise<DriveResult> {
           handled.add(key);
           say(`approval requested for plan ${st.planHash}: ${s.title}`);
           for (const who of o.approvers) {
-            if (o.viaMail) { await byMail(who, (k) => k.startsWith(`gate:${id}:invite:`), 'approve', 'plan reviewed'); continue; }
-            const v = await api(who, 'POST', `runs/${runId}/votes`, { decision: 'approve', planHash: st.planHash, comment: 'plan reviewed', channel: 'cli', step: id });
-            say(`${who} approves ${String(st.planHash).slice(0, 19)}...: ${v.body?.outcome ?? v.status}${v.body?.error ? ` (${v.body.error})` : ''}`);
+            say(`${who} approves ${String(st.planHash).slice(0, 19)}...: ${await people.approve(who, runId, id, st.planHash)}`);
           }
         } else if (s.state === 'waiting-confirmation') {
           handled.add(key);
           say(`manual step: ${s.title}`);
-          if (o.viaMail) { await byMail(o.operator, (k) => k === `manual:${id}`, 'confirm', 'done (simulated estate)'); continue; }
-          const c = await api(o.operator, 'POST', `runs/${runId}/steps/${id}/confirm`, { comment: 'done (simulated estate)' });
-          say(`${o.operator} confirms ${id}: HTTP ${c.status}`);
+          say(`${o.operator} confirms ${id}: ${await people.confirm(o.operator, runId, id)}`);
         } else if (s.state === 'waiting-decision') {
           handled.add(key);
           const decision = o.onFailedStep ?? 'abort';
           say(`${id} failed after its retries; ${o.operator} decides: ${decision}`);
-          if (o.viaMail) { await byMail(o.operator, (k) => k === `decision:${id}:attempt:${s.attempt ?? 1}`, decision, `${decision} on failure`); continue; }
-          await api(o.operator, 'POST', `runs/${runId}/steps/${id}/decision`, { decision, comment: `${decision} on failure` });
+          await people.decide(o.operator, runId, id, decision);
         }
       }
     }

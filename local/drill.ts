@@ -5,7 +5,7 @@
 // are shown, confirms the manual steps as the operator would, follows every step, prints the
 // RTO / RPO report, verifies the audit trail, and stops the stack.
 //   npm run drill -- [--runbook site-failover] [--option failedSite=East] [--disaster east]
-//                    [--time-factor 0.002] [--keep]
+//                    [--time-factor 0.002] [--channel api|teams] [--keep]
 import { Command } from 'commander';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
@@ -13,6 +13,8 @@ import { Simulator } from '../worker/simulator/simulator.js';
 import { createAuditTrail } from '../shared/audit/index.js';
 import { log, startStack } from './stack.js';
 import { driveRun } from './drill-driver.js';
+import { mailPeople } from './drill-mail.js';
+import { teamsPeople } from './drill-teams.js';
 import { describeMeasure } from '../shared/runs/measure.js';
 
 const program = new Command('lyncdr-drill')
@@ -22,11 +24,11 @@ const program = new Command('lyncdr-drill')
   .option('--time-factor <x>', 'simulated durations are scaled by this (1 = real time)', '0.002')
   .option('--approvers <ids>', 'the two approvers (dev identities)', 'alice,bob')
   .option('--operator <id>', 'who declares the disaster and confirms manual steps', 'operator')
-  .option('--channel <name>', 'how the approvers and the operator act: cli (the HTTP API) or email (the links mailed to the local SMTP sink: page, then form)', 'cli')
+  .option('--channel <name>', 'how people act: api (the HTTP API, as the CLI), teams (cards and messages through the Teams stand-in) or email (the links mailed to the local SMTP sink: page, then form)', 'api')
   .option('--keep', 'leave the stack running afterwards, and the estate as the drill left it (Ctrl-C stops it)')
   .parse();
 const o = program.opts<{ runbook: string; option: string[]; disaster: string; timeFactor: string; approvers: string; operator: string; channel: string; keep?: boolean }>();
-if (!['cli', 'email'].includes(o.channel)) { console.error('--channel must be cli or email'); process.exit(2); }
+if (!['api', 'teams', 'email'].includes(o.channel)) { console.error('--channel is api, teams or email'); process.exit(2); }
 
 const options: Record<string, string | number | boolean> = o.option.length ? {} : o.runbook === 'site-failover' ? { failedSite: 'East' } : {};
 for (const kv of o.option) {
@@ -60,12 +62,14 @@ async function main(): Promise<number> {
       if (o.disaster !== 'none') log(`disaster: ${await sim.disaster(o.disaster)}`);
     },
   });
+  if (o.channel === 'teams' && !stack.teams) throw new Error('--channel teams needs the Teams stand-in (unset LYNCDR_TEAMS_STANDIN=off)');
   log(`host and worker logs: ${path.relative(process.cwd(), path.join(stack.dataDir, 'logs')) || '.'}`);
   let code = 1;
   if (o.channel === 'email' && !stack.mail) { await stack.stop(); throw new Error('--channel email reads the local SMTP sink: unset LYNCDR_SMTP_HOST'); }
   try {
     const result = await Promise.race([
-      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say, ...(o.channel === 'email' ? { viaMail: { dir: stack.mail!.dir } } : {}) }),
+      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say,
+        ...(o.channel === 'teams' ? { people: teamsPeople(stack.teams!) } : o.channel === 'email' ? { people: mailPeople(stack.url, stack.mail!.dir, say) } : {}) }),
       stack.broken.then((why) => { throw new Error(why); }),
     ]);
     const { report, runId } = result;

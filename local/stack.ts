@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzurite } from './azurite.js';
+import { startTeamsStandin, type TeamsStandin } from './teams-standin.js';
 import { applyValues, readLocalSettings } from './settings.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { loadTopologyFile } from '../shared/topology/index.js';
@@ -25,6 +26,8 @@ export interface Stack {
   connectionString: string;
   /** The local SMTP sink the e-mail channel sends to (startStack({ mail: true })), unless LYNCDR_SMTP_HOST names a real server. */
   mail?: SmtpSink;
+  /** The Teams stand-in the app trusts and posts to (absent with LYNCDR_TEAMS_STANDIN=off). */
+  teams?: TeamsStandin;
   /** Resolves when a child process of the stack exits on its own (the stack is then broken). */
   broken: Promise<string>;
   stop(): Promise<void>;
@@ -145,7 +148,22 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
   }
   if (mail.sink) log(`Mail: SMTP sink on 127.0.0.1:${mail.sink.port}, messages in ${path.relative(ROOT, mail.sink.dir)} (npx lyncdr lab mail list)`);
   else if (opts.mail) log(`Mail: sent through ${process.env.LYNCDR_SMTP_HOST}:${process.env.LYNCDR_SMTP_PORT ?? 587}`);
-  const env = { ...process.env, ...mail.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile };
+  // Teams on loopback: the stand-in plays Bot Framework, Entra and the Bot Connector, and its
+  // settings make the app trust it (a real bot registration needs LYNCDR_TEAMS_STANDIN=off).
+  let teams: TeamsStandin | undefined;
+  if (process.env.LYNCDR_TEAMS_STANDIN !== 'off') {
+    try {
+      teams = await startTeamsStandin({ dir: path.join(dataDir, 'teams'), port: portFromEnv('LYNCDR_TEAMS_STANDIN_PORT', 0), log });
+    } catch (err) {
+      await mail.sink?.stop();
+      await azurite.stop();
+      throw new Error(`the Teams stand-in could not start: ${(err as Error).message}`);
+    }
+  }
+  const env = {
+    ...process.env, ...mail.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
+    ...(teams ? { ...teams.settings, LYNCDR_PUBLIC_URL: process.env.LYNCDR_PUBLIC_URL || `http://127.0.0.1:${port}` } : {}),
+  };
 
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -161,6 +179,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
       setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
     })));
     await mail.sink?.stop();
+    await teams?.stop();
     await azurite.stop();
   };
 
@@ -172,6 +191,13 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     const line = await waitForLine(host, /"event":"listening"/, 60_000);
     const listening = JSON.parse(line.slice(line.indexOf('{'))) as { url: string; hub: string; functions: number; resumed: number };
 
+    if (teams) {
+      teams.setAppUrl(listening.url);
+      // The bot is installed in the stand-in's team channel, as an admin would add the app.
+      const installed = await teams.install();
+      if (installed.status !== 200) throw new Error(`the app refused the Teams stand-in's install: HTTP ${installed.status} ${JSON.stringify(installed.body)}`);
+      log(`Teams: the bot is installed in ${teams.conversationId} (cards: npx lyncdr lab teams cards; data in ${path.relative(ROOT, path.join(dataDir, 'teams'))})`);
+    }
     await opts.beforeWorkers?.({ dataDir, topology: topology.topology });
     const sites = topology.topology.sites.map((s) => s.name.toLowerCase());
     for (const site of sites) {
@@ -183,7 +209,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     log(`Functions host: ${listening.url}/api (task hub ${listening.hub}, ${listening.functions} functions, ${listening.resumed} run(s) resumed)`);
     log(`Durable management API: ${listening.url}/runtime/webhooks/durabletask/instances`);
     log(`Workers on the simulated estate (${path.relative(ROOT, topologyFile)}): ${sites.join(', ')}`);
-    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, ...(mail.sink ? { mail: mail.sink } : {}), broken, stop };
+    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, ...(mail.sink ? { mail: mail.sink } : {}), ...(teams ? { teams } : {}), broken, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -8,6 +8,7 @@ import { Simulator } from '../../worker/simulator/simulator.js';
 import type { EstateState } from '../../worker/simulator/state.js';
 import { loadSimulatorTopology, topologyFile } from '../../worker/simulator/topology.js';
 import { registerMailCommands } from './lab-mail.js';
+import { registerTeamsLabCommands } from './lab-teams.js';
 
 export interface LabCommandDeps {
   env?: NodeJS.ProcessEnv;
@@ -104,5 +105,6 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     });
 
   registerMailCommands(lab, deps);
+  registerTeamsLabCommands(lab, deps);
   return lab;
 }

@@ -25,7 +25,7 @@ export async function notifyHandler(input: unknown, context?: Pick<InvocationCon
   const parsed = Notification.safeParse(input);
   if (!parsed.success) throw new InvalidNotificationError(`invalid notification: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const { senders, missing } = configuredSenders();
-  if (missing.length) context?.warn(`LYNCDR_CHANNELS names ${missing.join(', ')}, which this build has no sender for: skipped`);
+  if (missing.length) context?.warn(`LYNCDR_CHANNELS names ${missing.join(', ')}, whose settings are missing: skipped`);
   if (senders.length === 0) return { channels: [] };
   let n: Notification & { auditVerified?: boolean } = parsed.data;
   if (n.kind === 'run-ended') {

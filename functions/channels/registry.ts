@@ -5,16 +5,24 @@
 import { z } from 'zod';
 import type { ChannelSender } from '../../shared/runs/notifications.js';
 import { createEmailSender } from './email/sender.js';
+import { TeamsSender } from './teams/sender.js';
+import { teamsSettings } from './teams/settings.js';
 
 export const CHANNEL_NAMES = ['teams', 'email'] as const;
 export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
-export type SenderFactory = (env: NodeJS.ProcessEnv) => ChannelSender;
+/** A channel's sender; undefined when the channel's own settings are absent (reported, skipped). */
+export type SenderFactory = (env: NodeJS.ProcessEnv) => ChannelSender | undefined;
 
-/** Teams registers itself here too (functions/channels/teams/). */
-export const SENDER_FACTORIES: Partial<Record<ChannelName, SenderFactory>> = {
+export const SENDER_FACTORIES: Record<ChannelName, SenderFactory> = {
   email: (env) => createEmailSender({ env }),
+  teams: (env) => {
+    const s = teamsSettings(env);
+    return s ? TeamsSender.fromSettings(s, env) : undefined;
+  },
 };
+/** The name the Teams channel gave this map. */
+export const CHANNEL_SENDERS = SENDER_FACTORIES;
 
 const Names = z.array(z.enum(CHANNEL_NAMES));
 
@@ -37,17 +45,19 @@ const senders = new Map<string, ChannelSender>();
 
 /**
  * The senders of the configured channels, made once per process and settings (a sender keeps its
- * SMTP connection pool or its tokens). A channel this build has no sender for is reported.
+ * SMTP connection pool or its tokens). A channel named but without its settings (Teams) is reported as missing.
  */
 export function configuredSenders(env: NodeJS.ProcessEnv = process.env): { senders: ChannelSender[]; missing: ChannelName[] } {
   const out: ChannelSender[] = [];
   const missing: ChannelName[] = [];
   for (const name of configuredChannels(env)) {
-    const factory = SENDER_FACTORIES[name];
-    if (!factory) { missing.push(name); continue; }
     const cacheKey = `${name}:${settingsFingerprint(env)}`;
     let s = senders.get(cacheKey);
-    if (!s) { s = factory(env); senders.set(cacheKey, s); }
+    if (!s) {
+      s = SENDER_FACTORIES[name](env);
+      if (!s) { missing.push(name); continue; }
+      senders.set(cacheKey, s);
+    }
     out.push(s);
   }
   return { senders: out, missing };

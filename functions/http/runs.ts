@@ -3,24 +3,14 @@
 // that the run is in a state where the request makes sense (404 / 409), then start or signal the
 // orchestration through the DurableClient. A refused request changes nothing.
 import type { HttpResponseInit } from '@azure/functions';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
-import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { RunbookName } from '../../shared/plan/schema.js';
-import {
-  ORCHESTRATION, RunMode, RunOptions, RunSummary, gateInstanceId,
-  type GateCustomStatus, type RunInput,
-} from '../../shared/runs/contract.js';
+import { ORCHESTRATION, RunMode, RunOptions, RunSummary, gateInstanceId, type GateCustomStatus } from '../../shared/runs/contract.js';
 import { body, json, problem, refuseNonOperator, route } from './api.js';
+import { startRun } from '../runs/start.js';
 import { castVote, cancelRun, confirmStep, decideStep, type DecisionAnswer } from '../runs/decisions.js';
 import { findRun, runView, statusOf } from '../runs/read.js';
-import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
-import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
-import { loadTopologyFile } from '../../shared/topology/index.js';
-import { buildAndHash } from '../../shared/runs/plan-source.js';
-import { holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
-import { lockHolder, runLocks } from '../activities/runs.js';
 
 const StartBody = z.strictObject({ runbook: RunbookName, options: RunOptions.default({}), mode: RunMode.default('drill') });
 const VoteBody = z.strictObject({
@@ -38,51 +28,12 @@ const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2000), 
 
 const send = (a: DecisionAnswer): HttpResponseInit => json(a.status, a.body);
 
-function newRunId(now = new Date()): string {
-  return `run-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').toLowerCase()}-${randomBytes(3).toString('hex')}`;
-}
-
 route('runs-start', ['POST'], 'runs', async (req, client, user) => {
   const refused = refuseNonOperator(user, 'start a run');
   if (refused) return refused;
   const b = await body(req, StartBody);
   if (!b.ok) return b.res;
-  // A failback restores what its failover recorded: `fromRun` names that run.
-  if (typeof b.data.options.fromRun === 'string') {
-    const from = (await findRun(client, b.data.options.fromRun, true))?.status;
-    if (!from) return problem(404, `no run ${b.data.options.fromRun}`);
-    const report = (from.output ?? {}) as { runbook?: string; outcome?: string; records?: Record<string, unknown> };
-    const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
-    const r = recordedFromFailover(b.data.runbook, b.data.options.fromRun, { ...report, options: failoverOptions });
-    if (!r.ok) return problem(400, r.error);
-    const { fromRun: _fromRun, ...rest } = b.data.options;
-    b.data.options = { ...rest, recorded: r.recorded as never };
-  }
-  // Refuse what cannot be planned here, before a run exists, with the builder's own message
-  // (bad options, a pool or site the estate does not have). The run builds it again, recorded.
-  let locks: string[] = [];
-  try {
-    const topo = await loadTopologyFile(appSettings().topologyFile);
-    if (topo.ok) locks = buildAndHash(b.data.runbook, topo.topology, b.data.options).plan.locks;
-    else parseRunbookOptions(b.data.runbook, b.data.options);
-  } catch (err) {
-    return problem(400, (err as Error).message);
-  }
-  // A lock another run holds refuses the run here, before it exists, unless the run could take it
-  // over itself (its holder has ended with nothing in flight). The run's own acquisition stays the
-  // guard against two starts racing past this check.
-  for (const held of locks.length ? await runLocks().holders(locks) : []) {
-    const holder = await lockHolder(client, held.runId);
-    if (!takeOverAllowed(holder)) return problem(409, holdReason(held.lock, holder, held.since), { lock: held.lock, heldBy: held.runId });
-  }
-  const settings = appSettings();
-  const runId = newRunId();
-  const input: RunInput = {
-    runId, runbook: b.data.runbook, options: b.data.options, mode: b.data.mode, requestedBy: user,
-    requestedAt: new Date().toISOString(), config: runConfigFrom(settings),
-  };
-  await client.startNew(ORCHESTRATION.runPlan, { instanceId: runId, input });
-  return json(202, { runId, runbook: input.runbook, mode: input.mode, requestedBy: user, statusUrl: `/api/runs/${runId}` });
+  return send(await startRun(client, user, b.data));
 });
 
 route('runs-list', ['GET'], 'runs', async (_req, client) => {

@@ -2,20 +2,33 @@
 // and publishes only a summary (customStatus); a step whose status changed since its row was last
 // handed to an activity is taken here, with the next value of the run's write counter. It is
 // replayed like everything else in the orchestrator, so a replay hands out the same rows.
-import type { RunStatus, StepRow } from '../../shared/runs/contract.js';
+import type { RunStatus, StepRow, StepStatus } from '../../shared/runs/contract.js';
+
+/**
+ * What a row was when it was last taken. The rendered command (up to tens of KB: a batch of 500
+ * users) is kept by reference and compared as a string, not serialized again: the tracker runs on
+ * every activity call of every replay, so serializing whole steps each time grows with the square
+ * of the run's length.
+ */
+interface Taken { rest: string; rendered: string | undefined }
+const takenOf = (st: StepStatus): Taken => {
+  const { rendered, ...rest } = st;
+  return { rest: JSON.stringify(rest), rendered };
+};
+const same = (a: Taken | undefined, b: Taken) => a !== undefined && a.rendered === b.rendered && a.rest === b.rest;
 
 export class StepRowTracker {
-  private readonly sent = new Map<string, string>();
+  private readonly sent = new Map<string, Taken>();
   private seq = 0;
   constructor(private readonly status: RunStatus) {}
 
   /** The plan builder wrote every step's first row (write counter 0). */
   assumeWritten(): void {
-    for (const id of this.status.order) this.sent.set(id, JSON.stringify(this.status.steps[id]));
+    for (const id of this.status.order) this.sent.set(id, takenOf(this.status.steps[id]));
   }
 
   pending(): boolean {
-    return this.status.order.some((id) => this.sent.get(id) !== JSON.stringify(this.status.steps[id]));
+    return this.status.order.some((id) => !same(this.sent.get(id), takenOf(this.status.steps[id])));
   }
 
   /** Rows an activity failed to write: taken again by the next carrier. */
@@ -29,11 +42,11 @@ export class StepRowTracker {
     let seq: number | undefined;
     this.status.order.forEach((id, index) => {
       const st = this.status.steps[id];
-      const json = JSON.stringify(st);
-      if (this.sent.get(id) === json) return;
+      const taken = takenOf(st);
+      if (same(this.sent.get(id), taken)) return;
       seq ??= ++this.seq;
       rows.push({ ...st, stepId: id, index, seq });
-      this.sent.set(id, json);
+      this.sent.set(id, taken);
     });
     return rows;
   }

@@ -49,7 +49,7 @@ describe('suspend and resume', () => {
     // Three votes would complete it: held, they did nothing.
     const suspended = await a.status(id, '?showHistory=true');
     expect(suspended.runtimeStatus).toBe('Suspended');
-    expect(suspended.history.filter((e: any) => e.EventType === 'EventRaised')).toHaveLength(0);
+    expect(suspended.historyEvents.filter((e: any) => e.EventType === 'EventRaised')).toHaveLength(0);
     const sdkView = await fetch(`${host.url}/api/client/status/${id}`).then((r) => r.json() as Promise<any>);
     expect(sdkView.runtimeStatus).toBe('Suspended');
     const listed = await a.call('GET', 'instances/?runtimeStatus=Suspended');
@@ -60,7 +60,7 @@ describe('suspend and resume', () => {
     expect(done.runtimeStatus).toBe('Completed');
     expect(done.output).toEqual(['first', 'second', 'third']);
     expect(await heldOf(id)).toEqual([]);
-    const h = (await a.status(id, '?showHistory=true')).history;
+    const h = (await a.status(id, '?showHistory=true')).historyEvents;
     const names = h.map((e: any) => e.EventType);
     expect(names.indexOf('ExecutionSuspended')).toBeLessThan(names.indexOf('ExecutionResumed'));
     expect(names.indexOf('ExecutionResumed')).toBeLessThan(names.indexOf('EventRaised'));
@@ -91,7 +91,7 @@ describe('suspend and resume', () => {
     await waitUntil('the activity completion held', async () => (await heldOf(slowId)).some((e) => e.EventType === EventType.TaskCompleted));
     const during = await a.status(slowId, '?showHistory=true');
     expect(during.runtimeStatus).toBe('Suspended');
-    expect(during.history.filter((e: any) => e.EventType === 'TaskCompleted')).toHaveLength(0);
+    expect(during.historyEvents.filter((e: any) => e.EventType === 'TaskCompleted')).toHaveLength(0);
     await a.raise(slowId, 'go', 'went');
     await a.call('POST', `instances/${slowId}/resume`);
     expect((await a.waitFor(slowId)).output).toBe('went');
@@ -110,7 +110,7 @@ describe('suspend and resume', () => {
     const stateOf = async () => (await api(h).status(id, '?showHistory=true&showHistoryOutput=true'));
     // Held: accepted (the messages are gone from the queue once held) and not in history.
     await waitUntil('both votes held', async () => (await readHeld(hub, id)) === 2);
-    expect((await stateOf()).history.filter((e: any) => e.EventType === 'EventRaised')).toHaveLength(0);
+    expect((await stateOf()).historyEvents.filter((e: any) => e.EventType === 'EventRaised')).toHaveLength(0);
     await kill9(h);
     h = await start();
     expect((await api(h).status(id)).runtimeStatus).toBe('Suspended');
@@ -170,7 +170,7 @@ describe('suspend and resume', () => {
     await a.waitFor(id, (s) => s.runtimeStatus === 'Running');
     await a.raise(id, 'vote', 'only');
     expect((await a.waitFor(id)).output).toEqual(['only']);
-    const turns = (await a.status(id, '?showHistory=true')).history.filter((e: any) => /^Execution(Suspended|Resumed)$/.test(e.EventType));
+    const turns = (await a.status(id, '?showHistory=true')).historyEvents.filter((e: any) => /^Execution(Suspended|Resumed)$/.test(e.EventType));
     expect(turns.map((e: any) => e.EventType)).toEqual(['ExecutionSuspended', 'ExecutionResumed']);
   });
 });
@@ -186,16 +186,25 @@ describe('restart and rewind', () => {
     const again = await a.waitFor(fresh.body.id);
     expect([again.runtimeStatus, again.input, again.output]).toEqual(['Completed', 3, 3]);
 
+    // createdTime has whole seconds (as the extension writes it): the execution id tells the runs apart.
+    const firstExecution = (await host.engine.store.readState(id))!.state.executionId;
     const same = await a.call('POST', `instances/${id}/restart?restartWithNewInstanceId=false`);
     expect([same.status, same.body.id]).toEqual([202, id]);
-    const rerun = await a.waitFor(id, (s) => s.runtimeStatus === 'Completed' && Date.parse(s.createdTime) > Date.parse(again.createdTime));
-    expect(rerun.output).toBe(3);
+    const deadline = Date.now() + 20_000;
+    while ((await host.engine.store.readState(id))!.state.executionId === firstExecution && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    expect((await host.engine.store.readState(id))!.state.executionId).not.toBe(firstExecution);
+    const rerun = await a.waitFor(id);
+    expect([rerun.runtimeStatus, rerun.output]).toEqual(['Completed', 3]);
 
     const running = await a.start('waitForever');
     await a.waitFor(running, (s) => s.runtimeStatus === 'Running');
     expect((await a.call('POST', `instances/${running}/restart?restartWithNewInstanceId=false`)).status).toBe(409);
     expect((await a.call('POST', 'instances/no-such-instance/restart')).status).toBe(400);
-    expect((await a.call('POST', `instances/${running}/restart?restartWithNewInstanceId=perhaps`)).status).toBe(400);
+    // A value that does not parse is ignored, as the extension ignores it: the default (a new id) applies.
+    const ignored = await a.call('POST', `instances/${running}/restart?restartWithNewInstanceId=perhaps`);
+    expect(ignored.status).toBe(202);
+    expect(ignored.body.id).not.toBe(running);
+    await a.call('POST', `instances/${ignored.body.id}/terminate`);
     await a.call('POST', `instances/${running}/terminate`);
   });
 

@@ -12,18 +12,24 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-drill-'));
 beforeAll(() => { execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' }); }, 120_000);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/** Runs the drill as a process with these arguments, on free ports. */
+async function drill(args: string[]): Promise<{ out: string; code: number | null }> {
+  const env = {
+    ...process.env, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '', LYNCDR_TASK_HUB: '',
+    AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
+  };
+  delete (env as Record<string, string | undefined>).LYNCDR_TASK_HUB;
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += String(d); });
+  child.stderr.on('data', (d) => { out += String(d); });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  return { out, code };
+}
+
 describe('npm run drill', () => {
   it('runs an approval-gated site failover end to end and proves it in the audit trail', async () => {
-    const env = {
-      ...process.env, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '', LYNCDR_TASK_HUB: '',
-      AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
-    };
-    delete (env as Record<string, string | undefined>).LYNCDR_TASK_HUB;
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += String(d); });
-    child.stderr.on('data', (d) => { out += String(d); });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { out, code } = await drill([]);
     expect(out).toMatch(/disaster: .*east/i);
     expect(out).toMatch(/alice approves sha256:.*accepted/);
     expect(out).toMatch(/bob approves sha256:.*accepted/);
@@ -35,25 +41,26 @@ describe('npm run drill', () => {
     expect(code, out).toBe(0);
   }, 180_000);
 
+  it('--channel teams: the operator declares in Teams, the approvers approve and the operator confirms through signed card actions', async () => {
+    const { out, code } = await drill(['--channel', 'teams']);
+    expect(out).toMatch(/operator started site-failover .* -> run run-/);
+    expect(out).toMatch(/alice approves sha256:.*Your (vote|approval) counted/);
+    expect(out).toMatch(/bob approves sha256:.*Your (vote|approval) counted/);
+    expect(out).toMatch(/operator confirms [\w-]+: Confirmed/);
+    expect(out).toMatch(/run run-[\w-]+: succeeded/);
+    expect(out).toMatch(/audit trail: \d+ entries, intact/);
+    expect(code, out).toBe(0);
+  }, 180_000);
   it('--channel email: every approval and confirmation goes through the mailed links, each mail printed, and the trail says so', async () => {
-    const env = {
-      ...process.env, LYNCDR_DATA_DIR: mkdtempSync(path.join(dataDir, 'email-')), AzureWebJobsStorage: '',
-      AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
-    } as Record<string, string | undefined>;
-    delete env.LYNCDR_TASK_HUB;
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js'), '--channel', 'email'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += String(d); });
-    child.stderr.on('data', (d) => { out += String(d); });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { out, code } = await drill(['--channel', 'email']);
     expect(out).toMatch(/Mail: SMTP sink on 127\.0\.0\.1:\d+/);
     expect(out).toMatch(/mail \d+ to alice@lyncdr\.local: \[lyncdr\] Approval needed: Declare a disaster for site East/);
-    expect(out).toMatch(/alice follows its approve link \(page, then form\): HTTP 200 Recorded/);
-    expect(out).toMatch(/bob follows its approve link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/alice approves sha256:.*alice follows its approve link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/bob approves sha256:.*bob follows its approve link \(page, then form\): HTTP 200 Recorded/);
     expect(out).toMatch(/mail \d+ to operator@lyncdr\.local: \[lyncdr\] Manual step waiting/);
-    expect(out).toMatch(/operator follows its confirm link \(page, then form\): HTTP 200 Recorded/);
-    expect(out).not.toMatch(/approves sha256/);
+    expect(out).toMatch(/operator confirms [\w-]+: operator follows its confirm link \(page, then form\): HTTP 200 Recorded/);
     expect(out).toMatch(/channel: 4 votes, confirmations and decisions, every one by e-mail/);
+    expect(out).toMatch(/run run-[\w-]+: succeeded/);
     expect(out).toMatch(/audit trail: \d+ entries, intact/);
     expect(code, out).toBe(0);
   }, 180_000);

@@ -100,7 +100,7 @@ describe('pause and resume a run', () => {
     expect(kinds.indexOf('run-resumed')).toBeLessThan(kinds.indexOf('gate-decided'));
     expect((await env.trail.verify(id)).ok).toBe(true);
     // The Durable reason says who, as the extension's history would.
-    const turns = (await durable.status(id, '?showHistory=true')).history.filter((e: any) => /^Execution(Suspended|Resumed)$/.test(e.EventType));
+    const turns = (await durable.status(id, '?showHistory=true')).historyEvents.filter((e: any) => /^Execution(Suspended|Resumed)$/.test(e.EventType));
     expect(turns.map((e: any) => e.Reason)).toEqual(['paused by operator1: change freeze & DBA check #1', 'resumed by operator2: DBA confirmed']);
     // An ended run cannot be paused.
     expect(await env.call('operator1', 'POST', `runs/${id}/pause`, { reason: 'late' })).toMatchObject({ status: 409, body: { error: `run ${id} is Completed: only a running run can be paused` } });
