@@ -134,8 +134,8 @@ export const Measure = z.object({
 });
 export type Measure = z.infer<typeof Measure>;
 
-export const RunStatus = z.object({
-  v: z.literal(STATUS_CONTRACT_VERSION),
+/** What a run's summary and its whole view (the API's) both say about it, besides its steps. */
+const RunHeader = {
   runId: z.string(),
   runbook: z.string(),
   mode: RunMode,
@@ -143,15 +143,23 @@ export const RunStatus = z.object({
   phase: RunPhase,
   planHash: z.string().optional(),
   title: z.string().optional(),
-  steps: z.record(z.string(), StepStatus),
-  /** Plan order of the steps (the record above is keyed by id). */
-  order: z.array(z.string()),
+};
+const RunOutcomeFields = {
   error: z.string().optional(),
   cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   windowOpensAt: z.string().optional(),
   rto: Measure.optional(),
   rpo: Measure.optional(),
   updatedAt: z.string(),
+};
+
+export const RunStatus = z.object({
+  v: z.literal(STATUS_CONTRACT_VERSION),
+  ...RunHeader,
+  steps: z.record(z.string(), StepStatus),
+  /** Plan order of the steps (the record above is keyed by id). */
+  order: z.array(z.string()),
+  ...RunOutcomeFields,
 });
 export type RunStatus = z.infer<typeof RunStatus>;
 
@@ -172,13 +180,7 @@ export type ActiveStep = z.infer<typeof ActiveStep>;
 
 export const RunSummary = z.object({
   v: z.literal(SUMMARY_CONTRACT_VERSION),
-  runId: z.string(),
-  runbook: z.string(),
-  mode: RunMode,
-  requestedBy: z.string(),
-  phase: RunPhase,
-  planHash: z.string().optional(),
-  title: z.string().optional(),
+  ...RunHeader,
   /** Steps in the plan, and how many are in each state (states with none are left out). */
   total: z.number().int().nonnegative(),
   counts: z.partialRecord(StepState, z.number().int().positive()),
@@ -188,12 +190,7 @@ export const RunSummary = z.object({
   /** Steps whose command may still be running on a worker (see mayBeInFlight), at most MAX_ACTIVE; inFlightTotal counts them all. */
   inFlight: z.array(z.string()),
   inFlightTotal: z.number().int().nonnegative(),
-  error: z.string().optional(),
-  cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
-  windowOpensAt: z.string().optional(),
-  rto: Measure.optional(),
-  rpo: Measure.optional(),
-  updatedAt: z.string(),
+  ...RunOutcomeFields,
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

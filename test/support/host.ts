@@ -1,6 +1,7 @@
 // Starts the local host in this test process on a free port, over the shared Azurite, with a
 // task hub of its own, and offers small HTTP helpers for the management API.
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { startHost, type LocalHost } from '../../local/host.js';
 import { LocalSettings } from '../../local/settings.js';
@@ -75,4 +76,16 @@ export function api(host: { url: string }): Api {
     },
   };
   return self;
+}
+
+/** One test host (and its management API) for a whole test file: started before, stopped after. */
+export function hostForFile(opts: Parameters<typeof startTestHost>[0] = {}): { readonly host: LocalHost; readonly api: Api } {
+  let host: LocalHost | undefined;
+  let a: Api | undefined;
+  beforeAll(async () => { host = await startTestHost(opts); a = api(host); });
+  afterAll(async () => { await host?.stop(); });
+  return {
+    get host() { if (!host) throw new Error('the test host has not started'); return host; },
+    get api() { if (!a) throw new Error('the test host has not started'); return a; },
+  };
 }
