@@ -13,6 +13,7 @@ import { Simulator } from '../worker/simulator/simulator.js';
 import { createAuditTrail } from '../shared/audit/index.js';
 import { log, startStack } from './stack.js';
 import { driveRun } from './drill-driver.js';
+import { mailPeople } from './drill-mail.js';
 import { teamsPeople } from './drill-teams.js';
 import { describeMeasure } from '../shared/runs/measure.js';
 
@@ -23,11 +24,11 @@ const program = new Command('lyncdr-drill')
   .option('--time-factor <x>', 'simulated durations are scaled by this (1 = real time)', '0.002')
   .option('--approvers <ids>', 'the two approvers (dev identities)', 'alice,bob')
   .option('--operator <id>', 'who declares the disaster and confirms manual steps', 'operator')
-  .option('--channel <name>', 'how people act: api (the HTTP API, as the CLI) or teams (cards and messages through the Teams stand-in)', 'api')
+  .option('--channel <name>', 'how people act: api (the HTTP API, as the CLI), teams (cards and messages through the Teams stand-in) or email (the links mailed to the local SMTP sink: page, then form)', 'api')
   .option('--keep', 'leave the stack running afterwards, and the estate as the drill left it (Ctrl-C stops it)')
   .parse();
 const o = program.opts<{ runbook: string; option: string[]; disaster: string; timeFactor: string; approvers: string; operator: string; channel: string; keep?: boolean }>();
-if (!['api', 'teams'].includes(o.channel)) { console.error('--channel is api or teams'); process.exit(2); }
+if (!['api', 'teams', 'email'].includes(o.channel)) { console.error('--channel is api, teams or email'); process.exit(2); }
 
 const options: Record<string, string | number | boolean> = o.option.length ? {} : o.runbook === 'site-failover' ? { failedSite: 'East' } : {};
 for (const kv of o.option) {
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
   // Its own lock table too: a drill stopped halfway must not leave locks that refuse npm start's runs.
   process.env.LYNCDR_LOCK_TABLE ??= `${process.env.LYNCDR_TASK_HUB}Locks`;
   const stack = await startStack({
+    mail: true,
     quietWorkers: true,
     quietHost: true,
     beforeWorkers: async ({ dataDir, topology }) => {
@@ -63,18 +65,29 @@ async function main(): Promise<number> {
   if (o.channel === 'teams' && !stack.teams) throw new Error('--channel teams needs the Teams stand-in (unset LYNCDR_TEAMS_STANDIN=off)');
   log(`host and worker logs: ${path.relative(process.cwd(), path.join(stack.dataDir, 'logs')) || '.'}`);
   let code = 1;
+  if (o.channel === 'email' && !stack.mail) { await stack.stop(); throw new Error('--channel email reads the local SMTP sink: unset LYNCDR_SMTP_HOST'); }
   try {
     const result = await Promise.race([
-      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say, ...(o.channel === 'teams' ? { people: teamsPeople(stack.teams!) } : {}) }),
+      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say,
+        ...(o.channel === 'teams' ? { people: teamsPeople(stack.teams!) } : o.channel === 'email' ? { people: mailPeople(stack.url, stack.mail!.dir, say) } : {}) }),
       stack.broken.then((why) => { throw new Error(why); }),
     ]);
     const { report, runId } = result;
     say(`run ${runId}: ${report.outcome ?? result.runtimeStatus}${report.error ? ` (${report.error})` : ''}`);
     console.log(`\n  ${describeMeasure('RTO', report.rto, factor)}\n  ${describeMeasure('RPO', report.rpo, factor)}`);
     console.log(`  simulated durations were scaled by ${factor}; wall time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const verify = await createAuditTrail({ connectionString: stack.connectionString, tableName: process.env.LYNCDR_AUDIT_TABLE || 'LyncdrAudit' }).verify(runId);
+    const trail = createAuditTrail({ connectionString: stack.connectionString, tableName: process.env.LYNCDR_AUDIT_TABLE || 'LyncdrAudit' });
+    const verify = await trail.verify(runId);
     console.log(`  audit trail: ${verify.entries} entries, ${verify.ok ? 'intact (hash chain verified)' : `PROBLEMS: ${verify.problems.map((p) => p.message).join('; ')}`}\n`);
-    code = report.outcome === 'succeeded' && verify.ok ? 0 : 1;
+    let channelsOk = true;
+    if (o.channel === 'email') {
+      // Every vote, confirmation and decision of the run says it came by e-mail.
+      const acts = (await trail.readRun(runId)).filter((e) => ['vote', 'manual-confirmed', 'operator-decision'].includes(e.kind));
+      const other = acts.filter((e) => (e.data as { channel?: string } | undefined)?.channel !== 'email');
+      channelsOk = acts.length > 0 && other.length === 0;
+      console.log(`  channel: ${acts.length} votes, confirmations and decisions, ${other.length ? `NOT ALL by e-mail (${other.map((e) => e.key).join(', ')})` : 'every one by e-mail'}\n`);
+    }
+    code = report.outcome === 'succeeded' && verify.ok && channelsOk ? 0 : 1;
   } finally {
     if (o.keep) {
       log(`the stack keeps running at ${stack.url} (npx lyncdr runs --as ${o.operator}); Ctrl-C stops it`);

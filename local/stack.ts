@@ -2,12 +2,14 @@
 // hybrid worker per site of the configured estate, on the simulated Lync estate. Shared by
 // `npm start` (local/start.ts) and `npm run drill` (local/drill.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAzurite } from './azurite.js';
 import { startTeamsStandin, type TeamsStandin } from './teams-standin.js';
 import { applyValues, readLocalSettings } from './settings.js';
+import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { loadTopologyFile } from '../shared/topology/index.js';
 import type { Topology } from '../shared/topology/index.js';
 
@@ -22,6 +24,8 @@ export interface Stack {
   topology: Topology;
   topologyFile: string;
   connectionString: string;
+  /** The local SMTP sink the e-mail channel sends to (startStack({ mail: true })), unless LYNCDR_SMTP_HOST names a real server. */
+  mail?: SmtpSink;
   /** The Teams stand-in the app trusts and posts to (absent with LYNCDR_TEAMS_STANDIN=off). */
   teams?: TeamsStandin;
   /** Resolves when a child process of the stack exits on its own (the stack is then broken). */
@@ -88,7 +92,38 @@ export function loadSettings() {
   return settings;
 }
 
-export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
+/** The local dev identities (README) get addresses in the sink's made-up domain. */
+const DEV_IDENTITIES = ['operator', 'operator1', 'operator2', 'alice', 'bob', 'carol', 'dave'];
+
+/**
+ * The e-mail channel, locally: an SMTP sink on loopback (a free port, or LYNCDR_SMTP_SINK_PORT)
+ * keeping messages in <data>/mail, and the settings that make the app send there with links
+ * back to this host. Settings already given (local.settings.json, the environment) win; with
+ * LYNCDR_SMTP_HOST given, the app sends to that server and no sink starts.
+ */
+async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: SmtpSink; env: Record<string, string> }> {
+  const dir = path.join(dataDir, 'mail');
+  mkdirSync(dir, { recursive: true });
+  // The link key outlives a restart, so the links in mails already sent keep working.
+  const keyFile = path.join(dir, 'link.key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const env: Record<string, string> = {
+    LYNCDR_CHANNELS: 'email',
+    LYNCDR_LINK_KEY: readFileSync(keyFile, 'utf8').trim(),
+    LYNCDR_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+    LYNCDR_MAIL_FROM: 'lyncdr <lyncdr@lyncdr.local>',
+    LYNCDR_EMAIL_ADDRESSES: JSON.stringify(Object.fromEntries(DEV_IDENTITIES.map((id) => [id, `${id}@lyncdr.local`]))),
+  };
+  let sink: SmtpSink | undefined;
+  if (!process.env.LYNCDR_SMTP_HOST) {
+    sink = await startSmtpSink({ dir, port: portFromEnv('LYNCDR_SMTP_SINK_PORT', 0) });
+    Object.assign(env, { LYNCDR_SMTP_HOST: '127.0.0.1', LYNCDR_SMTP_PORT: String(sink.port), LYNCDR_SMTP_SECURE: 'false' });
+  }
+  for (const k of Object.keys(env)) if (process.env[k] !== undefined && process.env[k] !== '') delete env[k];
+  return { sink, env };
+}
+
+export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; mail?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
   const settings = loadSettings();
   const dataDir = path.resolve(ROOT, process.env.LYNCDR_DATA_DIR || '.data');
   const topologyFile = path.resolve(ROOT, process.env.LYNCDR_TOPOLOGY || 'examples/estate.sample.yaml');
@@ -104,6 +139,15 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
   });
   log(`Azurite: blob 127.0.0.1:${azurite.ports.blob}, queue :${azurite.ports.queue}, table :${azurite.ports.table} (data in ${path.relative(ROOT, dataDir) || '.'}/azurite)`);
   const port = portFromEnv('LYNCDR_HTTP_PORT', settings.Host.LocalHttpPort ?? 7071);
+  let mail: Awaited<ReturnType<typeof startMail>> = { env: {} };
+  try {
+    if (opts.mail) mail = await startMail(dataDir, port);
+  } catch (err) {
+    await azurite.stop();
+    throw err;
+  }
+  if (mail.sink) log(`Mail: SMTP sink on 127.0.0.1:${mail.sink.port}, messages in ${path.relative(ROOT, mail.sink.dir)} (npx lyncdr lab mail list)`);
+  else if (opts.mail) log(`Mail: sent through ${process.env.LYNCDR_SMTP_HOST}:${process.env.LYNCDR_SMTP_PORT ?? 587}`);
   // Teams on loopback: the stand-in plays Bot Framework, Entra and the Bot Connector, and its
   // settings make the app trust it (a real bot registration needs LYNCDR_TEAMS_STANDIN=off).
   let teams: TeamsStandin | undefined;
@@ -111,12 +155,13 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     try {
       teams = await startTeamsStandin({ dir: path.join(dataDir, 'teams'), port: portFromEnv('LYNCDR_TEAMS_STANDIN_PORT', 0), log });
     } catch (err) {
+      await mail.sink?.stop();
       await azurite.stop();
       throw new Error(`the Teams stand-in could not start: ${(err as Error).message}`);
     }
   }
   const env = {
-    ...process.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
+    ...process.env, ...mail.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
     ...(teams ? { ...teams.settings, LYNCDR_PUBLIC_URL: process.env.LYNCDR_PUBLIC_URL || `http://127.0.0.1:${port}` } : {}),
   };
 
@@ -133,6 +178,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
     })));
+    await mail.sink?.stop();
     await teams?.stop();
     await azurite.stop();
   };
@@ -163,7 +209,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     log(`Functions host: ${listening.url}/api (task hub ${listening.hub}, ${listening.functions} functions, ${listening.resumed} run(s) resumed)`);
     log(`Durable management API: ${listening.url}/runtime/webhooks/durabletask/instances`);
     log(`Workers on the simulated estate (${path.relative(ROOT, topologyFile)}): ${sites.join(', ')}`);
-    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, ...(teams ? { teams } : {}), broken, stop };
+    return { url: listening.url, hub: listening.hub, dataDir, sites, topology: topology.topology, topologyFile, connectionString: azurite.connectionString, ...(mail.sink ? { mail: mail.sink } : {}), ...(teams ? { teams } : {}), broken, stop };
   } catch (err) {
     await stop();
     throw err;

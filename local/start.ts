@@ -3,7 +3,7 @@
 import { log, startStack } from './stack.js';
 
 try {
-  const stack = await startStack();
+  const stack = await startStack({ mail: true });
   log('Ready. Ctrl-C stops everything.');
   let stopping = false;
   const stop = async (code: number) => {

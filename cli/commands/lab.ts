@@ -7,6 +7,7 @@ import { FaultKind } from '../../worker/simulator/faults.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import type { EstateState } from '../../worker/simulator/state.js';
 import { loadSimulatorTopology, topologyFile } from '../../worker/simulator/topology.js';
+import { registerMailCommands } from './lab-mail.js';
 import { registerTeamsLabCommands } from './lab-teams.js';
 
 export interface LabCommandDeps {
@@ -103,6 +104,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
       out(`${what} ${o.recover ? 'recovered' : 'down'}\n`);
     });
 
+  registerMailCommands(lab, deps);
   registerTeamsLabCommands(lab, deps);
   return lab;
 }

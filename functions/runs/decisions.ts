@@ -47,7 +47,10 @@ async function stepIn(custom: RunSummary | undefined, runId: string, stepId: str
   return refusal(409, `step ${stepId} is ${active?.state ?? row?.state}, not ${states.join(' or ')}`);
 }
 
-export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string; comment?: string; channel: Channel; step?: string }
+/** The browser a decision came from (e-mailed links); the trail records it with the decision. */
+export interface DecisionClient { userAgent: string; address: string }
+
+export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string; comment?: string; channel: Channel; step?: string; client?: DecisionClient }
 
 /**
  * A vote on the run's open gate. The gate applies the rules (N-of-M, no self-approval, one vote
@@ -67,7 +70,7 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   const voteId = randomUUID();
   const gate = await waitForInstance(client, gateId);
   if (!gate || !isActive(gate)) return refusal(409, `approval gate ${stepId} is not open${gate ? ` (${gate.runtimeStatus})` : ' yet: try again'}`, { code: 'gate-closed' });
-  await client.raiseEvent(gateId, EVENTS.vote, { voteId, approver: user, decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel });
+  await client.raiseEvent(gateId, EVENTS.vote, { voteId, approver: user, decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel, ...(v.client ? { client: v.client } : {}) });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const g = (await statusOf(client, gateId))?.customStatus as GateCustomStatus | undefined;
@@ -83,7 +86,7 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   return answer(202, { outcome: 'pending', voteId, stepId, note: 'the gate has not processed the vote yet; see GET /api/runs/{id}' });
 }
 
-export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel }
+export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel; client?: DecisionClient }
 
 /** An operator's retry / skip / abort for a step waiting for a decision: 202, or 403 / 404 / 409. */
 export async function decideStep(client: Client, runId: string, stepId: string, user: string, d: StepDecisionRequest): Promise<DecisionAnswer> {
@@ -93,11 +96,11 @@ export async function decideStep(client: Client, runId: string, stepId: string, 
   if (!found.ok) return found.res;
   const wrong = await stepIn(found.run.custom, runId, stepId, ['waiting-decision']);
   if (wrong) return wrong;
-  await client.raiseEvent(runId, EVENTS.decision(stepId), { decision: d.decision, by: user, comment: d.comment, channel: d.channel });
+  await client.raiseEvent(runId, EVENTS.decision(stepId), { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}) });
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
 }
 
-export interface ConfirmRequest { comment?: string; channel: Channel }
+export interface ConfirmRequest { comment?: string; channel: Channel; client?: DecisionClient }
 
 /** An operator says a manual step is done: 202, or 403 / 404 / 409. */
 export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
@@ -107,7 +110,7 @@ export async function confirmStep(client: Client, runId: string, stepId: string,
   if (!found.ok) return found.res;
   const wrong = await stepIn(found.run.custom, runId, stepId, ['waiting-confirmation']);
   if (wrong) return wrong;
-  await client.raiseEvent(runId, EVENTS.confirm(stepId), { by: user, comment: c.comment, channel: c.channel });
+  await client.raiseEvent(runId, EVENTS.confirm(stepId), { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}) });
   return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel });
 }
 

@@ -53,6 +53,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_TRANSPORT', value: 'servicebus' }
         { name: 'LYNCDR_RESULTS_QUEUE', value: 'lyncdr-results' }
         { name: 'LYNCDR_AUDIT_HMAC_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/audit-hmac-key)' }
+        // Signs the e-mailed approval links (the email channel: README); at least 32 characters.
+        { name: 'LYNCDR_LINK_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/link-key)' }
         // Identities come from App Service Authentication only: the local dev header is refused.
         { name: 'LYNCDR_IDENTITY', value: 'easy-auth' }
         { name: 'LYNCDR_OPERATORS', value: string(operators) }

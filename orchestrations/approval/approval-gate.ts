@@ -10,6 +10,7 @@ import {
 import { EVENTS, VoteEvent, type GateCustomStatus, type GateInput, type GateResult } from '../../shared/runs/contract.js';
 import { activities } from '../executor/activities.js';
 import { anyOf, cancelTimer, hasResult } from '../executor/tasks.js';
+import { clip, gateView } from './gate-view.js';
 
 export function* approvalGate(context: OrchestrationContext): Generator<Task, GateResult, unknown> {
   const input = context.df.getInput<GateInput>();
@@ -33,11 +34,23 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     };
     context.df.setCustomStatus(custom);
   };
+  // Executor version 4: the gate tells people when it opens and after every change (GateInput.notify).
+  const voteChannels: Record<string, string> = {};
+  const notify = function* (cancelled?: 'cancelled'): Generator<Task, void, unknown> {
+    if (!input.notify) return;
+    try {
+      yield act.notify({ kind: 'gate', runId: input.runId, runbook: input.runbook ?? '', runTitle: clip(input.runTitle ?? input.title, 500), at: now(),
+        gate: gateView(input, policy, state, votes, voteChannels, cancelled) });
+    } catch {
+      // Dropped after its retries: a channel that is down must not stop the gate.
+    }
+  };
   publish();
   yield audit('requested', 'approval-requested', input.requester, {
     stepId: input.stepId, title: input.title, reason: input.reason, planHash: input.planHash, policy: input.policyName,
     required: policy.required, approverGroups: policy.approverGroups, timeoutMinutes: policy.timeoutMinutes, escalationTimeoutMinutes: policy.escalationTimeoutMinutes,
   });
+  yield* notify();
 
   const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
   let vote = context.df.waitForExternalEvent(EVENTS.vote);
@@ -51,6 +64,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       cancelTimer(timer);
       publish();
       yield audit('decided', 'gate-decided', 'lyncdr', result);
+      yield* notify();
       return result;
     }
     // One timer per deadline: a vote does not move the deadline, escalation does.
@@ -68,6 +82,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       cancelTimer(timer);
       publish('cancelled');
       yield audit('decided', 'gate-decided', c?.by ?? 'lyncdr', result);
+      yield* notify('cancelled');
       return result;
     }
     if (winner === timer) {
@@ -76,6 +91,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       if (t.outcome.kind === 'escalated') {
         publish();
         yield audit('escalated', 'gate-escalated', 'lyncdr', { added: t.outcome.added, deadline: t.outcome.deadline });
+        yield* notify();
       }
       continue;
     }
@@ -89,7 +105,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     if (!parsed.success) {
       entry = { voteId: `invalid-${n}`, approver: 'unknown', decision: 'unknown', outcome: 'refused', code: 'invalid-vote', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), at };
     } else {
-      const { voteId, ...v } = parsed.data;
+      const { voteId, client: _client, ...v } = parsed.data;
       const r = applyVote(state, { ...v, at }, policy);
       state = r.state;
       entry = r.outcome.kind === 'accepted'
@@ -97,7 +113,9 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
         : { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
     }
     votes.push(entry);
+    if (parsed.success) voteChannels[entry.voteId] = parsed.data.channel;
     publish();
-    yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined });
+    yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined, ...(parsed.success && parsed.data.client ? { client: parsed.data.client } : {}) });
+    yield* notify();
   }
 }

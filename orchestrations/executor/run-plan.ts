@@ -15,6 +15,7 @@ import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
 import { measureRpo, measureRto } from '../../shared/runs/measure.js';
 import { initialStepStatus, summarize } from '../../shared/runs/summary.js';
 import { activities } from './activities.js';
+import { notify } from './notify.js';
 import { StepRowTracker } from './step-rows.js';
 import { stepRunner, type RunState, type StepEnd } from './steps.js';
 import { anyOf, cancelTimer, hasResult } from './tasks.js';
@@ -44,7 +45,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   })) as BuildPlanOutput;
   const run: RunState = {
     input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,
-    planHash: built.ok ? built.planHash : '',
+    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined,
   };
 
   const finish = function* (outcome: RunOutcome, error: string | undefined, plan: Plan | undefined, locked: boolean): Generator<Task, RunReport, unknown> {
@@ -60,6 +61,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     yield audit('run:end', kind, status.cancelRequested?.by ?? 'lyncdr', { outcome, error, steps: Object.fromEntries(status.order.map((id) => [id, status.steps[id].state])) });
     if (locked && plan) yield act.releaseLocks({ runId: input.runId, locks: plan.locks, at: now() });
     publish();
+    yield* notify(run, { kind: 'run-ended', outcome, ...(error ? { error: error.slice(0, 2000) } : {}), ...(status.rto ? { rto: status.rto } : {}), ...(status.rpo ? { rpo: status.rpo } : {}) });
     return {
       v: 1, runId: input.runId, runbook: input.runbook, mode: input.mode, outcome, planHash: status.planHash, error, startedAt, finishedAt: now(),
       steps: status.steps, records: run.records, rto: status.rto, rpo: status.rpo,

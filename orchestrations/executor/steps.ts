@@ -5,7 +5,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { AuditKind } from '../../shared/audit/schema.js';
 import { ResultMessage, type VerificationResult } from '../../shared/messages.js';
-import type { CommandStep, GateStep, ManualStep, PlanStep } from '../../shared/plan/schema.js';
+import type { CommandStep, GateStep, ManualStep, Plan, PlanStep } from '../../shared/plan/schema.js';
 import { executionModeFor, type AuditInput, type DispatchOutput } from '../../shared/runs/activities.js';
 import {
   ConfirmEvent, DecisionEvent, EVENTS, ORCHESTRATION, gateInstanceId,
@@ -13,6 +13,7 @@ import {
 } from '../../shared/runs/contract.js';
 import { checkExpectations } from '../../shared/runs/expect.js';
 import type { activities } from './activities.js';
+import { gateNotifyFields, notify } from './notify.js';
 import { addMs, anyOf, cancelTimer } from './tasks.js';
 
 export type StepEnd =
@@ -23,6 +24,8 @@ export interface RunState {
   input: RunInput;
   status: RunStatus;
   planHash: string;
+  /** The plan being run (what gates show in their notifications). */
+  plan?: Plan;
   records: Record<string, unknown>;
   /** Set when the run is being cancelled or aborted: no retries, no new decisions. */
   stopping: string | undefined;
@@ -208,6 +211,7 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
   const st = run.status.steps[step.id];
   st.state = 'waiting-decision';
   run.publish();
+  yield* notify(run, { kind: 'decision-needed', stepId: step.id, stepTitle: step.title, attempt, error: (st.lastError ?? 'failed').slice(0, 2000) });
   const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.decisionTimeoutMinutes * 60_000));
   let event = context.df.waitForExternalEvent(EVENTS.decision(step.id));
   // finally: also when the run stops and closes this coroutine while it waits.
@@ -239,6 +243,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
   const { context, input } = run;
   const st = run.status.steps[step.id];
   beginWaiting(run, st, 'waiting-confirmation');
+  yield* notify(run, { kind: 'manual-waiting', stepId: step.id, stepTitle: step.title, instructions: step.instructions.slice(0, 8000) });
   const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.confirmationTimeoutMinutes * 60_000));
   let event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
   try {
@@ -252,7 +257,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
       const parsed = ConfirmEvent.safeParse(event.result);
       if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.confirm(step.id)); continue; }
       cancelTimer(deadline);
-      yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}) });
+      yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
       if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
       (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, at: run.now() });
       finishStep(run, st, 'succeeded');
@@ -271,6 +276,7 @@ function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unkn
   const gate: GateInput = {
     runId: input.runId, stepId: step.id, title: step.title, reason: step.reason, planHash: run.planHash,
     requester: input.requestedBy, policyName: input.config.approvalPolicies[step.policy] ? step.policy : 'default', policy,
+    ...gateNotifyFields(run, run.plan),
   };
   const result = (yield context.df.callSubOrchestrator(ORCHESTRATION.approvalGate, gate, gateInstanceId(input.runId, step.id))) as GateResult;
   st.approvers = result.approvers;

@@ -109,5 +109,6 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * What new runs get (RunConfig.executorVersion). 3: the run's customStatus is its summary
  * (contract v2), the plan builder writes the step rows, and the run records changed rows with a
  * recordSteps activity when no other activity carries them.
+ * 4: the orchestrators notify people (the notify activity: gates, manual steps, decisions, the end).
  */
-export const EXECUTOR_VERSION = 3;
+export const EXECUTOR_VERSION = 4;

@@ -13,6 +13,8 @@ export const ACTIVITY = {
   releaseLocks: 'runs-releaseLocks',
   dispatchCommand: 'runs-dispatchCommand',
   recordSteps: 'runs-recordSteps',
+  /** Tells people on every configured channel (functions/activities/notify.ts). */
+  notify: 'notify',
 } as const;
 
 export interface BuildPlanInput {

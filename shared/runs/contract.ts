@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ApprovalPolicySchema, IdentitySchema, VOTE_CHANNELS } from '../approvals/schema.js';
 import { RunbookName } from '../plan/schema.js';
+import type { ChangeView } from './notifications.js';
 
 export const STATUS_CONTRACT_VERSION = 1;
 
@@ -33,7 +34,9 @@ export const RunConfig = z.strictObject({
   /**
    * The executor's behaviour this run started with, so a run replays the way it ran across an
    * upgrade of the app. 2: a verification rides with its command and a step's result and verdict
-   * are audited in one activity. Absent (1): runs started before that.
+   * are audited in one activity. 3: customStatus is the run's summary and the step rows are written
+   * (shared/config EXECUTOR_VERSION). 4: the run and its gates call the notify activity (gates,
+   * manual steps, decisions, the end). Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });
@@ -72,9 +75,11 @@ const Comment = z.string().trim().max(2000).optional();
 
 /** Where a decision was taken (absent in events raised before channels were recorded). */
 const DecisionChannel = z.enum(VOTE_CHANNELS).optional();
-export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel });
+/** The browser a decision came from, when the channel knows it (e-mailed links): recorded in the trail. */
+export const DecisionClient = z.strictObject({ userAgent: z.string().max(500), address: z.string().max(100) }).optional();
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
-export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel });
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient });
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
 export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel });
 export type CancelEvent = z.infer<typeof CancelEvent>;
@@ -86,6 +91,8 @@ export const VoteEvent = z.strictObject({
   planHash: z.string().min(1).max(200),
   comment: Comment,
   channel: z.enum(VOTE_CHANNELS),
+  /** Not a rule's input: the gate records it with the vote and leaves it out of the rules. */
+  client: DecisionClient,
 });
 export type VoteEvent = z.infer<typeof VoteEvent>;
 
@@ -252,4 +259,15 @@ export interface GateInput {
   requester: string;
   policyName: string;
   policy: z.input<typeof ApprovalPolicySchema>;
+  // Executor version 4 and later (all optional, so a gate started by older code replays unchanged):
+  /** The gate tells people through the notify activity when it opens and after every change. */
+  notify?: boolean;
+  /** What the gate's notifications show that the fields above lack. */
+  runbook?: string;
+  runTitle?: string;
+  /** The plan's steps that change the estate (at most 50) and how many there are in all. */
+  changes?: Array<z.infer<typeof ChangeView>>;
+  changesTotal?: number;
+  rtoForecastMinutes?: number;
+  rtoTargetMinutes?: number;
 }

@@ -51,4 +51,17 @@ describe('npm run drill', () => {
     expect(out).toMatch(/audit trail: \d+ entries, intact/);
     expect(code, out).toBe(0);
   }, 180_000);
+  it('--channel email: every approval and confirmation goes through the mailed links, each mail printed, and the trail says so', async () => {
+    const { out, code } = await drill(['--channel', 'email']);
+    expect(out).toMatch(/Mail: SMTP sink on 127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/mail \d+ to alice@lyncdr\.local: \[lyncdr\] Approval needed: Declare a disaster for site East/);
+    expect(out).toMatch(/alice approves sha256:.*alice follows its approve link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/bob approves sha256:.*bob follows its approve link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/mail \d+ to operator@lyncdr\.local: \[lyncdr\] Manual step waiting/);
+    expect(out).toMatch(/operator confirms [\w-]+: operator follows its confirm link \(page, then form\): HTTP 200 Recorded/);
+    expect(out).toMatch(/channel: 4 votes, confirmations and decisions, every one by e-mail/);
+    expect(out).toMatch(/run run-[\w-]+: succeeded/);
+    expect(out).toMatch(/audit trail: \d+ entries, intact/);
+    expect(code, out).toBe(0);
+  }, 180_000);
 });

@@ -45,6 +45,8 @@ export interface RunsEnvOptions {
   olderWorkers?: boolean;
   /** App settings on top of runsSettings (e.g. LYNCDR_OPERATORS). */
   settings?: Record<string, string>;
+  /** The app the host loads (default test/runs/app.ts). */
+  app?: string;
 }
 
 export interface SimWorkers {
@@ -105,7 +107,7 @@ export async function startRunsEnv(opts: RunsEnvOptions = {}): Promise<RunsEnv> 
   const prefix = uniqueName('t').toLowerCase().slice(0, 12);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-runs-'));
   const values = { ...runsSettings(prefix, opts.topology), ...opts.settings };
-  const host = await startTestHost({ entry: APP, triggers: true, values });
+  const host = await startTestHost({ entry: opts.app ?? APP, triggers: true, values });
   const { sim, stop: stopWorkers } = await startSimWorkers({
     prefix, dir, olderWorkers: !!opts.olderWorkers, ...(opts.topology ? { topology: opts.topology } : {}), ...(opts.timeFactor !== undefined ? { timeFactor: opts.timeFactor } : {}),
   });
