@@ -1,4 +1,4 @@
-// lyncdr in Azure: Function App (Flex Consumption, Node 20) with Durable Functions on a storage
+// lyncdr in Azure: Function App (Flex Consumption, Node 22 LTS) with Durable Functions on a storage
 // account reached by managed identity (shared keys disabled), Service Bus for the hybrid workers
 // (a queue per site, results, health), Key Vault for secrets (audit HMAC key, SMTP, Teams),
 // Application Insights. Azure Developer CLI layout: `azd up` deploys it.

@@ -38,7 +38,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         }
       }
       scaleAndConcurrency: { maximumInstanceCount: 40, instanceMemoryMB: 2048 }
-      runtime: { name: 'node', version: '20' }
+      // Node 22 LTS: Node 20 reached end of life on 2026-04-30, and the Azure Storage SDKs the app
+      // uses declare Node >= 22. CI runs the tests on Node 22 as well as on the dev box's Node 20.
+      runtime: { name: 'node', version: '22' }
     }
     siteConfig: {
       minTlsVersion: '1.2'

@@ -19,9 +19,10 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 
-if (-not (Get-Command node.exe -ErrorAction SilentlyContinue)) { throw 'Node.js 20 LTS is required (node.exe not found on PATH).' }
+# Node 20 reached end of life on 2026-04-30 and the Azure SDKs the worker uses declare Node >= 22.
+if (-not (Get-Command node.exe -ErrorAction SilentlyContinue)) { throw 'Node.js 22 LTS is required (node.exe not found on PATH).' }
 $major = [int]((node.exe --version).TrimStart('v').Split('.')[0])
-if ($major -lt 20) { throw "Node.js 20 or later is required; found $(node.exe --version)." }
+if ($major -lt 22) { throw "Node.js 22 LTS or later is required; found $(node.exe --version)." }
 
 $serviceName = "lyncdr-worker-$Site"
 New-Item -ItemType Directory -Force -Path $InstallDir, "$DataDir\$Site\journal" | Out-Null

@@ -13,6 +13,12 @@ df.app.orchestration('replayRetry', function* (context) {
   const after: unknown = yield step('after');
   return [r, after];
 });
+df.app.orchestration('replayCallHttp', function* (context) {
+  return yield context.df.callHttp({ method: 'GET', url: 'https://example.invalid/' });
+});
+df.app.orchestration('replayCallEntity', function* (context) {
+  return yield context.df.callEntity(new df.EntityId('counter', 'c1'), 'add', 1);
+});
 const handler = (name: string) => registry.get(name)!.handler as OrchestratorHandler;
 
 /** A small history builder: each call appends one event with sensible defaults. */
@@ -50,6 +56,15 @@ describe('runEpisode', () => {
     expect(r.outcome).toMatchObject({ kind: 'failed' });
     expect((r.outcome as { message: string }).message).toMatch(/action #1 was activity 'somethingElse' in history but the replay now schedules activity 'replayStep'/);
     expect(r.activities).toEqual([]);
+  });
+
+  it('fails the instance, saying so, when the orchestrator calls an entity or callHttp (unsupported here)', async () => {
+    for (const [name, type] of [['replayCallHttp', 8], ['replayCallEntity', 7]] as const) {
+      const r = await runEpisode({ instanceId: 'i', name, inputJson: undefined, history: [], newEvents: [{ EventType: EventType.ExecutionStarted, EventId: -1, IsPlayed: false, Timestamp: '' }], now: new Date('2026-01-01T00:00:00Z'), handler: handler(name) });
+      expect(r.outcome).toMatchObject({ kind: 'failed' });
+      expect((r.outcome as { message: string }).message).toContain(`used an action this host does not support (action type ${type}: entities and callHttp are not used by lyncdr)`);
+      expect([r.activities, r.timers, r.subOrchestrations]).toEqual([[], [], []]);
+    }
   });
 
   it('computes retry delays as Durable Functions does', () => {

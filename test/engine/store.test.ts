@@ -52,6 +52,21 @@ describe('task hub store', () => {
     expect(joinText('d', splitText('d', text))).toBe(text);
   });
 
+  it('purges an instance of 150 history rows in transactions of at most 100 operations, the most Azure takes', async () => {
+    const a = new TaskHubStore(azurite(), uniqueName('Store'));
+    await a.init();
+    let etag = await a.commit(state('i4'), undefined, undefined);
+    for (let n = 0; n < 150; n++) etag = await a.commit({ ...state('i4'), episode: n }, etag, [ev(n)]);
+    expect((await a.load('i4'))!.history).toHaveLength(150);
+    const sizes: number[] = [];
+    const submit = a.history.submitTransaction.bind(a.history);
+    a.history.submitTransaction = (actions) => { sizes.push(actions.length); return submit(actions); };
+    await a.deleteInstance('i4');
+    expect(await a.load('i4')).toBeUndefined();
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(100);
+    expect(sizes.reduce((x, y) => x + y, 0)).toBe(151);
+  });
+
   it('offloads large event payloads to blobs and restores them', async () => {
     const a = new TaskHubStore(azurite(), uniqueName('Store'));
     await a.init();

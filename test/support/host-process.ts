@@ -6,14 +6,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './host.js';
 
+/**
+ * A root folder with the project's host.json and no local.settings.json: a developer's (made by
+ * `npm start` or `npm run drill`, e.g. with LYNCDR_OPERATORS) must not leak into the tests' hosts,
+ * which get their settings from the test alone, as startTestHost's do.
+ */
+function isolatedRoot(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-host-root-'));
+  copyFileSync(path.join(ROOT, 'host.json'), path.join(dir, 'host.json'));
+  return dir;
+}
+
 export interface HostProcess { child: ChildProcess; url: string; resumed: number; output: () => string; stop(): Promise<void> }
 
 export async function spawnHost(opts: { hub: string; entry: string; connectionString: string; env?: Record<string, string>; triggers?: boolean }): Promise<HostProcess> {
-  // A root of its own (the project's host.json, no local.settings.json): the checkout's
-  // local.settings.json, which `npm start` or the drill leave behind, must not reach a test.
-  const root = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-host-root-'));
-  copyFileSync(path.join(ROOT, 'host.json'), path.join(root, 'host.json'));
-  const args = ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', root, '--port', '0', '--hub', opts.hub];
+  const args = ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', isolatedRoot(), '--port', '0', '--hub', opts.hub];
   if (!opts.triggers) args.push('--no-triggers');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
