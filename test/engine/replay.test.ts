@@ -59,10 +59,13 @@ describe('runEpisode', () => {
   });
 
   it('fails the instance, saying so, when the orchestrator calls an entity or callHttp (unsupported here)', async () => {
-    for (const [name, type] of [['replayCallHttp', 8], ['replayCallEntity', 7]] as const) {
+    for (const [name, what] of [['replayCallHttp', /callHttp/], ['replayCallEntity', /entit/i]] as const) {
       const r = await runEpisode({ instanceId: 'i', name, inputJson: undefined, history: [], newEvents: [{ EventType: EventType.ExecutionStarted, EventId: -1, IsPlayed: false, Timestamp: '' }], now: new Date('2026-01-01T00:00:00Z'), handler: handler(name) });
       expect(r.outcome).toMatchObject({ kind: 'failed' });
-      expect((r.outcome as { message: string }).message).toContain(`used an action this host does not support (action type ${type}: entities and callHttp are not used by lyncdr)`);
+      const message = (r.outcome as { message: string }).message;
+      expect(message).toMatch(/is not supported by the lyncdr local host/);
+      expect(message).toMatch(what);
+      expect(message).not.toMatch(/action type \d/);
       expect([r.activities, r.timers, r.subOrchestrations]).toEqual([[], [], []]);
     }
   });
