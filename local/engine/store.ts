@@ -13,6 +13,8 @@ import type { HistoryEvent } from './history.js';
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'ContinuedAsNew' | 'Suspended';
 export const TERMINAL: ReadonlySet<RuntimeStatus> = new Set(['Completed', 'Failed', 'Terminated']);
 
+/** An episode's packed events larger than this go to a blob instead of its history row. */
+export const EPISODE_ROW_MAX_CHARS = 480 * 1024;
 /** Payloads above this go to a blob, as Durable Functions does (its threshold is about 45 KB). */
 export const LARGE_PAYLOAD_CHARS = 45 * 1024;
 /** Queue messages are limited to 64 KB; leave room for the envelope. */
@@ -244,7 +246,9 @@ export class TaskHubStore {
         rowKey: historyKey(state.executionId, state.episode),
         count: events.length,
       };
-      if (text.length > 200 * 1024 * 4) row.eventsBlob = await this.putBlob(state.instanceId, text);
+      // A Table entity holds 1 MiB and strings count two bytes a character: an episode's events
+      // above about 480 K characters (with room for the split's property names) go to a blob.
+      if (text.length > EPISODE_ROW_MAX_CHARS) row.eventsBlob = await this.putBlob(state.instanceId, text);
       else Object.assign(row, splitText('events', text));
       checkEntity(row);
       actions.push(['create', row]);

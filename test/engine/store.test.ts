@@ -29,6 +29,19 @@ describe('task hub store', () => {
     expect(loaded!.history).toHaveLength(1);
   });
 
+  it('commits an episode whose events add up to more than one 1 MiB entity holds (each under the 45 KB offload) by moving them to a blob', async () => {
+    const hub = uniqueName('Store');
+    const a = new TaskHubStore(azurite(), hub);
+    await a.init();
+    const etag = await a.commit(state('big'), undefined, undefined);
+    // 16 events of 36,000 characters: about 576 K characters, 1.15 MB as a Table stores strings.
+    const events = Array.from({ length: 16 }, (_, i) => ({ ...ev(i), EventType: EventType.EventRaised, Name: `e${i}`, Input: JSON.stringify('y'.repeat(36_000)) }));
+    await a.commit({ ...state('big'), episode: 0 }, etag, events);
+    const loaded = await a.load('big');
+    expect(loaded!.history.map((e) => e.Name)).toEqual(events.map((e) => e.Name));
+    expect(loaded!.history[15].Input).toBe(events[15].Input);
+  });
+
   it('refuses a second create of the same instance and a stale ETag', async () => {
     const hub = uniqueName('Store');
     const a = new TaskHubStore(azurite(), hub);
