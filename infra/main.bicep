@@ -27,6 +27,16 @@ param operators array
 @description('Approval policies by name (default, declare-disaster, destructive-restore): required, approverGroups.primary / .escalation (user principal names), timeoutMinutes, escalationTimeoutMinutes.')
 param approvalPolicies object
 
+@description('Channels the notify activity tells people on: teams, email (LYNCDR_CHANNELS); empty: none.')
+param channels array = []
+
+@description('The Azure Bot for the Teams channel: none; SingleTenant (an Entra app registration of this tenant, teamsAppId, its secret as the Key Vault secret teams-app-password); UserAssignedMSI (a managed identity made here, no secret).')
+@allowed([ 'none', 'SingleTenant', 'UserAssignedMSI' ])
+param teamsBot string = 'none'
+
+@description('SingleTenant: the client id of the bot\'s app registration.')
+param teamsAppId string = ''
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName, app: 'lyncdr' }
 
@@ -88,6 +98,15 @@ module vault 'br/public:avm/res/key-vault/vault:0.11.0' = {
   }
 }
 
+// UserAssignedMSI: the bot's identity, given to the Function App, which asks for its token.
+resource botIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (teamsBot == 'UserAssignedMSI') {
+  name: 'id-lyncdr-bot-${token}'
+  location: location
+  tags: tags
+}
+
+var botAppId = teamsBot == 'UserAssignedMSI' ? botIdentity.properties.clientId : (teamsBot == 'SingleTenant' ? teamsAppId : '')
+
 module app 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -101,6 +120,22 @@ module app 'modules/functionapp.bicep' = {
     entraClientId: entraClientId
     operators: operators
     approvalPolicies: approvalPolicies
+    channels: channels
+    teamsAppId: botAppId
+    teamsAppPasswordInVault: teamsBot == 'SingleTenant'
+    botIdentityId: teamsBot == 'UserAssignedMSI' ? botIdentity.id : ''
+  }
+}
+
+module bot 'modules/bot.bicep' = if (teamsBot != 'none') {
+  name: 'bot'
+  params: {
+    name: 'bot-lyncdr-${token}'
+    tags: tags
+    endpoint: 'https://${app.outputs.defaultHostName}/api/messages'
+    appType: teamsBot == 'UserAssignedMSI' ? 'UserAssignedMSI' : 'SingleTenant'
+    appId: botAppId
+    msiResourceId: teamsBot == 'UserAssignedMSI' ? botIdentity.id : ''
   }
 }
 

@@ -1,8 +1,9 @@
 // The drill's people acting in Teams (npm run drill -- --channel teams), through the stand-in's
 // signed activities: the operator writes "plan <runbook> key=value ..." to the bot and presses
 // Declare on the what-if it answers; approvers press Approve, the operator Confirm / Skip / Abort.
-// A button is pressed on the run's card when the app posted one; otherwise (no notify wiring yet)
-// the same Action.Execute is sent with the data such a card carries.
+// A button is pressed on the run's card for that step when the app's notify activity posted one;
+// otherwise (not there yet, or LYNCDR_CHANNELS without teams) the same Action.Execute is sent with
+// the data such a card carries.
 import type { People } from './drill-driver.js';
 import type { TeamsStandin } from './teams-standin.js';
 
@@ -15,12 +16,30 @@ function said(r: Answer): string {
   return (value.body ?? []).filter((b) => b.type === 'TextBlock' && b.text).map((b) => b.text).slice(0, 2).join(' — ');
 }
 
+/** Every Action.Execute of a card, with its verb and data. */
+function buttons(card: unknown): Array<{ verb: string; data: Record<string, unknown> }> {
+  const found: Array<{ verb: string; data: Record<string, unknown> }> = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      if (o.type === 'Action.Execute' && typeof o.verb === 'string') found.push({ verb: o.verb, data: (o.data ?? {}) as Record<string, unknown> });
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(card);
+  return found;
+}
+
 const pairs = (options: Record<string, unknown>) => Object.entries(options).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
 
 export function teamsPeople(teams: TeamsStandin): People {
   const press = async (who: string, runId: string, verb: string, data: Record<string, unknown>, comment: string) => {
-    const onCard = await teams.click({ runId, verb, as: who, comment });
-    return said(onCard.status === 404 ? await teams.invoke(who, { verb, data: { ...data, comment } }) : onCard);
+    // The run's newest card with this button for this step: the notify activity posts a card per
+    // manual step and failed step, and the one of the step now waiting may not be there yet.
+    const card = teams.cards(runId).reverse().find((c) => buttons(c.card).some((b) => b.verb === verb && (!data.stepId || b.data.stepId === data.stepId)));
+    const onCard = card ? await teams.click({ activityId: card.activityId, verb, as: who, comment }) : undefined;
+    return said(!onCard || onCard.status === 404 ? await teams.invoke(who, { verb, data: { ...data, comment } }) : onCard);
   };
   return {
     async start(who, runbook, options, mode) {

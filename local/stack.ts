@@ -108,7 +108,6 @@ async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: Sm
   const keyFile = path.join(dir, 'link.key');
   if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const env: Record<string, string> = {
-    LYNCDR_CHANNELS: 'email',
     LYNCDR_LINK_KEY: readFileSync(keyFile, 'utf8').trim(),
     LYNCDR_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
     LYNCDR_MAIL_FROM: 'lyncdr <lyncdr@lyncdr.local>',
@@ -121,6 +120,17 @@ async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: Sm
   }
   for (const k of Object.keys(env)) if (process.env[k] !== undefined && process.env[k] !== '') delete env[k];
   return { sink, env };
+}
+
+/**
+ * LYNCDR_CHANNELS for a local stack with the e-mail channel on (npm start, the drill) when none is
+ * given: `email,teams` when the Teams stand-in runs too, else `email`. A value given in
+ * local.settings.json or the environment wins (empty counts as not given, as for the other mail
+ * settings); a stack without mail (the failover bench) names no channel, as before.
+ */
+export function channelsSetting(on: { mail: boolean; teams: boolean }, env: NodeJS.ProcessEnv = process.env): { LYNCDR_CHANNELS?: string } {
+  if ((env.LYNCDR_CHANNELS ?? '') !== '' || !on.mail) return {};
+  return { LYNCDR_CHANNELS: on.teams ? 'email,teams' : 'email' };
 }
 
 export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; mail?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
@@ -161,7 +171,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
     }
   }
   const env = {
-    ...process.env, ...mail.env, AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
+    ...process.env, ...mail.env, ...channelsSetting({ mail: Boolean(opts.mail), teams: Boolean(teams) }), AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
     ...(teams ? { ...teams.settings, LYNCDR_PUBLIC_URL: process.env.LYNCDR_PUBLIC_URL || `http://127.0.0.1:${port}` } : {}),
   };
 

@@ -11,6 +11,20 @@ param entraClientId string
 param operators array
 param approvalPolicies object
 
+@description('Channels the notify activity uses (LYNCDR_CHANNELS): teams, email; empty: none.')
+param channels array = []
+
+@description('The Teams bot\'s app (client) id (LYNCDR_TEAMS_APP_ID); empty: the Teams channel is off.')
+param teamsAppId string = ''
+
+@description('The bot\'s client secret is the Key Vault secret teams-app-password (SingleTenant); false with a managed identity.')
+param teamsAppPasswordInVault bool = false
+
+@description('Resource id of the bot\'s user-assigned managed identity, given to the app beside its own (UserAssignedMSI).')
+param botIdentityId string = ''
+
+var teams = !empty(teamsAppId)
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${name}'
   location: location
@@ -25,7 +39,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   location: location
   tags: union(tags, { 'azd-service-name': 'api' })
   kind: 'functionapp,linux'
-  identity: { type: 'SystemAssigned' }
+  // The system identity does everything else; the bot's user-assigned identity (UserAssignedMSI)
+  // only gets the Bot Connector token (the app asks for it by the bot's client id).
+  identity: empty(botIdentityId) ? { type: 'SystemAssigned' } : { type: 'SystemAssigned, UserAssigned', userAssignedIdentities: { '${botIdentityId}': {} } }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
@@ -45,7 +61,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: [
+      appSettings: concat([
         { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'ServiceBusConnection__fullyQualifiedNamespace', value: serviceBusNamespace }
@@ -61,7 +77,18 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_IDENTITY', value: 'easy-auth' }
         { name: 'LYNCDR_OPERATORS', value: string(operators) }
         { name: 'LYNCDR_APPROVAL_POLICIES', value: string(approvalPolicies) }
-      ]
+        // The links on cards and in mails: the app's default host name (Flex Consumption without a
+        // generated unique host name; with one, or a custom domain, set it to that).
+        { name: 'LYNCDR_PUBLIC_URL', value: 'https://${name}.azurewebsites.net' }
+      ], empty(channels) ? [] : [
+        { name: 'LYNCDR_CHANNELS', value: join(channels, ',') }
+      ], !teams ? [] : [
+        { name: 'LYNCDR_TEAMS_APP_ID', value: teamsAppId }
+        // The token endpoint's tenant, and activities from other tenants are refused.
+        { name: 'LYNCDR_TEAMS_TENANT_ID', value: tenant().tenantId }
+      ], !(teams && teamsAppPasswordInVault) ? [] : [
+        { name: 'LYNCDR_TEAMS_APP_PASSWORD', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/teams-app-password)' }
+      ])
     }
   }
 }
@@ -76,8 +103,9 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'authsettingsV2'
   properties: {
     platform: { enabled: true }
-    // /api/health stays open for probes: it tells only whether storage is reachable.
-    globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401', excludedPaths: [ '/api/health' ] }
+    // /api/health stays open for probes: it tells only whether storage is reachable. With Teams,
+    // /api/messages too: Bot Framework signs in with its own JWT, which the endpoint checks itself.
+    globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401', excludedPaths: teams ? [ '/api/health', '/api/messages' ] : [ '/api/health' ] }
     identityProviders: {
       azureActiveDirectory: {
         enabled: true
@@ -90,4 +118,5 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 output name string = site.name
+output defaultHostName string = site.properties.defaultHostName
 output principalId string = site.identity.principalId
