@@ -30,6 +30,11 @@ param approvalPolicies object
 @description('Channels the notify activity tells people on: teams, email (LYNCDR_CHANNELS); empty: none.')
 param channels array = []
 
+@description('The e-mail channel: SMTP relay host (e.g. smtp.azurecomm.net), user and From address; the password is the Key Vault secret smtp-password. Empty host: no mail settings.')
+param smtpHost string = ''
+param smtpUser string = ''
+param mailFrom string = ''
+
 @description('The Azure Bot for the Teams channel: none; SingleTenant (an Entra app registration of this tenant, teamsAppId, its secret as the Key Vault secret teams-app-password); UserAssignedMSI (a managed identity made here, no secret).')
 @allowed([ 'none', 'SingleTenant', 'UserAssignedMSI' ])
 param teamsBot string = 'none'
@@ -121,6 +126,9 @@ module app 'modules/functionapp.bicep' = {
     operators: operators
     approvalPolicies: approvalPolicies
     channels: channels
+    smtpHost: smtpHost
+    smtpUser: smtpUser
+    mailFrom: mailFrom
     teamsAppId: botAppId
     teamsAppPasswordInVault: teamsBot == 'SingleTenant'
     botIdentityId: teamsBot == 'UserAssignedMSI' ? botIdentity.id : ''

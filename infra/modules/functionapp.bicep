@@ -23,6 +23,15 @@ param teamsAppPasswordInVault bool = false
 @description('Resource id of the bot\'s user-assigned managed identity, given to the app beside its own (UserAssignedMSI).')
 param botIdentityId string = ''
 
+@description('The e-mail channel\'s SMTP relay (LYNCDR_SMTP_HOST), e.g. smtp.azurecomm.net for Azure Communication Services; empty: no SMTP settings.')
+param smtpHost string = ''
+
+@description('SMTP user name (LYNCDR_SMTP_USER); its password is the Key Vault secret smtp-password.')
+param smtpUser string = ''
+
+@description('The From address of lyncdr\'s mail (LYNCDR_MAIL_FROM).')
+param mailFrom string = ''
+
 var teams = !empty(teamsAppId)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -88,6 +97,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_TEAMS_TENANT_ID', value: tenant().tenantId }
       ], !(teams && teamsAppPasswordInVault) ? [] : [
         { name: 'LYNCDR_TEAMS_APP_PASSWORD', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/teams-app-password)' }
+      ], empty(smtpHost) ? [] : [
+        // STARTTLS on 587 (ACS' SMTP relay and most relays); the password never leaves Key Vault.
+        { name: 'LYNCDR_SMTP_HOST', value: smtpHost }
+        { name: 'LYNCDR_SMTP_PORT', value: '587' }
+        { name: 'LYNCDR_SMTP_SECURE', value: 'false' }
+        { name: 'LYNCDR_SMTP_USER', value: smtpUser }
+        { name: 'LYNCDR_SMTP_PASSWORD', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/smtp-password)' }
+        { name: 'LYNCDR_MAIL_FROM', value: mailFrom }
       ])
     }
   }
