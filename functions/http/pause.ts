@@ -4,12 +4,13 @@
 // (votes, results, confirmations, timers) advances it until it is resumed, and what arrived
 // meanwhile is then delivered in the order it came. Operators only; each pause and resume is in
 // the run's audit trail with who and why, written before it takes effect (record, then act).
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import { appendAudit } from '../activities/runs.js';
 import { gateInstanceId, type RunSummary } from '../../shared/runs/contract.js';
 import { body, json, problem, refuseNonOperator, route, type Client } from './api.js';
 import { pausedBy } from '../runs/paused.js';
-import { findRun, waitForInstance } from '../runs/read.js';
+import { findRun, waitForInstance, type FoundRun } from '../runs/read.js';
 
 const ReasonBody = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
 
@@ -21,14 +22,23 @@ const openGates = (runId: string, custom: RunSummary | undefined) =>
 const suspend = (client: Client, id: string, reason: string) => client.suspend(id, encodeURIComponent(reason));
 const resume = (client: Client, id: string, reason: string) => client.resume(id, encodeURIComponent(reason));
 
-route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
-  const refused = refuseNonOperator(user, 'pause a run');
-  if (refused) return refused;
+/** An operator's request with a reason, about a run that exists: 403 / 400 / 404 otherwise. */
+async function operatorAsks(req: HttpRequest, client: Client, user: string, what: string): Promise<
+  { ok: true; id: string; run: FoundRun; reason: string } | { ok: false; res: HttpResponseInit }> {
+  const refused = refuseNonOperator(user, what);
+  if (refused) return { ok: false, res: refused };
   const b = await body(req, ReasonBody);
-  if (!b.ok) return b.res;
+  if (!b.ok) return b;
   const id = req.params.id;
   const run = await findRun(client, id);
-  if (!run) return problem(404, `no run ${id}`);
+  if (!run) return { ok: false, res: problem(404, `no run ${id}`) };
+  return { ok: true, id, run, reason: b.data.reason };
+}
+
+route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
+  const asked = await operatorAsks(req, client, user, 'pause a run');
+  if (!asked.ok) return asked.res;
+  const { id, run, reason } = asked;
   const status = String(run.status.runtimeStatus);
   if (status === 'Suspended') {
     const p = await pausedBy(id);
@@ -37,8 +47,8 @@ route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
   if (status !== 'Running' && status !== 'Pending') return problem(409, `run ${id} is ${status}: only a running run can be paused`);
   const gates = openGates(id, run.custom);
   const at = new Date();
-  await appendAudit({ runId: id, key: `run:paused:${at.getTime()}`, kind: 'run-paused', actor: user, at: at.toISOString(), data: { reason: b.data.reason, gates } });
-  const why = `paused by ${user}: ${b.data.reason}`;
+  await appendAudit({ runId: id, key: `run:paused:${at.getTime()}`, kind: 'run-paused', actor: user, at: at.toISOString(), data: { reason, gates } });
+  const why = `paused by ${user}: ${reason}`;
   // The run first: from then on the API refuses its votes, so its gates are quiet while they follow.
   await suspend(client, id, why);
   // A gate the run opened just before it was suspended shows only in the status it then keeps.
@@ -48,7 +58,7 @@ route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
     const g = await waitForInstance(client, gate);
     if (g && ['Running', 'Pending'].includes(String(g.runtimeStatus))) await suspend(client, gate, why);
   }
-  return json(202, { runId: id, pausedBy: user, reason: b.data.reason, gates: all });
+  return json(202, { runId: id, pausedBy: user, reason, gates: all });
 });
 
 /** The run once its suspension has taken effect (the Durable API queues it), or as it is after a while. */
@@ -62,24 +72,20 @@ async function suspendedRun(client: Client, id: string, ms = 10_000): Promise<Aw
 }
 
 route('runs-resume', ['POST'], 'runs/{id}/resume', async (req, client, user) => {
-  const refused = refuseNonOperator(user, 'resume a run');
-  if (refused) return refused;
-  const b = await body(req, ReasonBody);
-  if (!b.ok) return b.res;
-  const id = req.params.id;
-  const run = await findRun(client, id);
-  if (!run) return problem(404, `no run ${id}`);
+  const asked = await operatorAsks(req, client, user, 'resume a run');
+  if (!asked.ok) return asked.res;
+  const { id, run, reason } = asked;
   if (String(run.status.runtimeStatus) !== 'Suspended') return problem(409, `run ${id} is not paused (${run.status.runtimeStatus})`);
   // A paused run publishes nothing, so its open gates are the ones it had when it was paused.
   const gates = openGates(id, run.custom);
   const at = new Date();
-  await appendAudit({ runId: id, key: `run:resumed:${at.getTime()}`, kind: 'run-resumed', actor: user, at: at.toISOString(), data: { reason: b.data.reason, gates } });
-  const why = `resumed by ${user}: ${b.data.reason}`;
+  await appendAudit({ runId: id, key: `run:resumed:${at.getTime()}`, kind: 'run-resumed', actor: user, at: at.toISOString(), data: { reason, gates } });
+  const why = `resumed by ${user}: ${reason}`;
   // Gates first: when the run shows Running again, its gates take votes again.
   for (const gate of gates) {
     const g = await waitForInstance(client, gate, 0);
     if (g && String(g.runtimeStatus) === 'Suspended') await resume(client, gate, why);
   }
   await resume(client, id, why);
-  return json(202, { runId: id, resumedBy: user, reason: b.data.reason, gates });
+  return json(202, { runId: id, resumedBy: user, reason, gates });
 });

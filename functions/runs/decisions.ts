@@ -86,16 +86,21 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   return answer(202, { outcome: 'pending', voteId, stepId, note: 'the gate has not processed the vote yet; see GET /api/runs/{id}' });
 }
 
+/** Why an operator's signal to one step is refused (403 / 404 / 409), or undefined when it may go. */
+async function refuseStepSignal(client: Client, runId: string, stepId: string, user: string, what: string, state: StepState): Promise<DecisionAnswer | undefined> {
+  const refused = operatorRefusal(user, what);
+  if (refused) return refusal(403, refused);
+  const found = await activeRun(client, runId);
+  if (!found.ok) return found.res;
+  return stepIn(found.run.custom, runId, stepId, [state]);
+}
+
 export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel; client?: DecisionClient }
 
 /** An operator's retry / skip / abort for a step waiting for a decision: 202, or 403 / 404 / 409. */
 export async function decideStep(client: Client, runId: string, stepId: string, user: string, d: StepDecisionRequest): Promise<DecisionAnswer> {
-  const refused = operatorRefusal(user, 'decide on a failed step');
-  if (refused) return refusal(403, refused);
-  const found = await activeRun(client, runId);
-  if (!found.ok) return found.res;
-  const wrong = await stepIn(found.run.custom, runId, stepId, ['waiting-decision']);
-  if (wrong) return wrong;
+  const refused = await refuseStepSignal(client, runId, stepId, user, 'decide on a failed step', 'waiting-decision');
+  if (refused) return refused;
   await client.raiseEvent(runId, EVENTS.decision(stepId), { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}) });
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
 }
@@ -104,12 +109,8 @@ export interface ConfirmRequest { comment?: string; channel: Channel; client?: D
 
 /** An operator says a manual step is done: 202, or 403 / 404 / 409. */
 export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
-  const refused = operatorRefusal(user, 'confirm a manual step');
-  if (refused) return refusal(403, refused);
-  const found = await activeRun(client, runId);
-  if (!found.ok) return found.res;
-  const wrong = await stepIn(found.run.custom, runId, stepId, ['waiting-confirmation']);
-  if (wrong) return wrong;
+  const refused = await refuseStepSignal(client, runId, stepId, user, 'confirm a manual step', 'waiting-confirmation');
+  if (refused) return refused;
   await client.raiseEvent(runId, EVENTS.confirm(stepId), { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}) });
   return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel });
 }

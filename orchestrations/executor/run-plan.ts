@@ -160,9 +160,9 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         if (!windowOpen) extra.push(window!);
         // About to wait with step rows no activity carried (a step ended and nothing was sent
         // since): record them alongside the wait, without holding anything up.
-        if (version >= 3 && !flush && rows.pending()) {
+        if (version >= 3 && !flush) {
           flushed = rows.take();
-          flush = act.recordSteps({ runId: input.runId, steps: flushed });
+          if (flushed.length) flush = act.recordSteps({ runId: input.runId, steps: flushed });
         }
         if (flush) extra.push(flush);
         winner = (yield anyOf(context, [...[...live.values()].map((l) => l.task), ...extra])) as Task;

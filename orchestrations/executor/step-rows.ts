@@ -27,10 +27,6 @@ export class StepRowTracker {
     for (const id of this.status.order) this.sent.set(id, takenOf(this.status.steps[id]));
   }
 
-  pending(): boolean {
-    return this.status.order.some((id) => !same(this.sent.get(id), takenOf(this.status.steps[id])));
-  }
-
   /** Rows an activity failed to write: taken again by the next carrier. */
   forget(rows: StepRow[]): void {
     for (const r of rows) this.sent.delete(r.stepId);

@@ -5,7 +5,7 @@
 // activity finds its key row and gets the entry it already wrote.
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureTable, tableClient } from '../storage/connection.js';
+import { tableClient, tableOnFirstUse } from '../storage/connection.js';
 import { canonicalStringify, toCanonicalJson, AuditDataError } from './canonical.js';
 import {
   GENESIS_HASH, HEAD_ROW_KEY, chainHasher, decodeEntry, encodeEntry, entryRowKey, isEntryRowKey, keyRowKey,
@@ -53,8 +53,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const hasher = chainHasher(config.hmacKey);
   const heads = new HeadCache();
   const payloads = new AuditPayloads(config.connectionString, config.containerName);
-  let ready: Promise<void> | undefined;
-  const table = () => (ready ??= ensureTable(client).catch((err: unknown) => { ready = undefined; throw err; }));
+  const table = tableOnFirstUse(client);
 
   async function readRun(runId: string): Promise<AuditEntry[]> {
     const run = parseOr(RunIdSchema, runId, 'run id');

@@ -22,7 +22,8 @@ export const DEFAULT_APPROVAL_POLICIES: Record<string, ApprovalPolicyInput> = {
 
 const QueuePrefix = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?$/, 'queue prefix: lowercase letters, digits, hyphens inside, at most 22');
 const minutes = (d: number) => z.coerce.number().positive().default(d);
-const jsonText = <T extends z.ZodType>(schema: T) => z.string().transform((s, ctx) => {
+/** A setting holding JSON text, parsed and then checked by `schema` (every settings module uses it). */
+export const jsonText = <T extends z.ZodType>(schema: T) => z.string().transform((s, ctx) => {
   try {
     return JSON.parse(s) as unknown;
   } catch (err) {

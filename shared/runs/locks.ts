@@ -3,7 +3,7 @@
 // when a row exists, which is the guard (no read-then-write race). Release deletes only the rows
 // this run holds, each under the ETag it was read with.
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
-import { ensureTable, tableClient } from '../storage/connection.js';
+import { tableClient, tableOnFirstUse } from '../storage/connection.js';
 
 const PARTITION = 'locks';
 /** Row keys may not contain / \ # ? or control characters: keep a readable, reversible form. */
@@ -13,13 +13,10 @@ export type AcquireResult = { ok: true } | { ok: false; lock: string; heldBy: st
 
 export class RunLocks {
   private readonly client: TableClient;
-  private ready: Promise<void> | undefined;
+  private readonly table: () => Promise<void>;
   constructor(connectionString: string, table: string) {
     this.client = tableClient(connectionString, table);
-  }
-
-  private table(): Promise<void> {
-    return (this.ready ??= ensureTable(this.client).catch((err: unknown) => { this.ready = undefined; throw err; }));
+    this.table = tableOnFirstUse(this.client);
   }
 
   async acquire(runId: string, locks: string[], at: string): Promise<AcquireResult> {

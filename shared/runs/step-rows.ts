@@ -5,7 +5,7 @@
 // or redelivered activity never puts an older state back. The API and the CLI read them.
 import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { checkEntity, joinText, splitText } from '../storage/entity-limits.js';
-import { ensureTable, tableClient } from '../storage/connection.js';
+import { tableClient, tableOnFirstUse } from '../storage/connection.js';
 import { StepRow } from './contract.js';
 
 /** Row keys may not contain / \ # ? or control characters: a readable, reversible form. */
@@ -28,13 +28,10 @@ function fromEntity(e: Record<string, unknown>): StepRow | undefined {
 
 export class RunStepsTable {
   private readonly client: TableClient;
-  private ready: Promise<void> | undefined;
+  private readonly table: () => Promise<void>;
   constructor(connectionString: string, readonly tableName: string) {
     this.client = tableClient(connectionString, tableName);
-  }
-
-  private table(): Promise<void> {
-    return (this.ready ??= ensureTable(this.client).catch((err: unknown) => { this.ready = undefined; throw err; }));
+    this.table = tableOnFirstUse(this.client);
   }
 
   /** Writes each row unless the table already holds a newer (or the same) one for its step. */

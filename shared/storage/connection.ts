@@ -45,6 +45,15 @@ export function blobService(cs: string): BlobServiceClient {
   return BlobServiceClient.fromConnectionString(cs);
 }
 
+/**
+ * Creates the client's table on first use, once; a failed attempt is tried again on the next use
+ * (the storage account may not be reachable yet when the app starts).
+ */
+export function tableOnFirstUse(client: TableClient): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () => (ready ??= ensureTable(client).catch((err: unknown) => { ready = undefined; throw err; }));
+}
+
 /** Creates a table, treating "already exists" as success (idempotent start-up). */
 export async function ensureTable(client: TableClient): Promise<void> {
   try {

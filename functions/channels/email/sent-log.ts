@@ -2,7 +2,7 @@
 // The sender asks before it sends and records after it sent (see sender.ts for why in that order).
 import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import { ensureTable, tableClient } from '../../../shared/storage/connection.js';
+import { tableClient, tableOnFirstUse } from '../../../shared/storage/connection.js';
 
 export interface SentRow { key: string; recipient: string; address: string; messageId: string; sentAt: string; kind: string }
 
@@ -11,12 +11,10 @@ const rowKey = (key: string, recipient: string) => createHash('sha256').update(`
 
 export class SentLog {
   private readonly client: TableClient;
-  private ready: Promise<void> | undefined;
+  private readonly table: () => Promise<void>;
   constructor(connectionString: string, table: string) {
     this.client = tableClient(connectionString, table);
-  }
-  private table(): Promise<void> {
-    return (this.ready ??= ensureTable(this.client).catch((err: unknown) => { this.ready = undefined; throw err; }));
+    this.table = tableOnFirstUse(this.client);
   }
 
   async wasSent(runId: string, key: string, recipient: string): Promise<boolean> {

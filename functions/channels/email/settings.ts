@@ -3,15 +3,8 @@
 // from, where identities receive mail, and the signed links' key, base URL and tables.
 import { z } from 'zod';
 import { IdentitySchema } from '../../../shared/approvals/schema.js';
+import { jsonText } from '../../../shared/config/index.js';
 
-const jsonText = <T extends z.ZodType>(schema: T) => z.string().transform((s, ctx) => {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` });
-    return z.NEVER;
-  }
-}).pipe(schema);
 const TableName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'table name: 3-63 letters and digits, starting with a letter');
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 

@@ -2,18 +2,16 @@
 // the check, so two clicks racing cannot both pass: the second gets 409. The row keeps who used
 // it, from where and with what, and what the decision was answered.
 import type { TableClient } from '@azure/data-tables';
-import { ensureTable, tableClient } from '../../../shared/storage/connection.js';
+import { tableClient, tableOnFirstUse } from '../../../shared/storage/connection.js';
 
 export interface LinkUse { user: string; decision: string; at: string; userAgent: string; address: string }
 
 export class UsedLinks {
   private readonly client: TableClient;
-  private ready: Promise<void> | undefined;
+  private readonly table: () => Promise<void>;
   constructor(connectionString: string, table: string) {
     this.client = tableClient(connectionString, table);
-  }
-  private table(): Promise<void> {
-    return (this.ready ??= ensureTable(this.client).catch((err: unknown) => { this.ready = undefined; throw err; }));
+    this.table = tableOnFirstUse(this.client);
   }
 
   /** True when this call used the link; false when it was used before. */

@@ -6,7 +6,7 @@
 // - the Teams user ids (MRIs) of the people seen, so a gate card can ask Teams to refresh it for
 //   the approvers (refresh.userIds).
 import type { TableClient } from '@azure/data-tables';
-import { ensureTable, storageConnectionString, tableClient } from '../../../shared/storage/connection.js';
+import { storageConnectionString, tableClient, tableOnFirstUse } from '../../../shared/storage/connection.js';
 
 /** Row keys may not hold / \ # ? or control characters: encode every part. */
 const part = (s: string) => encodeURIComponent(s).replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -21,16 +21,17 @@ export const CLAIM_LEASE_MS = 60_000;
 const isStatus = (err: unknown, code: number) => (err as { statusCode?: number }).statusCode === code;
 
 export class TeamsStore {
-  private ready: Promise<void> | undefined;
-  constructor(private readonly table: TableClient) {}
+  private readonly ready: () => Promise<void>;
+  constructor(private readonly table: TableClient) {
+    this.ready = tableOnFirstUse(table);
+  }
 
   static fromEnv(tableName: string, env: NodeJS.ProcessEnv = process.env): TeamsStore {
     return new TeamsStore(tableClient(storageConnectionString(env), tableName));
   }
 
   private async t(): Promise<TableClient> {
-    this.ready ??= ensureTable(this.table).catch((e) => { this.ready = undefined; throw e; });
-    await this.ready;
+    await this.ready();
     return this.table;
   }
 
