@@ -2,13 +2,11 @@
 // and the workers: the run and its gate are suspended, votes are refused, an event and a timer that
 // reach the gate anyway are held, not acted on; resumed, they run in the order they came and the
 // run completes. Pause and resume are for operators and are in the run's audit trail.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType } from '../../local/engine/history.js';
 import { gateInstanceId } from '../../shared/runs/contract.js';
 import { lyncdr } from '../support/cli.js';
-import { ROOT, api } from '../support/host.js';
+import { api } from '../support/host.js';
 import { finished, runsSettings, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
@@ -16,8 +14,6 @@ let env: RunsEnv;
 // it before; escalation then leaves time to approve.
 const policy = { required: 2, approverGroups: { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] }, timeoutMinutes: 0.1, escalationTimeoutMinutes: 30 };
 beforeAll(async () => {
-  // The CLI under test is the built one.
-  spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'ignore' });
   env = await startRunsEnv({ settings: {
     LYNCDR_OPERATORS: '["operator1", "operator2"]',
     LYNCDR_APPROVAL_POLICIES: JSON.stringify({ ...JSON.parse(runsSettings('unused').LYNCDR_APPROVAL_POLICIES), quick: policy }),
