@@ -70,7 +70,8 @@ export function parseMail(raw: string): ParsedMail {
 /** The lyncdr links of a mail's text part, with their decision and the label before them ("Approve: <url>"). */
 export function linksOf(text: string): FoundLink[] {
   const out: FoundLink[] = [];
-  for (const m of text.matchAll(/^(?:([^:\n]{1,40}): )?(https?:\/\/\S+\/api\/links\/(v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+))/gm)) {
+  // A link is the page itself, or (LYNCDR_IDENTITY=easy-auth) App Service's sign-in that returns to it.
+  for (const m of text.matchAll(/^(?:([^:\n]{1,40}): )?(https?:\/\/\S+?(?:\/api\/links\/|\/\.auth\/login\/aad\?post_login_redirect_uri=%2Fapi%2Flinks%2F)(v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+))/gm)) {
     let decision: string | undefined;
     try { decision = (JSON.parse(Buffer.from(m[3].split('.')[1], 'base64url').toString('utf8')) as { d?: string }).d; } catch { /* not readable */ }
     out.push({ url: m[2], ...(decision ? { decision } : {}), ...(m[1] ? { label: m[1].trim() } : {}) });

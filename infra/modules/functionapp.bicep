@@ -120,6 +120,9 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'authsettingsV2'
   properties: {
     platform: { enabled: true }
+    // Return401 for every path, not a login redirect: the CLI and API clients need a 401. Mailed
+    // links therefore start at /.auth/login/aad?post_login_redirect_uri=/api/links/... (the
+    // e-mail channel builds them so when LYNCDR_IDENTITY=easy-auth), which signs the approver in.
     // /api/health stays open for probes: it tells only whether storage is reachable. With Teams,
     // /api/messages too: Bot Framework signs in with its own JWT, which the endpoint checks itself.
     globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401', excludedPaths: teams ? [ '/api/health', '/api/messages' ] : [ '/api/health' ] }

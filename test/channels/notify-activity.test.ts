@@ -86,6 +86,26 @@ describe('notify activity', () => {
     expect(second.links).toEqual(first.links);
   });
 
+  it('with LYNCDR_IDENTITY=easy-auth a mailed link signs the approver in first and returns to the link page; the lab still finds it', async () => {
+    const runId = uniqueName('run');
+    process.env.LYNCDR_IDENTITY = 'easy-auth';
+    await notifyHandler(gate(runId));
+    const m = ofRun(runId).find((x) => x.to[0] === 'alice@example.test')!;
+    expect(m.links.map((l) => l.decision)).toEqual(['approve', 'reject']);
+    for (const l of m.links) {
+      const u = new URL(l.url);
+      expect(`${u.origin}${u.pathname}`).toBe('http://127.0.0.1:7071/.auth/login/aad');
+      const back = u.searchParams.get('post_login_redirect_uri')!;
+      // A relative path: App Service accepts it without an allowed-redirects entry.
+      expect(back).toMatch(/^\/api\/links\/v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    }
+    delete process.env.LYNCDR_IDENTITY;
+    const other = uniqueName('run');
+    await notifyHandler(gate(other));
+    const direct = ofRun(other).find((x) => x.to[0] === 'alice@example.test')!;
+    expect(direct.links[0].url).toMatch(/^http:\/\/127\.0\.0\.1:7071\/api\/links\/v1\./);
+  });
+
   it('the end of a run goes to the operators and to every approver the run mailed, with the trail verified', async () => {
     const runId = uniqueName('run');
     const trail = createAuditTrail({ connectionString: azurite(), tableName: process.env.LYNCDR_AUDIT_TABLE! });

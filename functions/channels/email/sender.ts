@@ -34,6 +34,12 @@ export interface EmailSenderOptions {
 const LABELS: Record<LinkDecision, string> = { approve: 'Approve', reject: 'Reject', confirm: 'Confirm done', retry: 'Retry', skip: 'Skip', abort: 'Abort the run' };
 
 /** An identity's address: LYNCDR_EMAIL_ADDRESSES, else the identity itself when it is one (a UPN). */
+/** Where a mailed link points: the link page, through App Service's sign-in when the app requires it. */
+export function linkUrl(s: Pick<EmailSettings, 'publicUrl' | 'signInFirst'>, token: string): string {
+  const page = `/api/links/${token}`;
+  return s.signInFirst ? `${s.publicUrl}/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(page)}` : `${s.publicUrl}${page}`;
+}
+
 export function addressOf(identity: string, addresses: Record<string, string>): string | undefined {
   const mapped = addresses[identity.toLowerCase()];
   if (mapped) return mapped;
@@ -69,7 +75,7 @@ export function createEmailSender(o: EmailSenderOptions = {}): ChannelSender & {
       r: n.runId, s: stepId, u: recipient, h: extra.h ?? '', d: decision, e: Math.floor(until / 1000),
       i: linkIdFor(s.key, [n.runId, stepId, recipient, decision, extra.version]), ...(extra.a ? { a: extra.a } : {}),
     };
-    return { label: LABELS[decision], decision, url: `${s.publicUrl}/api/links/${signLink(s.key, claims)}` };
+    return { label: LABELS[decision], decision, url: linkUrl(s, signLink(s.key, claims)) };
   };
 
   /** Who gets what for a notification (and under which key each is sent once). */

@@ -43,6 +43,13 @@ export interface EmailSettings extends LinkSettings {
   from: string;
   addresses: Record<string, string>;
   publicUrl: string;
+  /**
+   * Links go through App Service's sign-in first (LYNCDR_IDENTITY=easy-auth). The app requires
+   * authentication on every path (Return401, which API clients need), so a signed-out browser
+   * opening /api/links/… directly would get a bare 401. /.auth/login/aad is always reachable and
+   * sends the browser back to the link once signed in (silently, with a session already).
+   */
+  signInFirst: boolean;
   notificationsTable: string;
 }
 
@@ -64,6 +71,7 @@ export function emailSettings(env: NodeJS.ProcessEnv = process.env): EmailSettin
     key: s.LYNCDR_LINK_KEY, timeoutMinutes: s.LYNCDR_LINK_TIMEOUT_MINUTES, linksTable: s.LYNCDR_LINKS_TABLE,
     smtp: { host: s.LYNCDR_SMTP_HOST, port: s.LYNCDR_SMTP_PORT, secure: s.LYNCDR_SMTP_SECURE, user: s.LYNCDR_SMTP_USER, password: s.LYNCDR_SMTP_PASSWORD },
     from: s.LYNCDR_MAIL_FROM, addresses: s.LYNCDR_EMAIL_ADDRESSES, publicUrl: s.LYNCDR_PUBLIC_URL.replace(/\/+$/, ''),
+    signInFirst: env.LYNCDR_IDENTITY === 'easy-auth',
     notificationsTable: s.LYNCDR_NOTIFICATIONS_TABLE,
   };
 }
