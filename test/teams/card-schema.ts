@@ -2,7 +2,8 @@
 // SDK, run without a DOM) defines it: no parse or validation events at version 1.5, and nothing
 // lost in a parse -> serialize round trip (a property or value 1.5 does not know is dropped by
 // the parser, so a difference names it). No npm package ships the 1.5 JSON schema (the designer's
-// bundled schema is 1.0, without Action.Execute), hence the library's own model. The library
+// bundled schema is 1.0, without Action.Execute), hence the library's own model. The builders are
+// also typed with the Teams SDK's schema-generated interfaces (cards.test.ts checks that typing). The library
 // does not serialize an action's `fallback`, so each fallback is checked as an action of its own.
 import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';

@@ -1,5 +1,7 @@
 // Every card the Teams channel shows is Adaptive Cards 1.5 (test/teams/card-schema.ts), carries
 // Universal Actions with verbs, Submit fallbacks and a refresh, and shows what the brief asks.
+import path from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { decisionCard, errorCard, gateCard, manualCard, messageCard, runEndedCard, whatIfCard } from '../../functions/channels/teams/cards.js';
 import { buildPlan } from '../../orchestrations/runbooks/index.js';
@@ -25,6 +27,30 @@ const gate = (over: Partial<Extract<Notification, { kind: 'gate' }>['gate']> = {
 });
 const url = 'http://127.0.0.1:7071';
 const texts = (card: unknown) => JSON.stringify(card);
+
+/** tsc's errors for a module written next to cards.ts, against the same compiler options as the build. */
+function compileErrors(source: string): string[] {
+  const dir = path.resolve('functions/channels/teams');
+  const file = path.join(dir, '__card-typing-probe.ts');
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true };
+  const host = ts.createCompilerHost(options);
+  const read = host.readFile.bind(host);
+  host.readFile = (f) => (path.resolve(f) === file ? source : read(f));
+  const exists = host.fileExists.bind(host);
+  host.fileExists = (f) => path.resolve(f) === file || exists(f);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
+}
+
+describe('card builders are typed against the Adaptive Cards schema (the Teams SDK\'s generated interfaces)', () => {
+  const probe = (element: string) => `import type { Card } from './cards.js';\nexport const c: Card = { type: 'AdaptiveCard', version: '1.5', body: [${element}] };\n`;
+  it('a card the schema allows compiles; a wrong enum value, a misspelt property or an unknown element does not', () => {
+    expect(compileErrors(probe(`{ type: 'TextBlock', text: 'x', weight: 'Bolder', wrap: true }, { type: 'Input.Text', id: 'comment', isMultiline: true }`))).toEqual([]);
+    expect(compileErrors(probe(`{ type: 'TextBlock', text: 'x', weight: 'Boldest' }`)).join('\n')).toMatch(/Boldest/);
+    expect(compileErrors(probe(`{ type: 'Input.Text', id: 'comment', isMultiLine: true }`)).join('\n')).toMatch(/isMultiLine/);
+    expect(compileErrors(probe(`{ type: 'Blink', text: 'x' }`)).join('\n')).toMatch(/Blink/);
+  });
+});
 
 describe('Teams cards', () => {
   it('the validator refuses what is not Adaptive Cards 1.5 (an unknown element, a bad value, an unknown property)', () => {

@@ -6,9 +6,14 @@
 import { formatDuration, type Plan, type RtoForecast } from '../../../shared/plan/index.js';
 import type { Measure } from '../../../shared/runs/contract.js';
 import type { GateView, Notification } from '../../../shared/runs/notifications.js';
+// Types only (a devDependency, erased at build): the Teams SDK's interfaces are generated from the
+// Adaptive Cards schema, so tsc checks every element, property name and enum value the builders
+// below write against it. The 1.5 version limit is checked at test time (test/teams/card-schema.ts).
+import type { ActionArray, CardElementArray, IAdaptiveCard, IExecuteAction, IFactSet, IOpenUrlAction, ITextBlock, ITextInput } from '@microsoft/teams.cards';
 
-export type Card = Record<string, unknown> & { type: 'AdaptiveCard'; version: '1.5' };
-type Element = Record<string, unknown>;
+export type Card = IAdaptiveCard & { type: 'AdaptiveCard'; version: '1.5' };
+type Element = CardElementArray[number];
+type Action = ActionArray[number];
 type NotificationOf<K extends Notification['kind']> = Extract<Notification, { kind: K }>;
 
 export const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -20,17 +25,19 @@ export type Verb = (typeof VERBS)[number];
 /** What every button carries back; `planHash` binds a vote or a Declare to the plan that was shown. */
 export interface ActionData { runId?: string; stepId?: string; planHash?: string; runbook?: string; options?: Record<string, unknown>; mode?: string }
 
-const text = (t: string, o: Element = {}): Element => ({ type: 'TextBlock', text: t, wrap: true, ...o });
+const text = (t: string, o: Omit<Partial<ITextBlock>, 'type' | 'text'> = {}): ITextBlock => ({ type: 'TextBlock', text: t, wrap: true, ...o });
 type Tone = 'good' | 'attention';
 // Adaptive Cards enum values are case-insensitive; written the way the schema's renderer SDK writes them.
-const colour = (tone: Tone) => (tone === 'good' ? 'Good' : 'Attention');
-const heading = (t: string, tone?: Tone): Element => text(t, { size: 'Large', weight: 'Bolder', ...(tone ? { color: colour(tone) } : {}) });
-const facts = (pairs: Array<[string, string | undefined]>): Element => ({
+const colour = (tone: Tone): ITextBlock['color'] => (tone === 'good' ? 'Good' : 'Attention');
+const heading = (t: string, tone?: Tone): ITextBlock => text(t, { size: 'Large', weight: 'Bolder', ...(tone ? { color: colour(tone) } : {}) });
+const facts = (pairs: Array<[string, string | undefined]>): IFactSet => ({
   type: 'FactSet', facts: pairs.filter((p): p is [string, string] => p[1] !== undefined && p[1] !== '').map(([title, value]) => ({ title, value })),
 });
-const comment = (placeholder: string): Element => ({ type: 'Input.Text', id: 'comment', isMultiline: true, maxLength: 2000, placeholder, label: 'Comment' });
+const comment = (placeholder: string): ITextInput => ({ type: 'Input.Text', id: 'comment', isMultiline: true, maxLength: 2000, placeholder, label: 'Comment' });
 
-function execute(title: string, verb: Verb, data: ActionData, style?: 'positive' | 'destructive'): Element {
+const openUrl = (title: string, url: string): IOpenUrlAction => ({ type: 'Action.OpenUrl', title, url });
+
+function execute(title: string, verb: Verb, data: ActionData, style?: 'positive' | 'destructive'): IExecuteAction {
   return {
     type: 'Action.Execute', title, verb, data, ...(style ? { style } : {}),
     // Clients without Universal Actions send the Submit as a message whose value carries the verb.
@@ -38,7 +45,7 @@ function execute(title: string, verb: Verb, data: ActionData, style?: 'positive'
   };
 }
 
-function card(body: Element[], actions: Element[] = [], refresh?: { verb: Verb; data: ActionData; userIds: string[] }): Card {
+function card(body: Element[], actions: Action[] = [], refresh?: { verb: Verb; data: ActionData; userIds: string[] }): Card {
   return {
     type: 'AdaptiveCard', version: '1.5', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     body, ...(actions.length ? { actions } : {}),
@@ -96,7 +103,7 @@ export function gateCard(n: NotificationOf<'gate'>, o: GateCardOptions): Card {
   ];
   const actions = [
     ...(mayVote ? [execute('Approve', 'approve', data, 'positive'), execute('Reject', 'reject', data, 'destructive')] : []),
-    { type: 'Action.OpenUrl', title: 'Open the what-if', url: runLink(o.publicUrl, n.runId) },
+    openUrl('Open the what-if', runLink(o.publicUrl, n.runId)),
   ];
   return card(body, actions, open ? { verb: 'refresh', data, userIds: o.userIds.slice(0, 60) } : undefined);
 }
@@ -112,7 +119,7 @@ export function decisionCard(n: NotificationOf<'decision-needed'>, publicUrl: st
     comment('Comment (optional)'),
   ], [
     execute('Retry', 'retry', data, 'positive'), execute('Skip', 'skip', data), execute('Abort', 'abort', data, 'destructive'),
-    { type: 'Action.OpenUrl', title: 'Open the run', url: runLink(publicUrl, n.runId) },
+    openUrl('Open the run', runLink(publicUrl, n.runId)),
   ]);
 }
 
@@ -124,7 +131,7 @@ export function manualCard(n: NotificationOf<'manual-waiting'>, publicUrl: strin
     text('What to do', { weight: 'Bolder' }),
     text(n.instructions),
     comment('What you did (optional)'),
-  ], [execute('Confirm it is done', 'confirm', { runId: n.runId, stepId: n.stepId }, 'positive'), { type: 'Action.OpenUrl', title: 'Open the run', url: runLink(publicUrl, n.runId) }]);
+  ], [execute('Confirm it is done', 'confirm', { runId: n.runId, stepId: n.stepId }, 'positive'), openUrl('Open the run', runLink(publicUrl, n.runId))]);
 }
 
 export function runEndedCard(n: NotificationOf<'run-ended'> & { auditVerified?: boolean }, publicUrl: string): Card {
@@ -133,7 +140,7 @@ export function runEndedCard(n: NotificationOf<'run-ended'> & { auditVerified?: 
     heading(`Run ${n.outcome}: ${n.runTitle}`, n.outcome === 'succeeded' ? 'good' : 'attention'),
     facts([['Run', n.runId], ['Runbook', n.runbook], ['RTO', measure(n.rto)], ['RPO', measure(n.rpo)], ['Audit trail', audit]]),
     ...(n.error ? [text(n.error, { fontType: 'Monospace' })] : []),
-  ], [{ type: 'Action.OpenUrl', title: 'Open the run', url: runLink(publicUrl, n.runId) }]);
+  ], [openUrl('Open the run', runLink(publicUrl, n.runId))]);
 }
 
 /** The card of a notification, as everyone in the conversation sees it. */
