@@ -29,7 +29,11 @@ export interface RecordedCard {
   updates: number;
   history: Array<{ at: string; op: 'post' | 'update'; card: Record<string, unknown> }>;
 }
-export interface SignOptions { claims?: JWTPayload; expiresIn?: string | number; key?: CryptoKey; kid?: string; omitServiceUrl?: boolean }
+export interface SignOptions {
+  claims?: JWTPayload; expiresIn?: string | number; key?: CryptoKey; kid?: string; omitServiceUrl?: boolean;
+  /** Sign with the published key endorsed only for Web Chat (as Bot Framework's key set has), not for Teams. */
+  webchatKey?: boolean;
+}
 
 export interface TeamsStandin {
   url: string;
@@ -92,7 +96,11 @@ export async function startTeamsStandin(o: { dir: string; port?: number; appId?:
   const log = o.log ?? (() => undefined);
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const kid = `standin-${randomBytes(4).toString('hex')}`;
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
+  // As Bot Framework publishes them: each key names the channels it may sign activities for.
+  const jwk: JWK & { endorsements: string[] } = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256', endorsements: ['msteams'] };
+  const webchat = await generateKeyPair('RS256');
+  const webchatKid = `${kid}-webchat`;
+  const webchatJwk: JWK & { endorsements: string[] } = { ...(await exportJWK(webchat.publicKey)), kid: webchatKid, use: 'sig', alg: 'RS256', endorsements: ['webchat'] };
   const appId = o.appId ?? 'lyncdr-local-bot';
   const appPassword = o.appPassword ?? randomBytes(24).toString('base64url');
   const tenantId = 'lyncdr-local-tenant';
@@ -124,7 +132,7 @@ export async function startTeamsStandin(o: { dir: string; port?: number; appId?:
       if (req.method === 'GET' && p === '/v1/.well-known/openidconfiguration') {
         return send(200, { issuer: ISSUER, jwks_uri: `${base}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_signing_alg_values_supported: ['RS256'] });
       }
-      if (req.method === 'GET' && p === '/v1/.well-known/keys') return send(200, { keys: [jwk] });
+      if (req.method === 'GET' && p === '/v1/.well-known/keys') return send(200, { keys: [jwk, webchatJwk] });
       if (req.method === 'POST' && p === '/oauth2/v2.0/token') {
         const f = new URLSearchParams(text);
         if (f.get('grant_type') !== 'client_credentials' || f.get('client_id') !== appId || f.get('client_secret') !== appPassword) return send(401, { error: 'invalid_client' });
@@ -213,11 +221,11 @@ export async function startTeamsStandin(o: { dir: string; port?: number; appId?:
     },
     async sign(s = {}) {
       const jwt = new SignJWT({ ...(s.omitServiceUrl ? {} : { serviceurl: serviceUrl }), ...s.claims })
-        .setProtectedHeader({ alg: 'RS256', kid: s.kid ?? kid, typ: 'JWT' })
+        .setProtectedHeader({ alg: 'RS256', kid: s.kid ?? (s.webchatKey ? webchatKid : kid), typ: 'JWT' })
         .setIssuer(ISSUER).setAudience(appId).setIssuedAt().setNotBefore('-1 min').setExpirationTime(s.expiresIn ?? '1h');
       if (s.claims?.iss) jwt.setIssuer(String(s.claims.iss));
       if (s.claims?.aud) jwt.setAudience(s.claims.aud as string);
-      return jwt.sign(s.key ?? privateKey);
+      return jwt.sign(s.key ?? (s.webchatKey ? webchat.privateKey : privateKey));
     },
     async deliver(activity, d = {}) {
       if (!appUrl) throw new Error('the stand-in does not know the app yet (setAppUrl)');

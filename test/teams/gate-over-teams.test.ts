@@ -54,6 +54,7 @@ describe('a gate voted on through Teams', () => {
       ['unsigned (alg none)', async () => `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'https://api.botframework.com', aud: t.teams.appId, serviceurl: t.teams.serviceUrl, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.`],
       ['for another serviceUrl', () => t.teams.sign({ claims: { serviceurl: 'http://127.0.0.1:9/elsewhere/' } })],
       ['without a serviceurl claim', () => t.teams.sign({ omitServiceUrl: true })],
+      ['signed by a published key that is endorsed for Web Chat, not for Teams', () => t.teams.sign({ webchatKey: true })],
     ];
     it.each(cases)('%s', async (_why, token) => {
       const r = await t.teams.deliver(invoke(), { token: await token() });

@@ -87,8 +87,8 @@ export async function handleActivity(req: HttpRequest, context: InvocationContex
   } catch {
     return { status: 400, jsonBody: { error: 'the body is not JSON' } };
   }
-  const serviceUrl = (raw as { serviceUrl?: unknown } | null)?.serviceUrl;
-  const auth = await authenticateActivity(req.headers.get('authorization'), typeof serviceUrl === 'string' ? serviceUrl : undefined, s);
+  const { serviceUrl, channelId } = (raw ?? {}) as { serviceUrl?: unknown; channelId?: unknown };
+  const auth = await authenticateActivity(req.headers.get('authorization'), typeof serviceUrl === 'string' ? serviceUrl : undefined, s, typeof channelId === 'string' ? channelId : undefined);
   if (!auth.ok) {
     context.warn(`teams: activity refused (401): ${auth.why}`);
     return { status: 401, jsonBody: { error: 'unauthorized' } };
