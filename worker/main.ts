@@ -12,9 +12,9 @@ import { realEstateExecutor } from './executors/composite.js';
 import { FileJournal } from './journal.js';
 import { Simulator } from './simulator/simulator.js';
 import { loadSimulatorTopology, topologyFile } from './simulator/topology.js';
-import { AzuriteQueueTransport } from './transport/azurite.js';
-import { ServiceBusTransport } from './transport/servicebus.js';
-import type { WorkerTransport } from './transport/types.js';
+import { AzuriteQueueTransport } from '../shared/transport/azurite.js';
+import { ServiceBusTransport } from '../shared/transport/servicebus.js';
+import type { WorkerTransport } from '../shared/transport/types.js';
 import { catalogResolver, HybridWorker } from './worker.js';
 
 const positiveInt = z.coerce.number().int().positive();

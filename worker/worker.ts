@@ -8,7 +8,7 @@ import {
 import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
-import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
+import type { ReceivedCommand, WorkerTransport } from '../shared/transport/types.js';
 import { boundedOutput, fitToMessage, MAX_OUTPUT_BYTES, MAX_VERIFICATION_BYTES } from './message-size.js';
 
 

@@ -18,9 +18,9 @@ import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { RunbookName } from '../../shared/plan/schema.js';
 import { storageConnectionString } from '../../shared/storage/connection.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
-import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
-import { ServiceBusTransport } from '../../worker/transport/servicebus.js';
-import type { CloudTransport } from '../../worker/transport/types.js';
+import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
+import { ServiceBusTransport } from '../../shared/transport/servicebus.js';
+import type { CloudTransport } from '../../shared/transport/types.js';
 
 let trail: AuditTrail | undefined;
 const audit = () => (trail ??= createAuditTrail({ ...auditConfigFromEnv(), tableName: appSettings().auditTable }));

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { azurite, uniqueName } from '../support/azurite.js';
-import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import { ResultMessage, type CommandMessage } from '../../shared/messages.js';
 
