@@ -34,10 +34,11 @@ export function signatureMatches(result: ResultMessage, keys: readonly string[])
 
 /**
  * The keys the app accepts for a site's results: LYNCDR_RESULT_KEY_<SITE>, and while a key is
- * being rotated, LYNCDR_RESULT_KEY_<SITE>_PREVIOUS. Too-short values are left out (and reported
+ * being rotated, LYNCDR_RESULT_KEY_<SITE>_PREVIOUS. Too-short values and unresolved Key Vault references are left out (and reported
  * by the caller as a missing key, naming the setting).
  */
 export function resultKeysFor(site: SiteName, env: NodeJS.ProcessEnv = process.env): string[] {
   const name = resultKeySetting(site);
-  return [env[name], env[`${name}_PREVIOUS`]].filter((k): k is string => typeof k === 'string' && k.length >= MIN_RESULT_KEY_LENGTH);
+  // An unresolved Key Vault reference reaches the app as its own text: never a key.
+  return [env[name], env[`${name}_PREVIOUS`]].filter((k): k is string => typeof k === 'string' && k.length >= MIN_RESULT_KEY_LENGTH && !k.startsWith('@Microsoft.KeyVault('));
 }
