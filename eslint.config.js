@@ -44,6 +44,16 @@ export default tseslint.config(
     },
   },
   {
+    // The app and the worker share code only through shared/: the Function App must not depend on
+    // the on-prem worker's modules (issue 13 §7). Orchestrations have their own stricter rule above.
+    files: ['functions/**/*.ts', 'shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/worker/**', '**/worker'], message: 'functions/ and shared/ must not import from worker/: move what both use into shared/.' }],
+      }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

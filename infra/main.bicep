@@ -14,6 +14,9 @@ param location string = resourceGroup().location
 @description('Lync sites with an on-prem worker (lowercase, as the workers name them).')
 param sites array = [ 'east', 'west' ]
 
+@description('Each site\'s worker identity (Entra object id of its gMSA or workload identity), by site: it may receive only its own site\'s commands and send to the results and health queues. A site left out gets no rights here.')
+param workerPrincipals object = {}
+
 @description('Object id of the group whose members operate lyncdr (read runs, approve).')
 param operatorsGroupObjectId string = ''
 
@@ -122,6 +125,7 @@ module app 'modules/functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.connectionString
     serviceBusNamespace: '${bus.outputs.name}.servicebus.windows.net'
     keyVaultUri: vault.outputs.uri
+    sites: sites
     entraClientId: entraClientId
     operators: operators
     approvalPolicies: approvalPolicies
@@ -155,6 +159,15 @@ module rbac 'modules/rbac.bicep' = {
     serviceBusName: bus.outputs.name
     keyVaultName: vault.outputs.name
     operatorsGroupObjectId: operatorsGroupObjectId
+  }
+}
+
+module workerRbac 'modules/worker-rbac.bicep' = {
+  name: 'worker-rbac'
+  params: {
+    serviceBusName: bus.outputs.name
+    sites: sites
+    workerPrincipals: workerPrincipals
   }
 }
 

@@ -12,6 +12,7 @@ import { applyValues, readLocalSettings } from './settings.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { loadTopologyFile } from '../shared/topology/index.js';
 import type { Topology } from '../shared/topology/index.js';
+import { resultKeySetting } from '../shared/results/signature.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const log = (m: string) => console.log(`[lyncdr] ${m}`);
@@ -123,6 +124,28 @@ async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: Sm
 }
 
 /**
+ * Each site's result key (the app checks a worker's results with it): LYNCDR_RESULT_KEY_<SITE>
+ * when local.settings.json or the environment gives it, else made on first start into
+ * <data>/keys/result-<site>.key and kept, like the mail link key, so a restart changes nothing.
+ */
+function resultKeys(dataDir: string, sites: string[]): Record<string, string> {
+  const dir = path.join(dataDir, 'keys');
+  mkdirSync(dir, { recursive: true });
+  return Object.fromEntries(sites.map((site) => {
+    const given = process.env[resultKeySetting(site)];
+    if (given) return [site, given];
+    const file = path.join(dir, `result-${site}.key`);
+    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    return [site, readFileSync(file, 'utf8').trim()];
+  }));
+}
+
+/** A worker's environment: its own site's key as LYNCDR_RESULT_KEY, never the other sites' keys. */
+function workerEnv(env: NodeJS.ProcessEnv, key: string): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('LYNCDR_RESULT_KEY'))), LYNCDR_RESULT_KEY: key };
+}
+
+/**
  * LYNCDR_CHANNELS for a local stack with the e-mail channel on (npm start, the drill) when none is
  * given: `email,teams` when the Teams stand-in runs too, else `email`. A value given in
  * local.settings.json or the environment wins (empty counts as not given, as for the other mail
@@ -170,8 +193,10 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
       throw new Error(`the Teams stand-in could not start: ${(err as Error).message}`);
     }
   }
+  const sites = topology.topology.sites.map((s) => s.name.toLowerCase());
+  const keys = resultKeys(dataDir, sites);
   const env = {
-    ...process.env, ...mail.env, ...channelsSetting({ mail: Boolean(opts.mail), teams: Boolean(teams) }), AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
+    ...process.env, ...Object.fromEntries(sites.map((site) => [resultKeySetting(site), keys[site]])), ...mail.env, ...channelsSetting({ mail: Boolean(opts.mail), teams: Boolean(teams) }), AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
     ...(teams ? { ...teams.settings, LYNCDR_PUBLIC_URL: process.env.LYNCDR_PUBLIC_URL || `http://127.0.0.1:${port}` } : {}),
   };
 
@@ -209,10 +234,9 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
       log(`Teams: the bot is installed in ${teams.conversationId} (cards: npx lyncdr lab teams cards; data in ${path.relative(ROOT, path.join(dataDir, 'teams'))})`);
     }
     await opts.beforeWorkers?.({ dataDir, topology: topology.topology });
-    const sites = topology.topology.sites.map((s) => s.name.toLowerCase());
     for (const site of sites) {
       const w = run(`worker:${site}`, [path.join(ROOT, 'dist/worker/main.js'), '--site', site,
-        '--journal', path.join(dataDir, 'worker', site, 'journal'), '--sim-dir', path.join(dataDir, 'sim'), '--topology', topologyFile], env, Boolean(opts.quietWorkers), logDir);
+        '--journal', path.join(dataDir, 'worker', site, 'journal'), '--sim-dir', path.join(dataDir, 'sim'), '--topology', topologyFile], workerEnv(env, keys[site]), Boolean(opts.quietWorkers), logDir);
       children.push(w);
       w.once('exit', (code) => { if (!stopping) brokenResolve(`worker ${site} exited (code ${code})`); });
     }

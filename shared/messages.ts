@@ -43,6 +43,8 @@ export const CommandMessage = z.object({
   mode: ExecutionMode,
   timeoutMs: z.number().int().positive().max(MAX_COMMAND_TIMEOUT_MS),
   sentAt: IsoTime,
+  /** Which attempt of the step this is (1 on the first); the worker returns it in the result. */
+  attempt: z.number().int().positive().optional(),
   /** Queue for the result when the sender does not read the shared results queue. */
   replyTo: z.string().min(1).max(260).optional(),
   /**
@@ -118,6 +120,10 @@ export const ResultMessage = z.object({
   error: ResultError.optional(),
   /** Present when the command asked for a verification, succeeded, and the check ran. */
   verification: VerificationResult.optional(),
+  /** The command's attempt, as the command said (CommandMessage.attempt). */
+  attempt: z.number().int().positive().optional(),
+  /** `hmac-sha256:<base64url>` with the site's result key (shared/results/signature.ts); the app refuses results without it. */
+  signature: z.string().max(200).optional(),
 });
 export type ResultMessage = z.infer<typeof ResultMessage>;
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The on-prem hybrid worker service: `node dist/worker/main.js --site west`.
 // Outbound connections only (queue transport); configuration from flags and environment.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
@@ -12,10 +13,12 @@ import { realEstateExecutor } from './executors/composite.js';
 import { FileJournal } from './journal.js';
 import { Simulator } from './simulator/simulator.js';
 import { loadSimulatorTopology, topologyFile } from './simulator/topology.js';
-import { AzuriteQueueTransport } from './transport/azurite.js';
-import { ServiceBusTransport } from './transport/servicebus.js';
-import type { WorkerTransport } from './transport/types.js';
+import { AzuriteQueueTransport } from '../shared/transport/azurite.js';
+import { ServiceBusTransport } from '../shared/transport/servicebus.js';
+import type { WorkerTransport } from '../shared/transport/types.js';
 import { catalogResolver, HybridWorker } from './worker.js';
+import { signingTransport } from './result-signing.js';
+import { MIN_RESULT_KEY_LENGTH } from '../shared/results/signature.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -33,6 +36,7 @@ const Config = z.object({
   probeMs: positiveInt,
   graceMs: z.coerce.number().int().nonnegative(),
   workerId: z.string().min(1).max(100).optional(),
+  resultKey: z.string().min(MIN_RESULT_KEY_LENGTH, `result key: missing or shorter than ${MIN_RESULT_KEY_LENGTH} characters (LYNCDR_RESULT_KEY or --result-key-file): the app refuses unsigned results`),
 });
 type Config = z.infer<typeof Config>;
 
@@ -53,6 +57,7 @@ function parseConfig(argv: string[]): Config {
     .option('--probe-ms <ms>', 'probe interval', env.LYNCDR_PROBE_MS ?? '300000')
     .option('--grace-ms <ms>', 'shutdown grace period for in-flight commands', env.LYNCDR_GRACE_MS ?? '30000')
     .option('--worker-id <id>', 'worker id in results and heartbeats (default <site>-<random>)')
+    .option('--result-key-file <file>', "file holding this site's result key (default: the LYNCDR_RESULT_KEY environment variable)")
     .parse(argv);
   const o = program.opts<Record<string, string | undefined>>();
   const parsed = Config.safeParse({
@@ -60,6 +65,7 @@ function parseConfig(argv: string[]): Config {
     journal: o.journal ?? path.join('.data', 'worker', o.site ?? '', 'journal'),
     simDir: o.simDir ?? env.LYNCDR_SIM_DIR ?? path.join('.data', 'sim'),
     topology: topologyFile(o.topology, env),
+    resultKey: (o.resultKeyFile ? readKeyFile(o.resultKeyFile) : env.LYNCDR_RESULT_KEY ?? '').trim(),
   });
   if (!parsed.success) {
     return program.error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -67,7 +73,19 @@ function parseConfig(argv: string[]): Config {
   return parsed.data;
 }
 
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the result key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
 function transportFor(config: Config): WorkerTransport {
+  return signingTransport(queueTransportFor(config), config.resultKey);
+}
+
+function queueTransportFor(config: Config): WorkerTransport {
   if (config.transport === 'servicebus') {
     const cs = process.env.ServiceBusConnection;
     if (!cs) throw new Error('ServiceBusConnection is not set: the servicebus transport needs a connection string');

@@ -8,7 +8,7 @@ import {
 import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
-import type { ReceivedCommand, WorkerTransport } from './transport/types.js';
+import type { ReceivedCommand, WorkerTransport } from '../shared/transport/types.js';
 import { boundedOutput, fitToMessage, MAX_OUTPUT_BYTES, MAX_VERIFICATION_BYTES } from './message-size.js';
 
 
@@ -157,8 +157,8 @@ export class HybridWorker {
     }
   }
 
-  private base(cmd: Pick<CommandMessage, 'commandId' | 'runId' | 'stepId'>): Omit<ResultMessage, 'status' | 'finishedAt' | 'duplicate'> {
-    return { v: 1, commandId: cmd.commandId, runId: cmd.runId, stepId: cmd.stepId, site: this.o.site, workerId: this.workerId };
+  private base(cmd: Pick<CommandMessage, 'commandId' | 'runId' | 'stepId' | 'attempt'>): Omit<ResultMessage, 'status' | 'finishedAt' | 'duplicate'> {
+    return { v: 1, commandId: cmd.commandId, runId: cmd.runId, stepId: cmd.stepId, site: this.o.site, workerId: this.workerId, ...(cmd.attempt ? { attempt: cmd.attempt } : {}) };
   }
 
   /** Refuses a message without executing it: report why (when it can be correlated), dead-letter it. */
@@ -167,7 +167,7 @@ export class HybridWorker {
     const str = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined);
     const commandId = CommandId.safeParse(body.commandId).success ? (body.commandId as string) : CommandId.safeParse(msg.messageId).success ? msg.messageId : 'unknown';
     const result: ResultMessage = {
-      ...this.base({ commandId, runId: str(body.runId) ?? 'unknown', stepId: str(body.stepId) ?? 'unknown' }),
+      ...this.base({ commandId, runId: str(body.runId) ?? 'unknown', stepId: str(body.stepId) ?? 'unknown', ...(Number.isInteger(body.attempt) && (body.attempt as number) > 0 ? { attempt: body.attempt as number } : {}) }),
       status: 'rejected', finishedAt: new Date().toISOString(), duplicate: false, error: { kind, message: message.slice(0, 8000) },
     };
     this.o.log('command.rejected', { messageId: msg.messageId, commandId, kind, message });
@@ -219,7 +219,7 @@ export class HybridWorker {
       if (existing.state === 'finished') {
         this.o.log('command.duplicate', { commandId: cmd.commandId, status: existing.result.status });
         return this.settleOrAbandon(msg, async () => {
-          await this.o.transport.sendResult({ ...existing.result, workerId: this.workerId, duplicate: true }, cmd.replyTo);
+          await this.o.transport.sendResult({ ...existing.result, workerId: this.workerId, duplicate: true, ...(cmd.attempt ? { attempt: cmd.attempt } : {}) }, cmd.replyTo);
           await msg.complete();
         });
       }

@@ -12,15 +12,16 @@ import {
 } from '../../shared/runs/activities.js';
 import { RunLocks } from '../../shared/runs/locks.js';
 import { RunStepsTable } from '../../shared/runs/step-rows.js';
+import { SentCommands } from '../../shared/results/sent-commands.js';
 import { initialStepStatus } from '../../shared/runs/summary.js';
 import { holdReason, holderState, takeOverAllowed, type HolderState } from '../../shared/runs/lock-holder.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { RunbookName } from '../../shared/plan/schema.js';
 import { storageConnectionString } from '../../shared/storage/connection.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
-import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
-import { ServiceBusTransport } from '../../worker/transport/servicebus.js';
-import type { CloudTransport } from '../../worker/transport/types.js';
+import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
+import { ServiceBusTransport } from '../../shared/transport/servicebus.js';
+import type { CloudTransport } from '../../shared/transport/types.js';
 
 let trail: AuditTrail | undefined;
 const audit = () => (trail ??= createAuditTrail({ ...auditConfigFromEnv(), tableName: appSettings().auditTable }));
@@ -45,6 +46,9 @@ export const readRunTrail = (runId: string) => audit().readRun(runId);
 export async function appendAudit(input: AuditInput): Promise<void> {
   await audit().append(input.runId, input.key, { kind: input.kind, actor: input.actor, at: input.at, data: input.data });
 }
+
+let sent: SentCommands | undefined;
+export const sentCommands = () => (sent ??= new SentCommands(storageConnectionString(), appSettings().commandsTable));
 
 let steps: RunStepsTable | undefined;
 export const runSteps = () => (steps ??= new RunStepsTable(storageConnectionString(), appSettings().runStepsTable));
@@ -163,8 +167,10 @@ export const dispatchCommandActivity = df.app.activity(ACTIVITY.dispatchCommand,
     const verify = input.verify && { commandId: commandIdFor(input.runId, input.verify.stepId, input.attempt), invocation: input.verify.invocation, timeoutMs: input.verify.timeoutMs };
     const message = CommandMessage.parse({
       v: 1, commandId, runId: input.runId, stepId: input.stepId, site: input.site, invocation: input.invocation,
-      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, ...(verify ? { verify } : {}),
+      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, attempt: input.attempt, ...(verify ? { verify } : {}),
     });
+    // Recorded before it is sent, so its result (however fast) finds what it must match.
+    await sentCommands().record({ runId: input.runId, commandId, stepId: input.stepId, site: input.site, attempt: input.attempt });
     // Service Bus drops a resend with the same messageId; the worker's journal absorbs it on Azurite.
     await transport(input.queuePrefix).sendCommand(message);
     await appendAudit({ runId: input.runId, key: `step:${input.stepId}:attempt:${input.attempt}:dispatched`, kind: 'step-dispatched', actor: 'lyncdr', at: input.at,

@@ -1,12 +1,18 @@
 // Worker results: a Service Bus queue trigger in Azure (the local host maps it onto the Azurite
-// queue of the same name). The message is untrusted: parse it, then raise `result:<commandId>` on
-// the run it belongs to. An unparseable message throws, so the platform retries it and then
-// dead-letters it (kept for a human); a result for a run that has ended is logged and dropped (a
-// paused run has not ended).
+// queue of the same name). The message is untrusted: parse it, authenticate it (signed with the
+// key of its site, matching the command sent: shared/results/authenticate.ts), then raise
+// `result:<commandId>` on the run it belongs to. An unparseable message throws, so the platform
+// retries it and then dead-letters it (kept for a human); a result for a run that has ended is
+// logged and dropped (a paused run has not ended); a refused one is audited in the run's trail and
+// dropped, so its step keeps waiting for the real answer.
+import { createHash } from 'node:crypto';
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { ResultMessage } from '../../shared/messages.js';
+import { authenticateResult } from '../../shared/results/authenticate.js';
+import { resultKeysFor } from '../../shared/results/signature.js';
 import { EVENTS } from '../../shared/runs/contract.js';
+import { appendAudit, sentCommands } from '../activities/runs.js';
 
 export async function onWorkerResult(message: unknown, context: InvocationContext): Promise<void> {
   let body = message;
@@ -26,7 +32,17 @@ export async function onWorkerResult(message: unknown, context: InvocationContex
     context.warn(`result ${result.commandId} for run ${result.runId} dropped: the run is ${runtimeStatus ?? 'unknown'}`);
     return;
   }
-  await client.raiseEvent(result.runId, EVENTS.result(result.commandId), result);
+  const verdict = await authenticateResult(result, resultKeysFor(result.site), (runId, commandId) => sentCommands().find(runId, commandId));
+  if (!verdict.ok) {
+    context.warn(`result ${result.commandId} for run ${result.runId} (site ${result.site}, worker ${result.workerId}) refused, ${verdict.refusal}: ${verdict.reason}`);
+    // Keyed by the message's bytes: a redelivery is recorded once, each distinct forgery once.
+    const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+    await appendAudit({ runId: result.runId, key: `result-refused:${result.commandId}:${digest}`, kind: 'result-refused', actor: 'lyncdr', at: new Date().toISOString(),
+      data: { commandId: result.commandId, stepId: result.stepId.slice(0, 200), site: result.site, workerId: result.workerId.slice(0, 100), attempt: result.attempt ?? null, refusal: verdict.refusal, reason: verdict.reason } });
+    return;
+  }
+  const { signature: _signature, ...event } = result;
+  await client.raiseEvent(result.runId, EVENTS.result(result.commandId), event);
 }
 
 app.serviceBusQueue('runResults', {

@@ -11,6 +11,9 @@ param entraClientId string
 param operators array
 param approvalPolicies object
 
+@description('Lync sites with a worker: each site\'s result key is the Key Vault secret result-key-<site> (LYNCDR_RESULT_KEY_<SITE>).')
+param sites array = []
+
 @description('Channels the notify activity uses (LYNCDR_CHANNELS): teams, email; empty: none.')
 param channels array = []
 
@@ -89,7 +92,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         // The links on cards and in mails: the app's default host name (Flex Consumption without a
         // generated unique host name; with one, or a custom domain, set it to that).
         { name: 'LYNCDR_PUBLIC_URL', value: 'https://${name}.azurewebsites.net' }
-      ], empty(channels) ? [] : [
+      ],
+      // A worker's results count only when signed with its site's key (README, "Results from the right worker").
+      map(sites, site => { name: 'LYNCDR_RESULT_KEY_${toUpper(replace(site, '-', '_'))}', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/result-key-${site})' }),
+      empty(channels) ? [] : [
         { name: 'LYNCDR_CHANNELS', value: join(channels, ',') }
       ], !teams ? [] : [
         { name: 'LYNCDR_TEAMS_APP_ID', value: teamsAppId }

@@ -7,13 +7,19 @@
   runs as a group managed service account (gMSA) that holds the Lync (CsAdministrator) and SQL
   (sysadmin on the pChat instances) rights the runbooks need; no password is stored here.
 .EXAMPLE
-  .\install.ps1 -Site west -ServiceBusNamespace sb-lyncdr-abc.servicebus.windows.net -Account 'CONTOSO\gmsa-lyncdr$'
+  $key = Read-Host -AsSecureString 'result key of site west (Key Vault secret result-key-west)'
+  .\install.ps1 -Site west -ServiceBusNamespace sb-lyncdr-abc.servicebus.windows.net -Account 'CONTOSO\gmsa-lyncdr$' -ResultKey $key
+.PARAMETER ResultKey
+  This site's result key: the worker signs every result with it and the app refuses results that
+  do not verify with the site's key. Written to <DataDir>\<Site>\result.key, readable only by the
+  service account and administrators.
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
   [Parameter(Mandatory)] [ValidatePattern('^[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?$')] [string] $Site,
   [Parameter(Mandatory)] [ValidatePattern('^[a-z0-9-]+\.servicebus\.windows\.net$')] [string] $ServiceBusNamespace,
   [Parameter(Mandatory)] [ValidatePattern('^[^\\]+\\[^\\]+\$$')] [string] $Account,
+  [Parameter(Mandatory)] [securestring] $ResultKey,
   [string] $InstallDir = 'C:\Program Files\lyncdr-worker',
   [string] $DataDir = 'C:\ProgramData\lyncdr-worker'
 )
@@ -36,9 +42,22 @@ foreach ($who in @('BUILTIN\Administrators', 'NT AUTHORITY\SYSTEM', $Account)) {
 }
 Set-Acl $DataDir $acl
 
+# The site's result key, as a file only the service account (and administrators) can read.
+$keyFile = "$DataDir\$Site\result.key"
+$plain = [Runtime.InteropServices.Marshal]::PtrToStringBSTR([Runtime.InteropServices.Marshal]::SecureStringToBSTR($ResultKey))
+if ($plain.Length -lt 32) { throw 'The result key must be at least 32 characters (Key Vault secret result-key-<site>).' }
+[IO.File]::WriteAllText($keyFile, $plain)
+$plain = $null
+$keyAcl = Get-Acl $keyFile
+$keyAcl.SetAccessRuleProtection($true, $false)
+foreach ($who in @('BUILTIN\Administrators', 'NT AUTHORITY\SYSTEM', $Account)) {
+  $keyAcl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($who, 'Read', 'None', 'None', 'Allow')))
+}
+Set-Acl $keyFile $keyAcl
+
 $arguments = @(
   "`"$InstallDir\dist\worker\main.js`"", '--site', $Site, '--executor', 'powershell', '--transport', 'servicebus',
-  '--journal', "`"$DataDir\$Site\journal`""
+  '--journal', "`"$DataDir\$Site\journal`"", '--result-key-file', "`"$keyFile`""
 ) -join ' '
 $binPath = "`"$((Get-Command node.exe).Source)`" $arguments"
 

@@ -12,6 +12,7 @@ export const AUDIT_KINDS = [
   'gate-decided',
   'step-dispatched',
   'step-result',
+  'result-refused',
   'step-timed-out',
   'postcondition-checked',
   'operator-decision',

@@ -43,6 +43,7 @@ export const AppSettingsSchema = z.object({
   LYNCDR_AUDIT_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default(DEFAULT_AUDIT_TABLE),
   LYNCDR_LOCK_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrLocks'),
   LYNCDR_RUN_STEPS_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrRunSteps'),
+  LYNCDR_COMMANDS_TABLE: z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/).default('LyncdrCommands'),
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
@@ -61,6 +62,8 @@ export interface AppSettings {
   lockTable: string;
   /** One row per step of every run: the details the run's small customStatus leaves out. */
   runStepsTable: string;
+  /** The commands sent to workers (site, step, attempt), which their results must match. */
+  commandsTable: string;
   decisionTimeoutMinutes: number;
   confirmationTimeoutMinutes: number;
   resultGraceMs: number;
@@ -87,6 +90,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     auditTable: s.LYNCDR_AUDIT_TABLE,
     lockTable: s.LYNCDR_LOCK_TABLE,
     runStepsTable: s.LYNCDR_RUN_STEPS_TABLE,
+    commandsTable: s.LYNCDR_COMMANDS_TABLE,
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
     confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
     resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,

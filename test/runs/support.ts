@@ -9,12 +9,14 @@ import { createAuditTrail, type AuditTrail } from '../../shared/audit/index.js';
 import { FileJournal } from '../../worker/journal.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
-import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
-import type { WorkerTransport } from '../../worker/transport/types.js';
+import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
+import type { WorkerTransport } from '../../shared/transport/types.js';
 import { catalogResolver, HybridWorker } from '../../worker/worker.js';
 import type { LocalHost } from '../../local/host.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { ROOT, startTestHost } from '../support/host.js';
+import { resultKey, resultKeySettings } from '../support/result-keys.js';
+import { signingTransport } from '../../worker/result-signing.js';
 
 export const APP = path.join(ROOT, 'test/runs/app.ts');
 
@@ -64,7 +66,7 @@ export async function startSimWorkers(opts: { prefix: string; dir: string; topol
   const sites = topology.sites.map((s) => s.name.toLowerCase());
   const journals: Record<string, FileJournal> = {};
   const workers = await Promise.all(sites.map(async (site) => new HybridWorker({
-    site, transport: withoutVerify(new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }), !!opts.olderWorkers),
+    site, transport: signingTransport(withoutVerify(new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }), !!opts.olderWorkers), resultKey(site)),
     executor: sim, journal: (journals[site] = await FileJournal.open(path.join(opts.dir, 'journal', site))), resolve: catalogResolver(validateInvocation),
     receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: process.env.DEBUG_WORKER ? (e, f) => console.error(site, e, JSON.stringify(f)) : () => undefined,
   })));
@@ -99,6 +101,8 @@ export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Recor
     LYNCDR_AUDIT_TABLE: uniqueName('Audit'),
     LYNCDR_LOCK_TABLE: uniqueName('Locks'),
     LYNCDR_RESULT_GRACE_MS: '5000',
+    LYNCDR_COMMANDS_TABLE: uniqueName('Commands'),
+    ...resultKeySettings(),
     LYNCDR_APPROVAL_POLICIES: JSON.stringify({ default: policy(30, 30), 'declare-disaster': policy(30, 30), quick: policy(0.04, 0.04) }),
   };
 }

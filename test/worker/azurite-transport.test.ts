@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { azurite, uniqueName } from '../support/azurite.js';
-import { AzuriteQueueTransport, decodeBody, MAX_DELIVERIES_EXCEEDED } from '../../worker/transport/azurite.js';
+import { AzuriteQueueTransport, decodeBody, MAX_DELIVERIES_EXCEEDED } from '../../shared/transport/azurite.js';
 import { queueService } from '../../shared/storage/connection.js';
 import type { CommandMessage, ResultMessage } from '../../shared/messages.js';
 

@@ -2,7 +2,7 @@
 // correctly (addresses, ids, settlement, dead-letter reason); not Service Bus semantics.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startFakeServiceBus, type FakeServiceBus } from '../support/fake-servicebus.js';
-import { ServiceBusTransport } from '../../worker/transport/servicebus.js';
+import { ServiceBusTransport } from '../../shared/transport/servicebus.js';
 import type { CommandMessage, ResultMessage } from '../../shared/messages.js';
 
 let broker: FakeServiceBus;

@@ -8,7 +8,7 @@ import { validateInvocation } from '../../shared/commands/index.js';
 import { ResultMessage, type CommandMessage } from '../../shared/messages.js';
 import { FileJournal } from '../../worker/journal.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
-import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
 import { catalogResolver, HybridWorker } from '../../worker/worker.js';
 import type { WorkerExecutor } from '../../worker/execution.js';
 import { azurite, uniqueName } from '../support/azurite.js';

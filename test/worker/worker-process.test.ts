@@ -5,9 +5,11 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { azurite, uniqueName } from '../support/azurite.js';
-import { AzuriteQueueTransport } from '../../worker/transport/azurite.js';
+import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import { ResultMessage, type CommandMessage } from '../../shared/messages.js';
+import { resultKey } from '../support/result-keys.js';
+import { signatureMatches } from '../../shared/results/signature.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const mainJs = path.join(root, 'dist/worker/main.js');
@@ -40,10 +42,10 @@ function harness(): Harness {
   return h;
 }
 
-function startWorker(h: Harness, extra: string[] = []): ChildProcess {
+function startWorker(h: Harness, extra: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const child = spawn(process.execPath, [mainJs, '--site', h.site, '--journal', h.journal, '--sim-dir', h.simDir,
     '--queue-prefix', h.prefix, '--lock-ms', '2000', '--heartbeat-ms', '300', '--grace-ms', '5000', ...extra], {
-    cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001', LYNCDR_RESULT_KEY: resultKey(h.site), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.on('data', (b: Buffer) => h.logs.push(b.toString()));
   child.stdout!.on('data', (b: Buffer) => h.logs.push(b.toString()));
@@ -324,3 +326,30 @@ describe('hybrid worker process over Azurite queues', () => {
   });
 });
 
+
+describe('the worker signs its results with its site key', () => {
+  it('every result, a duplicate too, carries the attempt and verifies with the site key only', async () => {
+    const h = harness();
+    startWorker(h);
+    const cmd = command(h, 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { attempt: 3 });
+    await h.transport.sendCommand(cmd);
+    const [first] = await resultsFor(h, cmd.commandId);
+    await h.transport.sendCommand(cmd);
+    const [second] = await resultsFor(h, cmd.commandId);
+    for (const r of [first, second]) {
+      expect(r).toMatchObject({ site: 'west', attempt: 3, signature: expect.stringMatching(/^hmac-sha256:/) });
+      expect(signatureMatches(r, [resultKey('west')])).toBe(true);
+      expect(signatureMatches(r, [resultKey('east')])).toBe(false);
+      expect(signatureMatches({ ...r, status: r.status === 'succeeded' ? 'failed' : 'succeeded' }, [resultKey('west')])).toBe(false);
+    }
+    expect(second.duplicate).toBe(true);
+  });
+
+  it('refuses to start without a key, naming where it goes', async () => {
+    const h = harness();
+    const child = startWorker(h, [], { LYNCDR_RESULT_KEY: '' });
+    const { code } = await exited(child);
+    expect(code).not.toBe(0);
+    expect(h.logs.join('')).toMatch(/result key: missing or shorter than 32 characters \(LYNCDR_RESULT_KEY or --result-key-file\)/);
+  });
+});

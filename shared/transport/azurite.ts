@@ -6,8 +6,8 @@
 // storage-queue trigger expects by default, so a queue-triggered function can read our results.
 import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { z } from 'zod';
-import { queueService } from '../../shared/storage/connection.js';
-import { queueNames, type CommandMessage, type HealthMessage, type QueueNames, type ResultMessage, type SiteName } from '../../shared/messages.js';
+import { queueService } from '../storage/connection.js';
+import { queueNames, type CommandMessage, type HealthMessage, type QueueNames, type ResultMessage, type SiteName } from '../messages.js';
 import type {
   CloudTransport, DeadLetteredMessage, ReceiveOptions, ReceivedCommand, ReceivedReply, WorkerTransport,
 } from './types.js';

@@ -1,7 +1,7 @@
 // The seam between the worker and whatever carries its messages: Service Bus in Azure,
 // Azurite storage queues locally. Both adapters give the same peek-lock semantics, so the
 // worker's code (journal, redelivery, dead-lettering) is the same in both.
-import type { CommandMessage, HealthMessage, ResultMessage, SiteName } from '../../shared/messages.js';
+import type { CommandMessage, HealthMessage, ResultMessage, SiteName } from '../messages.js';
 
 /** One locked delivery of a command. The body is untrusted until the worker parses it. */
 export interface ReceivedCommand {

@@ -4,7 +4,7 @@
 import {
   ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver, type ServiceBusSender,
 } from '@azure/service-bus';
-import { queueNames, type CommandMessage, type HealthMessage, type QueueNames, type ResultMessage, type SiteName } from '../../shared/messages.js';
+import { queueNames, type CommandMessage, type HealthMessage, type QueueNames, type ResultMessage, type SiteName } from '../messages.js';
 import type {
   CloudTransport, DeadLetteredMessage, ReceiveOptions, ReceivedCommand, ReceivedReply, WorkerTransport,
 } from './types.js';
