@@ -89,6 +89,9 @@ function withoutVerify(transport: AzuriteQueueTransport, older: boolean): Worker
   });
 }
 
+/** Signs the API's decisions and runs in every runs environment (functions/runs/signing.ts). */
+export const DECISION_KEY = 'test-decision-key-0123456789abcdef-0123456789';
+
 /** The app settings of a runs environment: queues under `prefix`, tables of its own, the approval policies. */
 export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Record<string, string> {
   return {
@@ -99,6 +102,7 @@ export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Recor
     LYNCDR_AUDIT_TABLE: uniqueName('Audit'),
     LYNCDR_LOCK_TABLE: uniqueName('Locks'),
     LYNCDR_RESULT_GRACE_MS: '5000',
+    LYNCDR_DECISION_KEY: DECISION_KEY,
     LYNCDR_APPROVAL_POLICIES: JSON.stringify({ default: policy(30, 30), 'declare-disaster': policy(30, 30), quick: policy(0.04, 0.04) }),
   };
 }
