@@ -10,6 +10,7 @@ import './http/locks.js';
 import './triggers/results.js';
 import './orchestrations.js';
 import './activities/runs.js';
+import './activities/trust.js';
 import './activities/notify.js';
 import './http/links.js';
 import './channels/teams/endpoint.js';

@@ -146,6 +146,18 @@ function workerEnv(env: NodeJS.ProcessEnv, key: string): NodeJS.ProcessEnv {
 }
 
 /**
+ * LYNCDR_DECISION_KEY for a local stack when none is given: generated once into <data>/decision.key
+ * (as the link key is), so runs waiting across a restart still take the API's signed decisions.
+ */
+export function decisionKeySetting(dataDir: string, env: NodeJS.ProcessEnv = process.env): { LYNCDR_DECISION_KEY?: string } {
+  if ((env.LYNCDR_DECISION_KEY ?? '') !== '') return {};
+  mkdirSync(dataDir, { recursive: true });
+  const keyFile = path.join(dataDir, 'decision.key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return { LYNCDR_DECISION_KEY: readFileSync(keyFile, 'utf8').trim() };
+}
+
+/**
  * LYNCDR_CHANNELS for a local stack with the e-mail channel on (npm start, the drill) when none is
  * given: `email,teams` when the Teams stand-in runs too, else `email`. A value given in
  * local.settings.json or the environment wins (empty counts as not given, as for the other mail
@@ -196,7 +208,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
   const sites = topology.topology.sites.map((s) => s.name.toLowerCase());
   const keys = resultKeys(dataDir, sites);
   const env = {
-    ...process.env, ...Object.fromEntries(sites.map((site) => [resultKeySetting(site), keys[site]])), ...mail.env, ...channelsSetting({ mail: Boolean(opts.mail), teams: Boolean(teams) }), AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
+    ...process.env, ...Object.fromEntries(sites.map((site) => [resultKeySetting(site), keys[site]])), ...mail.env, ...decisionKeySetting(dataDir), ...channelsSetting({ mail: Boolean(opts.mail), teams: Boolean(teams) }), AzureWebJobsStorage: azurite.connectionString, LYNCDR_QUIET: '1', LYNCDR_TOPOLOGY: topologyFile,
     ...(teams ? { ...teams.settings, LYNCDR_PUBLIC_URL: process.env.LYNCDR_PUBLIC_URL || `http://127.0.0.1:${port}` } : {}),
   };
 

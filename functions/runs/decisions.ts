@@ -9,12 +9,23 @@ import { appSettings } from '../../shared/config/index.js';
 import { EVENTS, gateInstanceId, type GateCustomStatus, type RunSummary, type StepState } from '../../shared/runs/contract.js';
 import { runSteps } from '../activities/runs.js';
 import { pausedRefusal } from './paused.js';
+import { decisionKey, sign, type SignedFor } from './signing.js';
 import { findRun, isActive, statusOf, waitForInstance, type Client, type FoundRun } from './read.js';
 
 export type Channel = (typeof VOTE_CHANNELS)[number];
 
 /** What the HTTP API answers; other channels show `body.error` (and `body.code`) to the person. */
 export interface DecisionAnswer { status: number; body: Record<string, unknown> }
+
+/**
+ * What this module raises, signed (functions/runs/signing.ts): runs of executor version 5 count
+ * only signed events. Without a key the event goes unsigned, which only older runs accept.
+ */
+function signed(what: SignedFor, body: Record<string, unknown>): Record<string, unknown> {
+  let key: string;
+  try { key = decisionKey(); } catch { return body; }
+  return sign(key, what, body);
+}
 
 const answer = (status: number, body: Record<string, unknown>): DecisionAnswer => ({ status, body });
 const refusal = (status: number, error: string, extra: Record<string, unknown> = {}) => answer(status, { error, ...extra });
@@ -70,7 +81,12 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   const voteId = randomUUID();
   const gate = await waitForInstance(client, gateId);
   if (!gate || !isActive(gate)) return refusal(409, `approval gate ${stepId} is not open${gate ? ` (${gate.runtimeStatus})` : ' yet: try again'}`, { code: 'gate-closed' });
-  await client.raiseEvent(gateId, EVENTS.vote, { voteId, approver: user, decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel, ...(v.client ? { client: v.client } : {}) });
+  const limited = (gate.customStatus as GateCustomStatus | undefined)?.limited ?? [];
+  if (limited.includes(user.trim().toLowerCase())) {
+    return refusal(429, `${user}'s votes on gate ${stepId} were refused too often: no further vote of theirs is taken`, { code: 'rate-limited' });
+  }
+  await client.raiseEvent(gateId, EVENTS.vote, signed({ kind: 'vote', runId, target: `gate:${stepId}` },
+    { voteId, approver: user, decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel, ...(v.client ? { client: v.client } : {}) }));
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const g = (await statusOf(client, gateId))?.customStatus as GateCustomStatus | undefined;
@@ -101,7 +117,8 @@ export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; com
 export async function decideStep(client: Client, runId: string, stepId: string, user: string, d: StepDecisionRequest): Promise<DecisionAnswer> {
   const refused = await refuseStepSignal(client, runId, stepId, user, 'decide on a failed step', 'waiting-decision');
   if (refused) return refused;
-  await client.raiseEvent(runId, EVENTS.decision(stepId), { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}) });
+  await client.raiseEvent(runId, EVENTS.decision(stepId), signed({ kind: 'decision', runId, target: stepId },
+    { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}) }));
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
 }
 
@@ -111,7 +128,8 @@ export interface ConfirmRequest { comment?: string; channel: Channel; client?: D
 export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
   const refused = await refuseStepSignal(client, runId, stepId, user, 'confirm a manual step', 'waiting-confirmation');
   if (refused) return refused;
-  await client.raiseEvent(runId, EVENTS.confirm(stepId), { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}) });
+  await client.raiseEvent(runId, EVENTS.confirm(stepId), signed({ kind: 'confirm', runId, target: stepId },
+    { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}) }));
   return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel });
 }
 
@@ -129,8 +147,8 @@ export async function cancelRun(client: Client, runId: string, user: string, c: 
   for (const { id: stepId, state } of run.custom?.active ?? []) {
     if (state !== 'waiting-approval') continue;
     const g = await waitForInstance(client, gateInstanceId(runId, stepId));
-    if (g && isActive(g)) await client.raiseEvent(gateInstanceId(runId, stepId), EVENTS.cancel, event);
+    if (g && isActive(g)) await client.raiseEvent(gateInstanceId(runId, stepId), EVENTS.cancel, signed({ kind: 'cancel', runId, target: `gate:${stepId}` }, event));
   }
-  await client.raiseEvent(runId, EVENTS.cancel, event);
+  await client.raiseEvent(runId, EVENTS.cancel, signed({ kind: 'cancel', runId, target: 'run' }, event));
   return answer(202, { runId, cancelRequestedBy: user, channel: c.channel });
 }

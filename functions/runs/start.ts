@@ -14,6 +14,7 @@ import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js'
 import { lockHolder, runLocks } from '../activities/runs.js';
 import type { DecisionAnswer } from './decisions.js';
 import { findRun, type Client } from './read.js';
+import { decisionKey, seal } from './signing.js';
 
 export interface StartRequest { runbook: RunbookName; options: RunOptions; mode: RunMode }
 
@@ -67,11 +68,14 @@ export async function startRun(client: Client, user: string, req: StartRequest):
     if (!takeOverAllowed(holder)) return refusal(409, holdReason(held.lock, holder, held.since), { lock: held.lock, heldBy: held.runId });
   }
   const settings = appSettings();
+  // A run of executor version 5 runs only with the API's signature on its input.
+  let key: string;
+  try { key = decisionKey(); } catch (err) { return refusal(503, `runs cannot be started: ${(err as Error).message}`); }
   const runId = newRunId();
-  const input: RunInput = {
+  const input: RunInput = seal(key, { kind: 'run', runId, target: 'run' }, {
     runId, runbook: req.runbook, options, mode: req.mode, requestedBy: user,
     requestedAt: new Date().toISOString(), config: runConfigFrom(settings),
-  };
+  });
   await client.startNew(ORCHESTRATION.runPlan, { instanceId: runId, input });
   return { status: 202, body: { runId, runbook: input.runbook, mode: input.mode, requestedBy: user, statusUrl: `/api/runs/${runId}` } };
 }

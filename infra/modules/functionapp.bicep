@@ -85,6 +85,8 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_AUDIT_HMAC_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/audit-hmac-key)' }
         // Signs the e-mailed approval links (the email channel: README); at least 32 characters.
         { name: 'LYNCDR_LINK_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/link-key)' }
+        // Signs every decision the API raises and every run it starts (executor version 5; README, Security).
+        { name: 'LYNCDR_DECISION_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/decision-key)' }
         // Identities come from App Service Authentication only: the local dev header is refused.
         { name: 'LYNCDR_IDENTITY', value: 'easy-auth' }
         { name: 'LYNCDR_OPERATORS', value: string(operators) }

@@ -7,10 +7,23 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import {
   ApprovalPolicySchema, applyVote, gateStatus, onTimeout, openGate, type GateState,
 } from '../../shared/approvals/index.js';
+import type { VerifyDecisionOutput } from '../../shared/runs/activities.js';
 import { EVENTS, VoteEvent, type GateCustomStatus, type GateInput, type GateResult } from '../../shared/runs/contract.js';
 import { activities } from '../executor/activities.js';
 import { anyOf, cancelTimer, hasResult } from '../executor/tasks.js';
 import { clip, gateView } from './gate-view.js';
+
+/**
+ * Executor version 5 (GateInput.signedVotes): the gate's customStatus keeps every accepted vote (at
+ * most one per approver) and the last REFUSED_SHOWN refused ones, and counts the rest
+ * (refusedTotal). A voter refused REFUSED_AUDITED_PER_VOTER times is listed in `limited`: the API
+ * refuses their further votes (429) without raising them, and those that still arrive are counted,
+ * not audited one by one (the gate's decision entry counts them).
+ */
+export const REFUSED_SHOWN = 10;
+export const REFUSED_AUDITED_PER_VOTER = 5;
+/** At most this many voters are named in `limited` (each identity is at most 256 characters). */
+export const LIMITED_SHOWN = 20;
 
 export function* approvalGate(context: OrchestrationContext): Generator<Task, GateResult, unknown> {
   const input = context.df.getInput<GateInput>();
@@ -22,7 +35,14 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     act.audit({ runId: input.runId, key: key(k), kind, actor, at: now(), data });
 
   let state: GateState = openGate({ runId: input.runId, planHash: input.planHash, requester: input.requester, requestedAt: now() });
-  const votes: GateCustomStatus['votes'] = [];
+  let votes: GateCustomStatus['votes'] = [];
+  const signed = !!input.signedVotes;
+  let received = 0;
+  let refusedTotal = 0;
+  let refusedUnaudited = 0;
+  let refusedCancels = 0;
+  const refusedBy = new Map<string, number>();
+  const limited = () => [...refusedBy].filter(([, n]) => n >= REFUSED_AUDITED_PER_VOTER).map(([id]) => id).slice(0, LIMITED_SHOWN);
   // The gate's status follows from its state; only a cancellation is said from outside.
   const publish = (cancelled?: 'cancelled') => {
     const st = gateStatus(state, policy);
@@ -31,6 +51,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       v: 1, runId: input.runId, stepId: input.stepId, planHash: input.planHash, status, phase: state.phase, required: policy.required,
       approvers: st.approvers, rejectors: st.rejectors, eligible: st.status === 'pending' ? st.eligible : [],
       deadline: st.status === 'pending' ? st.deadline : undefined, votes,
+      ...(signed ? { refusedTotal, limited: limited() } : {}),
     };
     context.df.setCustomStatus(custom);
   };
@@ -52,7 +73,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
   });
   yield* notify();
 
-  const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+  let cancel = context.df.waitForExternalEvent(EVENTS.cancel);
   let vote = context.df.waitForExternalEvent(EVENTS.vote);
   let timer: Task | undefined;
   let timerDeadline: string | undefined;
@@ -63,7 +84,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       // A deadline nobody waits for would keep the gate, and so its run, Running until it passed.
       cancelTimer(timer);
       publish();
-      yield audit('decided', 'gate-decided', 'lyncdr', result);
+      yield audit('decided', 'gate-decided', 'lyncdr', signed ? { ...result, refusedTotal, refusedUnaudited } : result);
       yield* notify();
       return result;
     }
@@ -78,6 +99,13 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     const winner: unknown = waiting.find(hasResult) ?? (yield anyOf(context, waiting));
     if (winner === cancel) {
       const c = cancel.result as { by?: string; reason?: string } | undefined;
+      const v = signed ? (yield act.verifyDecision({ runId: input.runId, kind: 'cancel', target: `gate:${input.stepId}`, event: cancel.result })) as VerifyDecisionOutput : { ok: true as const };
+      if (!v.ok) {
+        refusedCancels++;
+        yield audit(`refused-cancel:${refusedCancels}`, 'vote', 'lyncdr', { refused: 'cancel', claimedBy: typeof c?.by === 'string' ? c.by.slice(0, 256) : 'unknown', reason: v.reason });
+        cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+        continue;
+      }
       const result: GateResult = { status: 'cancelled', approvers: st.approvers, rejectors: st.rejectors, reason: `run cancelled by ${c?.by ?? 'unknown'}: ${c?.reason ?? ''}`, decidedAt: now() };
       cancelTimer(timer);
       publish('cancelled');
@@ -98,22 +126,46 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     // A vote. Parse what we can to say who sent it; the rules decide whether it counts.
     const raw = vote.result;
     vote = context.df.waitForExternalEvent(EVENTS.vote);
-    const n = votes.length + 1;
+    // Every vote received, in order (older gates: votes.length + 1, the same number: they keep every vote).
+    const n = ++received;
     const parsed = VoteEvent.safeParse(raw);
     const at = now();
     let entry: GateCustomStatus['votes'][number];
     if (!parsed.success) {
       entry = { voteId: `invalid-${n}`, approver: 'unknown', decision: 'unknown', outcome: 'refused', code: 'invalid-vote', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), at };
     } else {
-      const { voteId, client: _client, ...v } = parsed.data;
-      const r = applyVote(state, { ...v, at }, policy);
-      state = r.state;
-      entry = r.outcome.kind === 'accepted'
-        ? { voteId, approver: v.approver, decision: v.decision, outcome: 'accepted', at }
-        : { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
+      const { voteId, client: _client, sig: _sig, signedAt: _signedAt, ...v } = parsed.data;
+      const check = signed ? (yield act.verifyDecision({ runId: input.runId, kind: 'vote', target: `gate:${input.stepId}`, event: raw })) as VerifyDecisionOutput : { ok: true as const };
+      if (!check.ok) {
+        entry = { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: 'bad-signature', reason: check.reason, at };
+      } else {
+        const r = applyVote(state, { ...v, at }, policy);
+        state = r.state;
+        entry = r.outcome.kind === 'accepted'
+          ? { voteId, approver: v.approver, decision: v.decision, outcome: 'accepted', at }
+          : { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
+      }
     }
     votes.push(entry);
     if (parsed.success) voteChannels[entry.voteId] = parsed.data.channel;
+    if (signed && entry.outcome === 'refused') {
+      refusedTotal++;
+      // Only a signed vote's identity is believed: a forger cannot get a real approver limited.
+      const believed = entry.code !== 'bad-signature' && entry.code !== 'invalid-vote';
+      const before = believed ? (refusedBy.get(entry.approver) ?? 0) : 0;
+      if (believed) refusedBy.set(entry.approver, before + 1);
+      const refused = votes.filter((x) => x.outcome === 'refused');
+      if (refused.length > REFUSED_SHOWN) {
+        const drop = new Set(refused.slice(0, refused.length - REFUSED_SHOWN));
+        votes = votes.filter((x) => !drop.has(x));
+        for (const x of drop) delete voteChannels[x.voteId];
+      }
+      if (before >= REFUSED_AUDITED_PER_VOTER) {
+        refusedUnaudited++;
+        publish();
+        continue;
+      }
+    }
     publish();
     yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined, ...(parsed.success && parsed.data.client ? { client: parsed.data.client } : {}) });
     yield* notify();

@@ -6,7 +6,7 @@
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { AuditKind } from '../../shared/audit/schema.js';
 import type { Plan, PlanStep } from '../../shared/plan/schema.js';
-import type { AcquireLocksOutput, BuildPlanOutput } from '../../shared/runs/activities.js';
+import type { AcquireLocksOutput, BuildPlanOutput, CheckStartOutput } from '../../shared/runs/activities.js';
 import {
   CancelEvent, EVENTS, RunInput, STATUS_CONTRACT_VERSION,
   type RunOutcome, type RunReport, type RunStatus, type StepRow, type StepState,
@@ -17,7 +17,7 @@ import { initialStepStatus, summarize } from '../../shared/runs/summary.js';
 import { activities } from './activities.js';
 import { notify } from './notify.js';
 import { StepRowTracker } from './step-rows.js';
-import { stepRunner, type RunState, type StepEnd } from './steps.js';
+import { auditRefusal, decisionRefusal, stepRunner, type RunState, type StepEnd } from './steps.js';
 import { anyOf, cancelTimer, hasResult } from './tasks.js';
 
 const WAITING: StepState[] = ['waiting-approval', 'waiting-decision', 'waiting-confirmation'];
@@ -38,14 +38,28 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   const audit = (key: string, kind: AuditKind, actor: string, data: unknown) => act.audit({ runId: input.runId, key, kind, actor, at: now(), data });
   publish();
 
+  // 0. Executor version 5: only an input the API signed runs, and it runs under the configuration
+  // the checkStart activity read from the app's settings (recorded in history and the trail), not
+  // under the policies, operators and time-outs its input names.
+  let operators: string[] | undefined;
+  let refused: string | undefined;
+  if (version >= 5) {
+    const checked = (yield act.checkStart({ input: context.df.getInput(), at: startedAt })) as CheckStartOutput;
+    if (checked.ok) {
+      input.config = { ...checked.config, executorVersion: version };
+      operators = checked.operators;
+    } else {
+      refused = checked.reason;
+    }
+  }
   // 1. The plan, from the configured topology, recorded in history and audited with its hash.
-  const built = (yield act.buildPlan({
+  const built = refused !== undefined ? { ok: false as const, error: refused } : (yield act.buildPlan({
     runId: input.runId, runbook: input.runbook, options: input.options, mode: input.mode, requestedBy: input.requestedBy,
     at: startedAt, policies: Object.keys(input.config.approvalPolicies), ...(version >= 3 ? { writeSteps: true } : {}),
   })) as BuildPlanOutput;
   const run: RunState = {
     input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,
-    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined,
+    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined, operators, refusals: 0,
   };
 
   const finish = function* (outcome: RunOutcome, error: string | undefined, plan: Plan | undefined, locked: boolean): Generator<Task, RunReport, unknown> {
@@ -85,7 +99,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   try {
     if (lock.tookOver?.length) yield audit('run:locks-taken-over', 'lock-released', 'lyncdr', { tookOver: lock.tookOver });
     // 3 + 4. The window (gates may be decided before it opens) and the DAG.
-    const cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+    let cancel = context.df.waitForExternalEvent(EVENTS.cancel);
     let window: Task | undefined;
     let windowOpen = true;
     if (plan.maintenanceWindow && Date.parse(plan.maintenanceWindow.startsAt) > context.df.currentUtcDateTime.getTime()) {
@@ -176,6 +190,12 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         const c = CancelEvent.safeParse(cancel.result);
         const by = c.success ? c.data.by : 'unknown';
         const reason = c.success ? c.data.reason : 'cancel event without a valid body';
+        const notCounted = yield* decisionRefusal(run, 'cancel', 'run', cancel.result, by);
+        if (notCounted) {
+          yield* auditRefusal(run, 'cancel', 'run', by, notCounted);
+          cancel = context.df.waitForExternalEvent(EVENTS.cancel);
+          continue;
+        }
         status.cancelRequested = { by, reason, at: now() };
         yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', reason, ...(c.success && c.data.channel ? { channel: c.data.channel } : {}) });
         stop(`cancelled by ${by}: ${reason}`);

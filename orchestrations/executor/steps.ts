@@ -6,7 +6,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import type { AuditKind } from '../../shared/audit/schema.js';
 import { ResultMessage, type VerificationResult } from '../../shared/messages.js';
 import type { CommandStep, GateStep, ManualStep, Plan, PlanStep } from '../../shared/plan/schema.js';
-import { executionModeFor, type AuditInput, type DispatchOutput } from '../../shared/runs/activities.js';
+import { executionModeFor, type AuditInput, type DispatchOutput, type VerifyDecisionInput, type VerifyDecisionOutput } from '../../shared/runs/activities.js';
 import {
   ConfirmEvent, DecisionEvent, EVENTS, ORCHESTRATION, gateInstanceId,
   type GateInput, type GateResult, type RunInput, type RunStatus, type StepStatus,
@@ -35,6 +35,29 @@ export interface RunState {
   publish(): void;
   act: ReturnType<typeof activities>;
   context: OrchestrationContext;
+  /** Executor version 5: the operators configured when the run started (undefined: anyone signed in). */
+  operators?: string[];
+  /** Executor version 5: decision events refused so far (each one's audit key). */
+  refusals: number;
+}
+
+/**
+ * Executor version 5: why a decision event does not count (not signed by the API for this run and
+ * target, or its identity is no operator), or undefined when it counts. Older runs count every
+ * well-formed event, as they did.
+ */
+export function* decisionRefusal(run: RunState, kind: VerifyDecisionInput['kind'], target: string, event: unknown, by: string): Generator<Task, string | undefined, unknown> {
+  if ((run.input.config.executorVersion ?? 1) < 5) return undefined;
+  const v = (yield run.act.verifyDecision({ runId: run.input.runId, kind, target, event })) as VerifyDecisionOutput;
+  if (!v.ok) return v.reason;
+  if (run.operators && !run.operators.includes(by)) return `${by} is not an operator of this run (LYNCDR_OPERATORS when it started)`;
+  return undefined;
+}
+
+/** A refused decision event in the trail: who it claimed to be from (actor lyncdr: the claim is not believed) and why. */
+export function* auditRefusal(run: RunState, kind: VerifyDecisionInput['kind'], target: string, claimed: string, reason: string): Generator<Task, void, unknown> {
+  const n = ++run.refusals;
+  yield auditStep(run, `run:refused:${n}`, 'operator-decision', 'lyncdr', { refused: kind, target, claimedBy: claimed, reason });
 }
 
 /** Errors that no retry can fix: the message or the estate's answer says so. */
@@ -224,7 +247,14 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
       } else {
         const parsed = DecisionEvent.safeParse(event.result);
         if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.decision(step.id)); continue; }
-        d = parsed.data;
+        const notCounted = yield* decisionRefusal(run, 'decision', step.id, event.result, parsed.data.by);
+        if (notCounted) {
+          yield* auditRefusal(run, 'decision', step.id, parsed.data.by, notCounted);
+          event = context.df.waitForExternalEvent(EVENTS.decision(step.id));
+          continue;
+        }
+        const { sig: _sig, signedAt: _at, ...decided } = parsed.data;
+        d = decided;
         cancelTimer(deadline);
       }
       const at = run.now();
@@ -256,6 +286,12 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
       }
       const parsed = ConfirmEvent.safeParse(event.result);
       if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.confirm(step.id)); continue; }
+      const notCounted = yield* decisionRefusal(run, 'confirm', step.id, event.result, parsed.data.by);
+      if (notCounted) {
+        yield* auditRefusal(run, 'confirm', step.id, parsed.data.by, notCounted);
+        event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
+        continue;
+      }
       cancelTimer(deadline);
       yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
       if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
@@ -277,6 +313,7 @@ function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unkn
     runId: input.runId, stepId: step.id, title: step.title, reason: step.reason, planHash: run.planHash,
     requester: input.requestedBy, policyName: input.config.approvalPolicies[step.policy] ? step.policy : 'default', policy,
     ...gateNotifyFields(run, run.plan),
+    ...((input.config.executorVersion ?? 1) >= 5 ? { signedVotes: true } : {}),
   };
   const result = (yield context.df.callSubOrchestrator(ORCHESTRATION.approvalGate, gate, gateInstanceId(input.runId, step.id))) as GateResult;
   st.approvers = result.approvers;

@@ -115,5 +115,7 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * (contract v2), the plan builder writes the step rows, and the run records changed rows with a
  * recordSteps activity when no other activity carries them.
  * 4: the orchestrators notify people (the notify activity: gates, manual steps, decisions, the end).
+ * 5: only what the API signed counts (decision events and the run's input, verified by activities),
+ * and the run's configuration is read from the app's settings when it starts (checkStart).
  */
-export const EXECUTOR_VERSION = 4;
+export const EXECUTOR_VERSION = 5;

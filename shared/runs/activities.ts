@@ -4,7 +4,7 @@
 import type { AuditKind } from '../audit/schema.js';
 import type { Invocation, ExecutionMode } from '../messages.js';
 import type { Plan } from '../plan/schema.js';
-import type { RunMode, RunOptions, StepRow } from './contract.js';
+import type { RunConfig, RunMode, RunOptions, StepRow } from './contract.js';
 
 export const ACTIVITY = {
   buildPlan: 'runs-buildPlan',
@@ -13,6 +13,10 @@ export const ACTIVITY = {
   releaseLocks: 'runs-releaseLocks',
   dispatchCommand: 'runs-dispatchCommand',
   recordSteps: 'runs-recordSteps',
+  /** Executor version 5: is a decision event signed by the API (functions/activities/trust.ts)? */
+  verifyDecision: 'runs-verifyDecision',
+  /** Executor version 5: is the run's input the API's, and the configuration it runs under. */
+  checkStart: 'runs-checkStart',
   /** Tells people on every configured channel (functions/activities/notify.ts). */
   notify: 'notify',
 } as const;
@@ -74,3 +78,13 @@ export interface DispatchOutput { commandId: string }
 export function executionModeFor(mode: RunMode): ExecutionMode {
   return mode === 'what-if' ? 'whatif' : mode;
 }
+
+/** A decision event as it reached the orchestrator, and what it must be signed for. */
+export interface VerifyDecisionInput { runId: string; kind: 'vote' | 'confirm' | 'decision' | 'cancel'; target: string; event: unknown }
+export type VerifyDecisionOutput = { ok: true } | { ok: false; reason: string };
+
+export interface CheckStartInput { input: unknown; at: string }
+/** The configuration is read from the app's settings when the run starts: never from the input. */
+export type CheckStartOutput =
+  | { ok: true; config: Omit<RunConfig, 'executorVersion'>; operators?: string[] }
+  | { ok: false; reason: string };

@@ -50,6 +50,8 @@ export const RunInput = z.strictObject({
   requestedBy: IdentitySchema,
   requestedAt: z.iso.datetime({ offset: true }),
   config: RunConfig,
+  /** Executor version 5: the API's signature over the rest of the input (functions/runs/signing.ts). */
+  sig: z.string().max(100).optional(),
 });
 export type RunInput = z.infer<typeof RunInput>;
 
@@ -75,13 +77,15 @@ const Comment = z.string().trim().max(2000).optional();
 
 /** Where a decision was taken (absent in events raised before channels were recorded). */
 const DecisionChannel = z.enum(VOTE_CHANNELS).optional();
+/** Executor version 5: when the API signed the event, and its signature (checked by an activity before it counts). */
+const Signed = { signedAt: z.iso.datetime({ offset: true }).optional(), sig: z.string().max(100).optional() };
 /** The browser a decision came from, when the channel knows it (e-mailed links): recorded in the trail. */
 export const DecisionClient = z.strictObject({ userAgent: z.string().max(500), address: z.string().max(100) }).optional();
-export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient });
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, ...Signed });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
-export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient });
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, ...Signed });
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
-export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel });
+export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel, ...Signed });
 export type CancelEvent = z.infer<typeof CancelEvent>;
 /** A vote as raised on the gate; the gate stamps the time (`at`) itself. */
 export const VoteEvent = z.strictObject({
@@ -93,6 +97,7 @@ export const VoteEvent = z.strictObject({
   channel: z.enum(VOTE_CHANNELS),
   /** Not a rule's input: the gate records it with the vote and leaves it out of the rules. */
   client: DecisionClient,
+  ...Signed,
 });
 export type VoteEvent = z.infer<typeof VoteEvent>;
 
@@ -237,6 +242,10 @@ export interface GateCustomStatus {
   deadline?: string;
   /** Every vote received, accepted or refused, by voteId. */
   votes: Array<{ voteId: string; approver: string; decision: string; outcome: 'accepted' | 'refused'; code?: string; reason?: string; at: string }>;
+  /** Executor version 5: every refused vote, counted; `votes` keeps the accepted ones and the last refused (REFUSED_SHOWN). */
+  refusedTotal?: number;
+  /** Executor version 5: voters refused often enough that the API no longer raises their votes (at most LIMITED_SHOWN). */
+  limited?: string[];
 }
 
 export interface GateResult {
@@ -270,4 +279,6 @@ export interface GateInput {
   changesTotal?: number;
   rtoForecastMinutes?: number;
   rtoTargetMinutes?: number;
+  /** Executor version 5: a vote counts only once the verifyDecision activity found it signed, and refusals are kept bounded. */
+  signedVotes?: boolean;
 }

@@ -93,8 +93,8 @@ describe('a whole run through e-mail', () => {
     expect(raw).toMatch(/Audit trail: verified/);
 
     // Executor version 4: the gate notifies on opening, on each vote and on its decision; the run
-    // when the manual step waits and when it ends.
-    expect(await scheduled(`${id}:gate:declare`)).toEqual(['audit', 'notify', 'audit', 'notify', 'audit', 'notify', 'audit', 'notify']);
+    // when the manual step waits and when it ends. Version 5: each vote's signature is checked first.
+    expect(await scheduled(`${id}:gate:declare`)).toEqual(['audit', 'notify', 'verifyDecision', 'audit', 'notify', 'verifyDecision', 'audit', 'notify', 'audit', 'notify']);
     expect((await scheduled(id)).filter((x) => x === 'notify')).toHaveLength(2);
 
     // Exactly one message per (notification key, recipient) over the whole run, replays included.

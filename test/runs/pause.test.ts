@@ -7,7 +7,8 @@ import { EventType } from '../../local/engine/history.js';
 import { gateInstanceId } from '../../shared/runs/contract.js';
 import { lyncdr } from '../support/cli.js';
 import { api } from '../support/host.js';
-import { finished, runsSettings, startRunsEnv, stepState, type RunsEnv } from './support.js';
+import { sign } from '../../functions/runs/signing.js';
+import { DECISION_KEY, finished, runsSettings, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
 // The gate's first deadline is short enough to pass while the run is paused, long enough to pause
@@ -67,7 +68,9 @@ describe('pause and resume a run', () => {
 
     // An event that reaches the gate anyway (raised through the Durable API) and the gate's
     // deadline passing: both are held by the gate, neither advances it.
-    expect(await durable.raise(gate, 'vote', { voteId: 'direct-1', approver: 'bob', decision: 'approve', planHash: waiting.status.planHash, channel: 'http' })).toBe(202);
+    // Signed as the API signs (executor version 5 counts nothing else): a vote raised just before the pause.
+    expect(await durable.raise(gate, 'vote', sign(DECISION_KEY, { kind: 'vote', runId: id, target: 'gate:declare' },
+      { voteId: 'direct-1', approver: 'bob', decision: 'approve', planHash: waiting.status.planHash, channel: 'http' }))).toBe(202);
     // (On a loaded machine the deadline can pass before the vote is raised: both are held either way.)
     await until('the vote and the deadline timer held by the gate', async () => (await heldOf(gate)).sort((x, y) => x - y).join() === `${EventType.TimerFired},${EventType.EventRaised}`);
     expect((await durable.status(gate)).customStatus).toMatchObject({ status: 'pending', phase: 'primary', votes: [] });

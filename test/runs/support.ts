@@ -91,6 +91,9 @@ function withoutVerify(transport: AzuriteQueueTransport, older: boolean): Worker
   });
 }
 
+/** Signs the API's decisions and runs in every runs environment (functions/runs/signing.ts). */
+export const DECISION_KEY = 'test-decision-key-0123456789abcdef-0123456789';
+
 /** The app settings of a runs environment: queues under `prefix`, tables of its own, the approval policies. */
 export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Record<string, string> {
   return {
@@ -103,6 +106,7 @@ export function runsSettings(prefix: string, topology = DEFAULT_TOPOLOGY): Recor
     LYNCDR_RESULT_GRACE_MS: '5000',
     LYNCDR_COMMANDS_TABLE: uniqueName('Commands'),
     ...resultKeySettings(),
+    LYNCDR_DECISION_KEY: DECISION_KEY,
     LYNCDR_APPROVAL_POLICIES: JSON.stringify({ default: policy(30, 30), 'declare-disaster': policy(30, 30), quick: policy(0.04, 0.04) }),
   };
 }

@@ -71,7 +71,7 @@ describe('Teams cards', () => {
       ['approve', { runId: base.runId, stepId: 'declare-disaster', planHash: `sha256:${'a'.repeat(64)}` }, 'Action.Submit', 'approve'],
       ['reject', { runId: base.runId, stepId: 'declare-disaster', planHash: `sha256:${'a'.repeat(64)}` }, 'Action.Submit', 'reject'],
     ]);
-    expect((c.body as Array<Record<string, unknown>>).some((b) => b.type === 'Input.Text' && b.id === 'comment')).toBe(true);
+    expect((c.body ?? []).some((b) => b.type === 'Input.Text' && b.id === 'comment')).toBe(true);
     expect(c.refresh).toMatchObject({ action: { type: 'Action.Execute', verb: 'refresh' }, userIds: ['29:carol'] });
   });
 
