@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApprovalPolicySchema, IdentitySchema, type ApprovalPolicyInput } from '../approvals/schema.js';
 import { DEFAULT_AUDIT_TABLE } from '../audit/config.js';
 import type { RunConfig } from '../runs/contract.js';
+import { resolveConfigured } from '../identity/index.js';
 
 /** Local development identities (x-lyncdr-user / lyncdr --as): alice, bob, carol approve; dave escalates. */
 const devPolicy = (over: Partial<ApprovalPolicyInput> = {}): ApprovalPolicyInput => ({
@@ -77,13 +78,19 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
   if (!r.success) throw new ConfigError(`invalid app settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const s = r.data;
   if (s.LYNCDR_TRANSPORT === 'servicebus' && !s.ServiceBusConnection) throw new ConfigError('LYNCDR_TRANSPORT=servicebus needs ServiceBusConnection');
+  // People are compared as the identity mode knows them: object ids in easy-auth (names resolved
+  // through LYNCDR_DIRECTORY), names as written locally (shared/identity).
+  const who = (list: string[]) => list.map((e) => resolveConfigured(e, env));
+  const policies = s.LYNCDR_APPROVAL_POLICIES ?? z.record(z.string(), ApprovalPolicySchema).parse(DEFAULT_APPROVAL_POLICIES);
   return {
     topologyFile: s.LYNCDR_TOPOLOGY,
     transport: s.LYNCDR_TRANSPORT,
     queuePrefix: s.LYNCDR_QUEUE_PREFIX,
     resultsQueue: s.LYNCDR_RESULTS_QUEUE ?? `${s.LYNCDR_QUEUE_PREFIX}-results`,
-    approvalPolicies: s.LYNCDR_APPROVAL_POLICIES ?? z.record(z.string(), ApprovalPolicySchema).parse(DEFAULT_APPROVAL_POLICIES),
-    ...(s.LYNCDR_OPERATORS ? { operators: s.LYNCDR_OPERATORS } : {}),
+    approvalPolicies: Object.fromEntries(Object.entries(policies).map(([name, p]) => [name, {
+      ...p, approverGroups: { primary: who(p.approverGroups.primary), escalation: who(p.approverGroups.escalation) },
+    }])),
+    ...(s.LYNCDR_OPERATORS ? { operators: who(s.LYNCDR_OPERATORS) } : {}),
     auditTable: s.LYNCDR_AUDIT_TABLE,
     lockTable: s.LYNCDR_LOCK_TABLE,
     runStepsTable: s.LYNCDR_RUN_STEPS_TABLE,
