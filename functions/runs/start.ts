@@ -8,6 +8,7 @@ import type { RunbookName } from '../../shared/plan/schema.js';
 import { ORCHESTRATION, type RunInput, type RunMode, type RunOptions } from '../../shared/runs/contract.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
+import { prefix } from '../../shared/text/quote.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
@@ -41,7 +42,7 @@ export async function startRun(client: Client, user: string, req: StartRequest):
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof options.fromRun === 'string') {
     const from = (await findRun(client, options.fromRun, true))?.status;
-    if (!from) return refusal(404, `no run ${options.fromRun}`);
+    if (!from) return refusal(404, `no run ${prefix(options.fromRun)}`);
     const report = (from.output ?? {}) as { runbook?: string; outcome?: string; records?: Record<string, unknown> };
     const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
     const r = recordedFromFailover(req.runbook, options.fromRun, { ...report, options: failoverOptions });
