@@ -47,6 +47,8 @@ export const AppSettingsSchema = z.object({
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** How long a start's lock reservation waits for its run to exist before the next start may release it. */
+  LYNCDR_LOCK_RESERVATION_SECONDS: z.coerce.number().positive().default(300),
   ServiceBusConnection: z.string().optional(),
 });
 
@@ -65,6 +67,7 @@ export interface AppSettings {
   decisionTimeoutMinutes: number;
   confirmationTimeoutMinutes: number;
   resultGraceMs: number;
+  lockReservationSeconds: number;
   serviceBusConnection?: string;
 }
 
@@ -97,6 +100,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
     confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
     resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,
+    lockReservationSeconds: s.LYNCDR_LOCK_RESERVATION_SECONDS,
     serviceBusConnection: s.ServiceBusConnection,
   };
 }
