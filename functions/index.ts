@@ -2,6 +2,7 @@
 // local host loads: every trigger, orchestration and activity is registered by importing its
 // module here. There is no other list of functions.
 import { buildPlan } from '../orchestrations/runbooks/index.js';
+import { checkIdentityStartup } from './http/identity.js';
 import { usePlanBuilder } from '../shared/runs/plan-source.js';
 import './http/health.js';
 import './http/runs.js';
@@ -15,4 +16,6 @@ import './activities/notify.js';
 import './http/links.js';
 import './channels/teams/endpoint.js';
 
+// Before anything is served: an app that could not tell who calls it must not start at all.
+checkIdentityStartup();
 usePlanBuilder(buildPlan);

@@ -4,6 +4,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { JsonTooDeepError, parseJsonWithDepthLimit } from '../../shared/json/depth.js';
+import { prefix } from '../../shared/text/quote.js';
 import { identityOf } from './identity.js';
 import { operatorRefusal } from '../runs/decisions.js';
 
@@ -26,7 +27,8 @@ export async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Pr
     }
   }
   const r = schema.safeParse(raw);
-  if (!r.success) return { ok: false, res: problem(400, `invalid request: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`) };
+  // Paths and messages can carry what was sent (an unknown key's name): only their start.
+  if (!r.success) return { ok: false, res: problem(400, `invalid request: ${r.error.issues.slice(0, 5).map((i) => `${prefix(i.path.join('.')) || 'body'}: ${prefix(i.message, 200)}`).join('; ')}`) };
   return { ok: true, data: r.data };
 }
 

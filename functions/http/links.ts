@@ -20,6 +20,7 @@ import { UsedLinks } from '../channels/email/used-links.js';
 import { castVote, confirmStep, decideStep, type DecisionAnswer, type DecisionClient } from '../runs/decisions.js';
 import { findRun, runView, statusOf, type Client } from '../runs/read.js';
 import { identityOf } from './identity.js';
+import { identityMode, resolveConfigured } from '../../shared/identity/index.js';
 
 const SECURITY_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -42,14 +43,16 @@ type Who = { ok: true; user: string; how: string } | { ok: false; res: HttpRespo
 
 function whoUses(req: HttpRequest, c: LinkClaims, token: string): Who {
   const named = req.headers.has('x-ms-client-principal') || req.headers.has('x-lyncdr-user');
-  if (process.env.LYNCDR_IDENTITY !== 'easy-auth' && !named) return { ok: true, user: c.u, how: 'local lab: the link stands for its identity' };
+  if (identityMode() !== 'easy-auth' && !named) return { ok: true, user: c.u, how: 'local lab: the link stands for its identity' };
   const who = identityOf(req);
   if (!who.ok) {
     const login = `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(`/api/links/${token}`)}`;
     return { ok: false, res: html(401, resultPage('Sign in first', `${who.error}. Sign in (${login}), then open the link again.`)) };
   }
-  if (who.user !== IdentitySchema.parse(c.u)) {
-    return { ok: false, res: html(403, resultPage('This link is not yours', `This link was issued to ${c.u}; you are signed in as ${who.user}. Nothing was changed.`)) };
+  // A link names its person as the run's configuration did: resolved the same way as the caller.
+  if (who.user !== resolveConfigured(IdentitySchema.parse(c.u))) {
+    const as = who.display === who.user ? who.user : `${who.display} (${who.user})`;
+    return { ok: false, res: html(403, resultPage('This link is not yours', `This link was issued to ${c.u}; you are signed in as ${as}. Nothing was changed.`)) };
   }
   return { ok: true, user: who.user, how: who.source === 'easy-auth' ? 'signed in' : 'x-lyncdr-user' };
 }

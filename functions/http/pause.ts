@@ -11,6 +11,7 @@ import { gateInstanceId, type RunSummary } from '../../shared/runs/contract.js';
 import { body, json, problem, refuseNonOperator, route, type Client } from './api.js';
 import { pausedBy } from '../runs/paused.js';
 import { findRun, waitForInstance, type FoundRun } from '../runs/read.js';
+import { prefix } from '../../shared/text/quote.js';
 
 const ReasonBody = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
 
@@ -31,7 +32,7 @@ async function operatorAsks(req: HttpRequest, client: Client, user: string, what
   if (!b.ok) return b;
   const id = req.params.id;
   const run = await findRun(client, id);
-  if (!run) return { ok: false, res: problem(404, `no run ${id}`) };
+  if (!run) return { ok: false, res: problem(404, `no run ${prefix(id)}`) };
   return { ok: true, id, run, reason: b.data.reason };
 }
 

@@ -6,13 +6,15 @@ import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
 import { RunbookName } from '../../shared/plan/schema.js';
-import { ORCHESTRATION, RunMode, RunOptions, RunSummary, gateInstanceId, type GateCustomStatus } from '../../shared/runs/contract.js';
+import { ORCHESTRATION, RunMode, RunSummary, gateInstanceId, type GateCustomStatus } from '../../shared/runs/contract.js';
+import { RequestedRunOptions } from '../../shared/runs/requested-options.js';
+import { prefix } from '../../shared/text/quote.js';
 import { body, json, problem, refuseNonOperator, route } from './api.js';
 import { startRun } from '../runs/start.js';
 import { castVote, cancelRun, confirmStep, decideStep, type DecisionAnswer } from '../runs/decisions.js';
 import { findRun, runView, statusOf } from '../runs/read.js';
 
-const StartBody = z.strictObject({ runbook: RunbookName, options: RunOptions.default({}), mode: RunMode.default('drill') });
+const StartBody = z.strictObject({ runbook: RunbookName, options: RequestedRunOptions.default({}), mode: RunMode.default('drill') });
 const VoteBody = z.strictObject({
   decision: z.enum(['approve', 'reject']),
   planHash: z.string().min(1).max(200),
@@ -51,7 +53,7 @@ route('runs-list', ['GET'], 'runs', async (_req, client) => {
 
 route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
   const run = await findRun(client, req.params.id, true);
-  if (!run) return problem(404, `no run ${req.params.id}`);
+  if (!run) return problem(404, `no run ${prefix(req.params.id)}`);
   const view = await runView(run);
   const gates: Record<string, GateCustomStatus> = {};
   for (const [stepId, st] of Object.entries(view?.steps ?? {})) {

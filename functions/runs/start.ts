@@ -7,11 +7,11 @@ import { forecastRto, type Plan, type RtoForecast } from '../../shared/plan/inde
 import type { RunbookName } from '../../shared/plan/schema.js';
 import { ORCHESTRATION, type RunInput, type RunMode, type RunOptions } from '../../shared/runs/contract.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
-import { holdReason, takeOverAllowed } from '../../shared/runs/lock-holder.js';
+import { prefix } from '../../shared/text/quote.js';
 import { loadTopologyFile } from '../../shared/topology/index.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
-import { lockHolder, runLocks } from '../activities/runs.js';
+import { reserveLocks } from './reserve.js';
 import type { DecisionAnswer } from './decisions.js';
 import { findRun, type Client } from './read.js';
 import { decisionKey, seal } from './signing.js';
@@ -42,7 +42,7 @@ export async function startRun(client: Client, user: string, req: StartRequest):
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof options.fromRun === 'string') {
     const from = (await findRun(client, options.fromRun, true))?.status;
-    if (!from) return refusal(404, `no run ${options.fromRun}`);
+    if (!from) return refusal(404, `no run ${prefix(options.fromRun)}`);
     const report = (from.output ?? {}) as { runbook?: string; outcome?: string; records?: Record<string, unknown> };
     const failoverOptions = ((from.input as { options?: Record<string, unknown> } | undefined)?.options) ?? {};
     const r = recordedFromFailover(req.runbook, options.fromRun, { ...report, options: failoverOptions });
@@ -60,13 +60,6 @@ export async function startRun(client: Client, user: string, req: StartRequest):
   } catch (err) {
     return refusal(400, (err as Error).message);
   }
-  // A lock another run holds refuses the run here, before it exists, unless the run could take it
-  // over itself (its holder has ended with nothing in flight). The run's own acquisition stays the
-  // guard against two starts racing past this check.
-  for (const held of locks.length ? await runLocks().holders(locks) : []) {
-    const holder = await lockHolder(client, held.runId);
-    if (!takeOverAllowed(holder)) return refusal(409, holdReason(held.lock, holder, held.since), { lock: held.lock, heldBy: held.runId });
-  }
   const settings = appSettings();
   // A run of executor version 5 runs only with the API's signature on its input.
   let key: string;
@@ -76,6 +69,15 @@ export async function startRun(client: Client, user: string, req: StartRequest):
     runId, runbook: req.runbook, options, mode: req.mode, requestedBy: user,
     requestedAt: new Date().toISOString(), config: runConfigFrom(settings),
   });
-  await client.startNew(ORCHESTRATION.runPlan, { instanceId: runId, input });
+  // The locks are reserved before the run exists: an overlapping start is refused here (409),
+  // and a run that cannot be started gives its reservation back.
+  const reserved = await reserveLocks(client, runId, locks);
+  if (!reserved.ok) return refusal(409, reserved.error, { lock: reserved.lock, heldBy: reserved.heldBy });
+  try {
+    await client.startNew(ORCHESTRATION.runPlan, { instanceId: runId, input });
+  } catch (err) {
+    await reserved.release();
+    throw err;
+  }
   return { status: 202, body: { runId, runbook: input.runbook, mode: input.mode, requestedBy: user, statusUrl: `/api/runs/${runId}` } };
 }

@@ -89,6 +89,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_DECISION_KEY', value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/decision-key)' }
         // Identities come from App Service Authentication only: the local dev header is refused.
         { name: 'LYNCDR_IDENTITY', value: 'easy-auth' }
+        // People are authorised on their object id within this tenant (shared/identity). The
+        // operators and approver groups name object ids; a UPN there needs an entry in the
+        // LYNCDR_DIRECTORY app setting ({"upn": "object id"}), or the app refuses to start.
+        { name: 'LYNCDR_TENANT_ID', value: tenant().tenantId }
         { name: 'LYNCDR_OPERATORS', value: string(operators) }
         { name: 'LYNCDR_APPROVAL_POLICIES', value: string(approvalPolicies) }
         // The links on cards and in mails: the app's default host name (Flex Consumption without a

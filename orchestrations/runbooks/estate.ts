@@ -4,6 +4,7 @@
 import type { DnsRecord, FrontEndPool, PersistentChat, Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
 import { PlanBuildError } from './steps.js';
+import { quoted } from '../../shared/text/quote.js';
 
 export function findPool(t: Topology, fqdn: string, optionName = 'pool'): FrontEndPool {
   const want = fqdn.toLowerCase();
@@ -23,7 +24,7 @@ export function pairedPools(t: Topology, fqdn: string, optionName = 'pool'): { p
 
 export function findSite(t: Topology, name: string, optionName = 'failedSite'): string {
   const site = t.sites.find((s) => s.name.toLowerCase() === name.toLowerCase());
-  if (!site) throw new PlanBuildError(`${optionName}: unknown site "${name}"; the estate has ${t.sites.map((s) => s.name).join(', ')}`);
+  if (!site) throw new PlanBuildError(`${optionName}: unknown site ${quoted(name)}; the estate has ${t.sites.map((s) => s.name).join(', ')}`);
   return site.name;
 }
 

@@ -17,6 +17,7 @@ import { buildCmsFailover, CmsFailoverOptions } from './cms-failover.js';
 import { buildLegacySiteDr, LegacySiteDrOptions } from './legacy-site-dr.js';
 import { buildLegacyNightlyExport, LegacyNightlyExportOptions } from './legacy-nightly-export.js';
 import { buildReadiness, ReadinessOptions } from './readiness.js';
+import { prefix } from '../../shared/text/quote.js';
 
 export { PlanBuildError } from './steps.js';
 
@@ -63,7 +64,7 @@ export function parseRunbookOptions(runbook: string, options: unknown): unknown 
   if (!r.success) {
     throw new PlanBuildError(`${runbook}: ${r.error.issues.map((i) => {
       const where = pathOf(i.path);
-      if (i.code === 'unrecognized_keys') return `unknown option(s) ${i.keys.join(', ')}; ${runbook} takes ${optionNames(e.options).join(', ')}`;
+      if (i.code === 'unrecognized_keys') return `unknown option(s) ${i.keys.slice(0, 5).map((k) => prefix(k)).join(', ')}; ${runbook} takes ${optionNames(e.options).join(', ')}`;
       if (i.code === 'invalid_type' && /received undefined/.test(i.message)) return `option ${where} is required`;
       return `option ${where || '(options)'}: ${i.message}`;
     }).join('; ')}`);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApprovalPolicySchema, IdentitySchema, type ApprovalPolicyInput } from '../approvals/schema.js';
 import { DEFAULT_AUDIT_TABLE } from '../audit/config.js';
 import type { RunConfig } from '../runs/contract.js';
+import { resolveConfigured } from '../identity/index.js';
 
 /** Local development identities (x-lyncdr-user / lyncdr --as): alice, bob, carol approve; dave escalates. */
 const devPolicy = (over: Partial<ApprovalPolicyInput> = {}): ApprovalPolicyInput => ({
@@ -47,6 +48,8 @@ export const AppSettingsSchema = z.object({
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** How long a start's lock reservation waits for its run to exist before the next start may release it. */
+  LYNCDR_LOCK_RESERVATION_SECONDS: z.coerce.number().positive().default(300),
   ServiceBusConnection: z.string().optional(),
 });
 
@@ -67,6 +70,7 @@ export interface AppSettings {
   decisionTimeoutMinutes: number;
   confirmationTimeoutMinutes: number;
   resultGraceMs: number;
+  lockReservationSeconds: number;
   serviceBusConnection?: string;
 }
 
@@ -80,13 +84,19 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
   if (!r.success) throw new ConfigError(`invalid app settings: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const s = r.data;
   if (s.LYNCDR_TRANSPORT === 'servicebus' && !s.ServiceBusConnection) throw new ConfigError('LYNCDR_TRANSPORT=servicebus needs ServiceBusConnection');
+  // People are compared as the identity mode knows them: object ids in easy-auth (names resolved
+  // through LYNCDR_DIRECTORY), names as written locally (shared/identity).
+  const who = (list: string[]) => list.map((e) => resolveConfigured(e, env));
+  const policies = s.LYNCDR_APPROVAL_POLICIES ?? z.record(z.string(), ApprovalPolicySchema).parse(DEFAULT_APPROVAL_POLICIES);
   return {
     topologyFile: s.LYNCDR_TOPOLOGY,
     transport: s.LYNCDR_TRANSPORT,
     queuePrefix: s.LYNCDR_QUEUE_PREFIX,
     resultsQueue: s.LYNCDR_RESULTS_QUEUE ?? `${s.LYNCDR_QUEUE_PREFIX}-results`,
-    approvalPolicies: s.LYNCDR_APPROVAL_POLICIES ?? z.record(z.string(), ApprovalPolicySchema).parse(DEFAULT_APPROVAL_POLICIES),
-    ...(s.LYNCDR_OPERATORS ? { operators: s.LYNCDR_OPERATORS } : {}),
+    approvalPolicies: Object.fromEntries(Object.entries(policies).map(([name, p]) => [name, {
+      ...p, approverGroups: { primary: who(p.approverGroups.primary), escalation: who(p.approverGroups.escalation) },
+    }])),
+    ...(s.LYNCDR_OPERATORS ? { operators: who(s.LYNCDR_OPERATORS) } : {}),
     auditTable: s.LYNCDR_AUDIT_TABLE,
     lockTable: s.LYNCDR_LOCK_TABLE,
     runStepsTable: s.LYNCDR_RUN_STEPS_TABLE,
@@ -94,6 +104,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
     confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
     resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,
+    lockReservationSeconds: s.LYNCDR_LOCK_RESERVATION_SECONDS,
     serviceBusConnection: s.ServiceBusConnection,
   };
 }

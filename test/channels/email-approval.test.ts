@@ -173,18 +173,26 @@ describe('refusals and link checks', () => {
 
   it('someone else than the link\'s approver: 403 locally (x-lyncdr-user) and in easy-auth mode; no sign-in in easy-auth: 401', async () => {
     expect((await clickLink(carol, { as: 'bob' })).status).toBe(403);
-    const principal = (upn: string) => Buffer.from(JSON.stringify({ userDetails: upn, claims: [{ typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', val: upn }] })).toString('base64');
-    process.env.LYNCDR_IDENTITY = 'easy-auth';
+    // Easy Auth's principal: the link's approver is resolved to an object id through the directory.
+    const tenant = '7f1a4c2e-0000-4000-8000-00000000a001';
+    const oids: Record<string, string> = { bob: '2b8e7d10-2222-4222-8222-00000000b002', carol: '2b8e7d10-3333-4333-8333-00000000b003' };
+    const principal = (who: string) => Buffer.from(JSON.stringify({ userDetails: `${who}@contoso.com`, claims: [
+      { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: oids[who] },
+      { typ: 'http://schemas.microsoft.com/identity/claims/tenantid', val: tenant },
+    ] })).toString('base64');
+    Object.assign(process.env, { LYNCDR_IDENTITY: 'easy-auth', LYNCDR_TENANT_ID: tenant, LYNCDR_DIRECTORY: JSON.stringify(oids) });
     try {
       expect((await fetch(carol)).status).toBe(401);
       expect((await fetch(carol, { headers: { 'x-lyncdr-user': 'carol' } })).status).toBe(401);
       const foreign = await fetch(carol, { headers: { 'x-ms-client-principal': principal('bob') } });
       expect(foreign.status).toBe(403);
-      expect(await foreign.text()).toMatch(/issued to carol; you are signed in as bob/);
-      const own = await fetch(carol, { headers: { 'x-ms-client-principal': principal('Carol') } });
+      expect(await foreign.text()).toMatch(/issued to carol; you are signed in as bob@contoso.com \(2b8e7d10-2222-4222-8222-00000000b002\)/);
+      const own = await fetch(carol, { headers: { 'x-ms-client-principal': principal('carol') } });
       expect(own.status).toBe(200);
     } finally {
       delete process.env.LYNCDR_IDENTITY;
+      delete process.env.LYNCDR_TENANT_ID;
+      delete process.env.LYNCDR_DIRECTORY;
     }
     expect(await gateVotes(id)).toHaveLength(0);
   });

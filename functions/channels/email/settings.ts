@@ -3,6 +3,7 @@
 // from, where identities receive mail, and the signed links' key, base URL and tables.
 import { z } from 'zod';
 import { IdentitySchema } from '../../../shared/approvals/schema.js';
+import { directoryOf, resolveConfigured } from '../../../shared/identity/index.js';
 import { jsonText } from '../../../shared/config/index.js';
 
 const TableName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'table name: 3-63 letters and digits, starting with a letter');
@@ -56,6 +57,18 @@ export interface EmailSettings extends LinkSettings {
 const nonBlank = (env: NodeJS.ProcessEnv) => Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
 const problems = (e: z.ZodError) => e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
 
+/**
+ * The addresses keyed as the app compares identities (object ids in easy-auth mode): a configured
+ * name resolves through LYNCDR_DIRECTORY, and a directory UPN that is an address is that person's
+ * address unless LYNCDR_EMAIL_ADDRESSES says otherwise.
+ */
+function addressesByIdentity(configured: Record<string, string>, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [upn, oid] of directoryOf(env)) if (z.email().safeParse(upn).success) out[oid] = upn;
+  for (const [who, address] of Object.entries(configured)) out[resolveConfigured(who, env)] = address;
+  return out;
+}
+
 export function linkSettings(env: NodeJS.ProcessEnv = process.env): LinkSettings {
   const r = LinkSettingsSchema.safeParse(nonBlank(env));
   if (!r.success) throw new Error(`e-mailed links are not configured: ${problems(r.error)}`);
@@ -70,7 +83,7 @@ export function emailSettings(env: NodeJS.ProcessEnv = process.env): EmailSettin
   return {
     key: s.LYNCDR_LINK_KEY, timeoutMinutes: s.LYNCDR_LINK_TIMEOUT_MINUTES, linksTable: s.LYNCDR_LINKS_TABLE,
     smtp: { host: s.LYNCDR_SMTP_HOST, port: s.LYNCDR_SMTP_PORT, secure: s.LYNCDR_SMTP_SECURE, user: s.LYNCDR_SMTP_USER, password: s.LYNCDR_SMTP_PASSWORD },
-    from: s.LYNCDR_MAIL_FROM, addresses: s.LYNCDR_EMAIL_ADDRESSES, publicUrl: s.LYNCDR_PUBLIC_URL.replace(/\/+$/, ''),
+    from: s.LYNCDR_MAIL_FROM, addresses: addressesByIdentity(s.LYNCDR_EMAIL_ADDRESSES, env), publicUrl: s.LYNCDR_PUBLIC_URL.replace(/\/+$/, ''),
     signInFirst: env.LYNCDR_IDENTITY === 'easy-auth',
     notificationsTable: s.LYNCDR_NOTIFICATIONS_TABLE,
   };

@@ -11,6 +11,7 @@ import { statusOf, type Client } from '../../runs/read.js';
 import { previewPlan, startRun } from '../../runs/start.js';
 import { errorCard, gateCard, messageCard, whatIfCard, VERBS, type Card, type GateCardOptions } from './cards.js';
 import type { TeamsStore } from './store.js';
+import { RequestedRunOptions } from '../../../shared/runs/requested-options.js';
 
 /** What a button sends back; untrusted, so parsed. Teams merges the card's inputs (comment) into it. */
 export const ActionValue = z.object({
@@ -20,7 +21,7 @@ export const ActionValue = z.object({
     stepId: z.string().max(200).optional(),
     planHash: z.string().max(200).optional(),
     runbook: RunbookName.optional(),
-    options: z.record(z.string(), z.json()).optional(),
+    options: RequestedRunOptions.optional(),
     mode: z.enum(['drill', 'what-if', 'live']).optional(),
     comment: z.string().trim().max(2000).optional(),
   }).loose().default({}),

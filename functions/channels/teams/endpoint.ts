@@ -16,6 +16,7 @@ import { answerMessage } from './messages.js';
 import { cardActivity } from './sender.js';
 import { teamsSettings, type TeamsSettings } from './settings.js';
 import { TeamsStore } from './store.js';
+import { JsonTooDeepError, parseJsonWithDepthLimit } from '../../../shared/json/depth.js';
 
 // One connector per configuration, so its bot token is reused across requests until it expires.
 const connectors = new Map<string, BotConnector>();
@@ -83,9 +84,10 @@ export async function handleActivity(req: HttpRequest, context: InvocationContex
   if (!s) return { status: 404, jsonBody: { error: 'the Teams channel is not configured (LYNCDR_TEAMS_APP_ID)' } };
   let raw: unknown;
   try {
-    raw = JSON.parse(await req.text());
-  } catch {
-    return { status: 400, jsonBody: { error: 'the body is not JSON' } };
+    // The same depth limit as the API's routes (shared/json/depth.ts): 400, not a stack overflow later.
+    raw = parseJsonWithDepthLimit(await req.text());
+  } catch (err) {
+    return { status: 400, jsonBody: { error: err instanceof JsonTooDeepError ? `the body is too deeply nested: ${err.message}` : 'the body is not JSON' } };
   }
   const { serviceUrl, channelId } = (raw ?? {}) as { serviceUrl?: unknown; channelId?: unknown };
   const auth = await authenticateActivity(req.headers.get('authorization'), typeof serviceUrl === 'string' ? serviceUrl : undefined, s, typeof channelId === 'string' ? channelId : undefined);

@@ -1,11 +1,13 @@
-// Who pressed a button or wrote to the bot, as the API knows people: their UPN (what
-// LYNCDR_OPERATORS and the approver groups list). An activity carries the Teams user id and the
+// Who pressed a button or wrote to the bot, as the API knows people (shared/identity): in
+// easy-auth mode their Entra object id; with dev-header identities their UPN (what
+// LYNCDR_OPERATORS and the approver groups list there). An activity carries the Teams user id and the
 // Entra object id (from.aadObjectId) but no UPN, so the UPN comes from LYNCDR_TEAMS_UPN_MAP (object
 // id -> UPN, for tenants where the bot may not read rosters) or from the Bot Connector's member
 // lookup, which answers userPrincipalName for members of the conversation. The member must be the
 // same Entra object as the activity's sender, and of our tenant when one is configured.
 import type { Activity } from '@microsoft/agents-activity';
 import { IdentitySchema } from '../../../shared/approvals/schema.js';
+import { entraIdentity, identityMode } from '../../../shared/identity/index.js';
 import type { BotConnector } from './connector.js';
 import type { TeamsSettings } from './settings.js';
 import type { TeamsStore } from './store.js';
@@ -23,6 +25,14 @@ export async function teamsIdentity(a: Activity, s: TeamsSettings, connector: Bo
   if (!from?.id || !aad) return { ok: false, why: 'Teams did not say who you are (no Entra object id on the activity)' };
   const tenant = tenantOf(a);
   if (s.tenantId && tenant?.toLowerCase() !== s.tenantId.toLowerCase()) return { ok: false, why: `this bot serves tenant ${s.tenantId}, not ${tenant ?? '(none)'}` };
+  // Where the app authorises on Entra object ids (easy-auth), so does Teams: the sender's object
+  // id in the app's tenant is the identity, as it is for the API (shared/identity).
+  if (identityMode() === 'easy-auth') {
+    const r = entraIdentity({ oid: aad, tid: tenant, display: s.upnMap[aad] });
+    if (!r.ok) return { ok: false, why: r.error };
+    await store.saveUser(r.user, from.id).catch(() => undefined);
+    return { ok: true, user: r.user, aadObjectId: aad };
+  }
   let upn = s.upnMap[aad];
   if (!upn) {
     if (!a.serviceUrl || !a.conversation?.id) return { ok: false, why: 'the activity names no conversation to look you up in' };

@@ -9,6 +9,7 @@ import { runbookEntry } from '../../../orchestrations/runbooks/index.js';
 import { findRun, runView, type Client } from '../../runs/read.js';
 import { previewPlan } from '../../runs/start.js';
 import { errorCard, messageCard, whatIfCard, type Card } from './cards.js';
+import { prefix } from '../../../shared/text/quote.js';
 
 export const HELP = [
   'failover site <site>: what-if of a site failover (Declare starts it)',
@@ -45,7 +46,7 @@ async function whatIf(runbook: string, pairs: string[], askedBy: string): Promis
 
 async function status(client: Client, id: string): Promise<Card> {
   const run = await findRun(client, id);
-  if (!run) return errorCard(`no run ${id}`);
+  if (!run) return errorCard(`no run ${prefix(id)}`);
   // The summary with every step's row, exactly as GET /api/runs/{id} shows it.
   const c = await runView(run);
   if (!c) return messageCard(`Run ${id}`, [`${String(run.status.runtimeStatus)}`]);
