@@ -163,7 +163,7 @@ export const dispatchCommandActivity = df.app.activity(ACTIVITY.dispatchCommand,
     const verify = input.verify && { commandId: commandIdFor(input.runId, input.verify.stepId, input.attempt), invocation: input.verify.invocation, timeoutMs: input.verify.timeoutMs };
     const message = CommandMessage.parse({
       v: 1, commandId, runId: input.runId, stepId: input.stepId, site: input.site, invocation: input.invocation,
-      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, ...(verify ? { verify } : {}),
+      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, ...(input.keep ? { keep: input.keep } : {}), ...(verify ? { verify } : {}),
     });
     // Service Bus drops a resend with the same messageId; the worker's journal absorbs it on Azurite.
     await transport(input.queuePrefix).sendCommand(message);

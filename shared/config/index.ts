@@ -112,4 +112,4 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * recordSteps activity when no other activity carries them.
  * 4: the orchestrators notify people (the notify activity: gates, manual steps, decisions, the end).
  */
-export const EXECUTOR_VERSION = 4;
+export const EXECUTOR_VERSION = 7;
