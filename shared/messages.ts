@@ -48,6 +48,11 @@ export const CommandMessage = z.object({
   /** Queue for the result when the sender does not read the shared results queue. */
   replyTo: z.string().min(1).max(260).optional(),
   /**
+   * The step's records key: when the command returns a list, the worker keeps all of it under
+   * this key for the run (the message carries only what fits), and users.moveRecorded takes slices of it.
+   */
+  keep: z.string().regex(/^[a-zA-Z][a-zA-Z0-9.]{0,63}$/).optional(),
+  /**
    * A read-only check the worker runs right after the command succeeds, in the same delivery, and
    * returns with the result: one round trip through the queues instead of two. Not run in what-if
    * or after a failure. A worker that does not return it (older, or stopped between the two) makes

@@ -8,6 +8,8 @@ import {
 import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
+import { RecordedLists } from './recorded-lists.js';
+import { usersMoveRecorded } from '../shared/commands/users.js';
 import type { ReceivedCommand, WorkerTransport } from '../shared/transport/types.js';
 import { boundedOutput, fitToMessage, MAX_OUTPUT_BYTES, MAX_VERIFICATION_BYTES } from './message-size.js';
 
@@ -69,6 +71,8 @@ export class HybridWorker {
   private readonly inflight = new Map<string, InFlight>();
   private readonly timers: NodeJS.Timeout[] = [];
   private slotFreed: (() => void) | undefined;
+  /** Next to the journal: both are this worker's own disk. */
+  private readonly recorded: RecordedLists;
 
   constructor(options: WorkerOptions) {
     this.workerId = options.workerId ?? `${options.site}-${randomUUID().slice(0, 8)}`;
@@ -78,6 +82,7 @@ export class HybridWorker {
       ...options,
     };
     if (this.o.concurrency < 1) throw new RangeError('concurrency must be at least 1');
+    this.recorded = new RecordedLists(`${this.o.journal.dir}.recorded`);
   }
 
   start(): void {
@@ -181,10 +186,18 @@ export class HybridWorker {
       const detail = typeof msg.body === 'string' ? 'body is not JSON' : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       return this.settleOrAbandon(msg, () => this.reject(msg, 'invalid-message', detail));
     }
-    const cmd = parsed.data;
+    let cmd = parsed.data;
     if (cmd.site !== this.o.site) {
       return this.settleOrAbandon(msg, () => this.reject(msg, 'wrong-site', `command for site "${cmd.site}" delivered to the worker of "${this.o.site}"`, cmd.replyTo));
     }
+    const taken = await this.takeRecorded(cmd);
+    if (!taken.ok) return this.settleOrAbandon(msg, () => this.reject(msg, 'invalid-params', taken.message, cmd.replyTo));
+    if ('nothingLeft' in taken) {
+      // A batch planned from the topology's user count past the end of the list actually read.
+      const done: ResultMessage = { ...this.base(cmd), status: 'succeeded', finishedAt: new Date().toISOString(), duplicate: false, output: { moved: 0, recordedCount: taken.nothingLeft } };
+      return this.settleOrAbandon(msg, async () => { await this.o.transport.sendResult(done, cmd.replyTo); await msg.complete(); });
+    }
+    cmd = taken.cmd;
     const resolved = this.o.resolve(cmd.invocation);
     if (!resolved.ok) return this.settleOrAbandon(msg, () => this.reject(msg, resolved.kind, resolved.message, cmd.replyTo));
     let verify: Extract<ResolveResult, { ok: true }> | undefined;
@@ -267,6 +280,21 @@ export class HybridWorker {
     }
   }
 
+  /**
+   * users.moveRecorded names a slice of a list this worker kept for the run: it runs as users.move
+   * with those users, so the users never travel in the plan, the message or the history.
+   */
+  private async takeRecorded(cmd: CommandMessage): Promise<{ ok: true; cmd: CommandMessage } | { ok: true; nothingLeft: number } | { ok: false; message: string }> {
+    if (cmd.invocation.name !== 'users.moveRecorded') return { ok: true, cmd };
+    const p = usersMoveRecorded.params.safeParse(cmd.invocation.params);
+    if (!p.success) return { ok: false, message: `users.moveRecorded: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    const kept = await this.recorded.slice(cmd.runId, p.data.recorded, p.data.from, p.data.to);
+    if (!kept) return { ok: false, message: `users.moveRecorded: this worker kept no list ${p.data.recorded} for run ${cmd.runId.slice(0, 80)} (the read that records it ran elsewhere, or not at all)` };
+    const identities = kept.items.map((u) => (u && typeof u === 'object' ? (u as { SipAddress?: unknown }).SipAddress : u));
+    if (!identities.length) return { ok: true, nothingLeft: kept.count };
+    return { ok: true, cmd: { ...cmd, invocation: { name: 'users.move', params: { identities, targetPoolFqdn: p.data.targetPoolFqdn, force: p.data.force } } } };
+  }
+
   /** Commands a delivery of which this process is working on. */
   private readonly running_ = new Set<string>();
 
@@ -296,6 +324,8 @@ export class HybridWorker {
         await msg.abandon().catch(() => undefined);
         return undefined;
       }
+      // Kept before the result is cut to fit a message: later steps take their slices from here.
+      if (cmd.keep && outcome.status === 'succeeded' && Array.isArray(outcome.output)) await this.recorded.keep(cmd.runId, cmd.keep, outcome.output);
       const answer = answerOf(outcome, timedOut(controller.signal), cmd.timeoutMs, COMMAND_LIMITS);
       this.o.log('command.finished', { commandId: cmd.commandId, status: answer.status });
       return finish(answer);

@@ -167,7 +167,7 @@ export const dispatchCommandActivity = df.app.activity(ACTIVITY.dispatchCommand,
     const verify = input.verify && { commandId: commandIdFor(input.runId, input.verify.stepId, input.attempt), invocation: input.verify.invocation, timeoutMs: input.verify.timeoutMs };
     const message = CommandMessage.parse({
       v: 1, commandId, runId: input.runId, stepId: input.stepId, site: input.site, invocation: input.invocation,
-      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, attempt: input.attempt, ...(verify ? { verify } : {}),
+      mode: input.mode, timeoutMs: input.timeoutMs, sentAt: input.at, attempt: input.attempt, ...(input.keep ? { keep: input.keep } : {}), ...(verify ? { verify } : {}),
     });
     // Recorded before it is sent, so its result (however fast) finds what it must match.
     await sentCommands().record({ runId: input.runId, commandId, stepId: input.stepId, site: input.site, attempt: input.attempt });

@@ -107,6 +107,8 @@ function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocati
   const { context, input } = run;
   const sent = (yield run.act.dispatchCommand({
     runId: input.runId, stepId, attempt, site: step.site, invocation, mode: executionModeFor(input.mode), timeoutMs, at: run.now(), queuePrefix: input.config.queuePrefix,
+    // From executor 7 the worker keeps a recorded list whole, for the steps that take slices of it.
+    ...(step.records && stepId === step.id && (input.config.executorVersion ?? 1) >= 7 ? { keep: step.records } : {}),
     ...(verify ? { verify: { stepId: `${stepId}.verify`, invocation: verify, timeoutMs } } : {}),
   })) as DispatchOutput;
   // The worker runs the check after the command, so it gets its own time on top.

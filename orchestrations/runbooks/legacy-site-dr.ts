@@ -2,16 +2,17 @@
 // Edition server hosts the CMS and takes the users.
 //   pre-flight  the CMS is in the DR site; count the users homed on the failed pool
 //   gate        declare disaster
-//   1. Move-CsUser every user of the failed pool to the DR pool with -Force, in batches of 500
-//      (the failed pool is down, so only the home server changes: contact lists are lost)
+//   1. Move-CsUser the users the pre-flight listed to the DR pool with -Force, in batches of 500,
+//      legacyDr.parallelMoves at a time (the failed pool is down, so only the home server changes:
+//      contact lists are lost); then count that none is left on the failed pool
 //   2. restore the contact lists from the nightly export (DBImpExp.exe /import; Import-CsUserData on 2013+)
 //   3. restore the Response Groups
 //   4. sip A / SRV records -> the DR server; verify a sign-in
 import { z } from 'zod';
-import { fqdn, sipAddress } from '../../shared/commands/values.js';
+import { fqdn } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan, PlanStep } from '../../shared/plan/schema.js';
-import { cmd, expectEq, gate, manual, PlanBuildError, verifyOutput, DURATION, DURATIONS } from './steps.js';
+import { cmd, expectEq, gate, PlanBuildError, verifyOutput } from './steps.js';
 import { cmsPool, findPool, poolFailoverTargets, thousands } from './estate.js';
 import { dnsReadSteps, dnsRepointSteps } from './dns.js';
 import { dnsChangesToSite } from './fe-branch.js';
@@ -19,13 +20,13 @@ import { contactsFile, requireLegacyDr, rgsFile, usesDbImpExp } from './legacy.j
 import { isoDate } from './pchat-backup.js';
 
 export const MOVE_BATCH = 500;
+/** The pre-flight's Get-CsUser list, which the worker keeps whole and the move batches take slices of. */
+const USERS_TO_MOVE = 'legacy.usersToMove';
 
 export const LegacySiteDrOptions = z.strictObject({
   failedPool: fqdn,
   /** The night whose export to restore (YYYY-MM-DD). */
   exportDate: isoDate,
-  /** The users to move, when known (Get-CsUser output); without them the move is a manual step. */
-  users: z.array(sipAddress).max(100_000).optional(),
 });
 export type LegacySiteDrOptions = z.infer<typeof LegacySiteDrOptions>;
 
@@ -46,7 +47,7 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
       verification: verifyOutput('the CMS is in the DR site', [expectEq('PoolFqdn', drPool.fqdn, `CMS on ${drPool.fqdn}`)]),
     }),
     cmd('read-users-to-move', 'users.listByPool', { registrarPool: failed.fqdn }, {
-      title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)})`, site, source: SOURCE, records: 'legacy.usersToMove',
+      title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)})`, site, source: SOURCE, records: USERS_TO_MOVE,
     }),
   ];
   const changes = dnsChangesToSite(t, site, ['sip', 'sipinternaltls'], [{ pool: failed, backup: drPool }]);
@@ -60,34 +61,25 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
   });
   const steps: PlanStep[] = [...preflight, declare];
 
-  let moved: string;
-  if (options.users?.length) {
-    const users = options.users;
-    const batches = Math.ceil(users.length / MOVE_BATCH);
-    let prev = declare.id;
-    for (let b = 0; b < batches; b++) {
-      const batch = users.slice(b * MOVE_BATCH, (b + 1) * MOVE_BATCH);
-      // One batch after another: each reports its count, and a failure stops the rest.
-      const s = cmd(`move-users-${b + 1}`, 'users.move', { identities: batch, targetPoolFqdn: drPool.fqdn, force: true }, {
-        title: `Move users ${b * MOVE_BATCH + 1}-${b * MOVE_BATCH + batch.length} of ${users.length} to ${drPool.fqdn} (-Force: contact lists lost)`,
-        site, dependsOn: [prev], source: SOURCE,
-        estimatedMs: Math.ceil((batch.length / MOVE_BATCH) * DURATIONS['users.move'].estimatedMs),
-      });
-      steps.push(s);
-      prev = s.id;
-    }
-    moved = prev;
-  } else {
-    const batches = Math.max(1, Math.ceil(failed.userCount / MOVE_BATCH));
-    const m = manual('move-users', {
-      title: `Move every user of ${failed.fqdn} to ${drPool.fqdn} with -Force`,
-      instructions: `For the users listed in legacy.usersToMove, in batches of ${MOVE_BATCH}: Get-CsUser -Filter {RegistrarPool -eq "${failed.fqdn}"} | Move-CsUser -Target '${drPool.fqdn}' -Force -Confirm:$false (or Lync Server Control Panel: Users, Find, Action, Move all users to pool, Force). Count the users moved and report any that failed. Or re-plan with --option users=<sip,...> to have lyncdr move them.`,
-      site, dependsOn: [declare.id], source: SOURCE,
-      estimatedMs: batches * DURATIONS['users.move'].estimatedMs, timeoutMs: 4 * 60 * DURATION.MIN,
-    });
-    steps.push(m);
-    moved = m.id;
+  // The users the pre-flight listed, in batches of 500 the worker takes from the list it kept
+  // (users.moveRecorded): no user travels in the plan, the run's input or its history. Batches
+  // are planned from the topology's count; one past the end of the list moves nobody, and the
+  // check below finds any user the count missed. `parallelMoves` chains run side by side.
+  const batches = Math.max(1, Math.ceil(failed.userCount / MOVE_BATCH));
+  const chains = Math.min(dr.parallelMoves, batches);
+  const moves: PlanStep[] = [];
+  for (let b = 0; b < batches; b++) {
+    moves.push(cmd(`move-users-${b + 1}`, 'users.moveRecorded', { recorded: USERS_TO_MOVE, from: b * MOVE_BATCH, to: (b + 1) * MOVE_BATCH, targetPoolFqdn: drPool.fqdn, force: true }, {
+      title: `Move users ${b * MOVE_BATCH + 1}-${(b + 1) * MOVE_BATCH} of those listed on ${failed.fqdn} to ${drPool.fqdn} (-Force: contact lists lost)`,
+      site, dependsOn: [b < chains ? declare.id : moves[b - chains].id], source: SOURCE,
+    }));
   }
+  const checkMoved = cmd('check-users-moved', 'users.listByPool', { registrarPool: failed.fqdn }, {
+    title: `Count the users still homed on ${failed.fqdn}: none may be left`, site, dependsOn: moves.map((m) => m.id), source: SOURCE,
+    verification: verifyOutput('every listed user was moved', [expectEq('length', 0, `no user is still homed on ${failed.fqdn}`)]),
+  });
+  steps.push(...moves, checkMoved);
+  const moved = checkMoved.id;
 
   const contacts = contactsFile(t, failed.fqdn, options.exportDate);
   const restoreContacts = usesDbImpExp(t)

@@ -75,6 +75,7 @@ export const DURATIONS: Record<CommandName, { estimatedMs: number; timeoutMs: nu
   'users.get': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },
   // A batch of up to 500 forced moves (only the home server attribute changes).
   'users.move': { estimatedMs: 4 * MIN, timeoutMs: 30 * MIN },
+  'users.moveRecorded': { estimatedMs: 4 * MIN, timeoutMs: 30 * MIN },
   'userdata.export': { estimatedMs: 10 * MIN, timeoutMs: 60 * MIN },
   'userdata.import': { estimatedMs: 15 * MIN, timeoutMs: 2 * 60 * MIN },
   'userdata.update': { estimatedMs: 10 * MIN, timeoutMs: 60 * MIN },

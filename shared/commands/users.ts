@@ -1,7 +1,7 @@
 // User homing, user data and Response Group commands (runbooks 1, 9).
 import { z } from 'zod';
 import { arg, defineCommand, ps } from './define.js';
-import { fqdn, sipAddress, sipUserFilter, windowsPath } from './values.js';
+import { fqdn, recordedKey, sipAddress, sipUserFilter, windowsPath } from './values.js';
 
 export const usersList = defineCommand({
   name: 'users.listByPool',
@@ -43,6 +43,30 @@ export const usersMove = defineCommand({
     ps('Move-CsUser', [arg.value('Target', p.targetPoolFqdn), p.force && arg.switch('Force'), arg.noConfirm()], {
       parameter: 'Identity',
       values: p.identities,
+    }),
+});
+
+export const usersMoveRecorded = defineCommand({
+  name: 'users.moveRecorded',
+  kind: 'powershell',
+  summary: 'Rehome items from..to of the user list a pre-flight recorded (Get-CsUser output kept by the worker); the worker runs it as users.move with those users.',
+  params: z.strictObject({
+    recorded: recordedKey,
+    /** Zero-based, end exclusive: at most 500 users, as users.move. */
+    from: z.number().int().min(0).max(1_000_000),
+    to: z.number().int().min(1).max(1_000_000),
+    targetPoolFqdn: fqdn,
+    force: z.boolean().default(true),
+  }).refine((p) => p.to > p.from && p.to - p.from <= 500, 'from..to: 1 to 500 users, from < to'),
+  effect: 'non-idempotent',
+  supportsWhatIf: true,
+  example: { recorded: 'legacy.usersToMove', from: 0, to: 500, targetPoolFqdn: 'drse1.contoso.com' },
+  // Display only: the worker replaces the invocation with users.move and the recorded identities
+  // before anything is rendered or run, so this line is what the operator reads in the plan.
+  build: (p) =>
+    ps('Move-CsUser', [arg.value('Target', p.targetPoolFqdn), p.force && arg.switch('Force'), arg.noConfirm()], {
+      parameter: 'Identity',
+      values: [`${p.recorded}[${p.from}..${p.to - 1}].SipAddress`],
     }),
 });
 

@@ -103,3 +103,6 @@ export const dnsZone = fqdn;
 export const dnsRelativeName = z
   .string()
   .regex(/^(?:@|(?:_?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.(?:_?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?))*)$/, 'must be a DNS name relative to its zone, e.g. sip, meet or _sipinternaltls._tcp');
+
+/** A records key of the run (legacy.usersToMove): the list a pre-flight read recorded. */
+export const recordedKey = z.string().regex(/^[a-zA-Z][a-zA-Z0-9.]{0,63}$/, 'a records key: letters, digits and dots');

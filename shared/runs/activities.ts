@@ -67,6 +67,8 @@ export interface DispatchInput {
   at: string;
   /** Queue prefix the run was started with (its workers listen there). */
   queuePrefix: string;
+  /** The step's records key: the worker keeps a listed output whole under it (executor 7). */
+  keep?: string;
   /** The step's read-only verification, run by the worker right after the command succeeds. */
   verify?: { stepId: string; invocation: Invocation; timeoutMs: number };
   /** The run's changed step rows, recorded after the dispatch is audited. */

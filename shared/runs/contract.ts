@@ -36,7 +36,8 @@ export const RunConfig = z.strictObject({
    * upgrade of the app. 2: a verification rides with its command and a step's result and verdict
    * are audited in one activity. 3: customStatus is the run's summary and the step rows are written
    * (shared/config EXECUTOR_VERSION). 4: the run and its gates call the notify activity (gates,
-   * manual steps, decisions, the end). Absent (1): runs started before that.
+   * manual steps, decisions, the end). 7: a command step with `records` is sent with `keep`, so
+   * the worker keeps a listed output whole for later users.moveRecorded ranges. Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });

@@ -76,6 +76,11 @@ export const LegacyDr = z.strictObject({
   drPool: fqdn,
   contactListBackup: windowsPath,
   responseGroupBackup: windowsPath,
+  /**
+   * Move-CsUser batches of 500 run at once against the DR pool: a Standard Edition server takes a
+   * few; more only queue on its SQL Express and stretch every batch toward its timeout.
+   */
+  parallelMoves: z.number().int().min(1).max(8).default(2),
 });
 
 export const Topology = z.strictObject({

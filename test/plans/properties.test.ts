@@ -171,16 +171,31 @@ describe('other runbooks', () => {
     expect(p.targets).toMatchObject({ rtoMinutes: 5, rpoMinutes: 5 });
   });
 
-  it('legacy-site-dr moves users in batches of 500, one after another, before importing contacts', () => {
+  it('legacy-site-dr moves the listed users in ranges of 500, parallelMoves chains at a time, counts none left, then imports contacts', () => {
     const t = estate('estate.lync2010.yaml');
-    const users = Array.from({ length: 1201 }, (_, i) => `sip:user${i}@contoso.com`);
-    const p = buildPlan('legacy-site-dr', t, { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20', users });
-    const moves = byCommand(p, 'users.move');
-    expect(moves.map((m) => (m.command.params.identities as string[]).length)).toEqual([500, 500, 201]);
+    const p = buildPlan('legacy-site-dr', t, { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20' });
+    const moves = byCommand(p, 'users.moveRecorded');
+    // pool1's 5,000 users: ten ranges of the pre-flight's list, and no identity in the plan.
+    expect(moves.map((m) => [m.command.params.from, m.command.params.to])).toEqual(Array.from({ length: 10 }, (_, b) => [b * 500, (b + 1) * 500]));
+    expect(moves.every((m) => m.command.params.recorded === step(p, 'read-users-to-move').records)).toBe(true);
+    expect(byCommand(p, 'users.move')).toEqual([]);
     expect(moves.every((m) => m.rendered.includes('-Force'))).toBe(true);
-    expect(runsAfter(p, 'move-users-3', 'move-users-2')).toBe(true);
-    expect(runsAfter(p, 'restore-contacts', 'move-users-3')).toBe(true);
+    // The default bound, 2: two chains from the gate, each batch after the one two before it.
+    expect(moves.filter((m) => m.dependsOn.includes('declare-disaster')).map((m) => m.id)).toEqual(['move-users-1', 'move-users-2']);
+    expect(step(p, 'move-users-3').dependsOn).toEqual(['move-users-1']);
+    expect(step(p, 'move-users-10').dependsOn).toEqual(['move-users-8']);
+    expect(step(p, 'check-users-moved').dependsOn).toEqual(moves.map((m) => m.id));
+    expect(runsAfter(p, 'restore-contacts', 'check-users-moved')).toBe(true);
     expect(byCommand(p, 'legacy.importContacts')[0].rendered).toContain('/import');
+    const wider = estate('estate.lync2010.yaml');
+    wider.legacyDr!.parallelMoves = 4;
+    const p4 = buildPlan('legacy-site-dr', wider, { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20' });
+    expect(byCommand(p4, 'users.moveRecorded').filter((m) => m.dependsOn.includes('declare-disaster'))).toHaveLength(4);
+  });
+
+  it('legacy-site-dr takes no hand-passed user list', () => {
+    const t = estate('estate.lync2010.yaml');
+    expect(() => buildPlan('legacy-site-dr', t, { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20', users: ['sip:a@contoso.com'] })).toThrow(/users/);
   });
 });
 

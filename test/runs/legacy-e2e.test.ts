@@ -3,7 +3,8 @@
 // worker for each of its sites (Primary, DR). A file of its own: the local host keeps the first
 // value of each app setting in process.env, so one process cannot host two topologies.
 // legacy-site-dr lists pool1's 5,000 users: more than a queue message holds, so the worker sends
-// a bounded result (truncated: true, with the count) and the move is done from the nightly export.
+// a bounded result (truncated: true, with the count), keeps the whole list, and the ten move
+// batches take their 500 users each from it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { ROOT } from '../support/host.js';
@@ -44,6 +45,11 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     const listed = run.report.records?.['legacy.usersToMove'];
     expect(listed).toMatchObject({ truncated: true, count: 5000 });
     const after = await env.sim.snapshot();
+    // The users the pre-flight listed, and only they, were moved, and the count after says none is left.
+    expect(Object.keys(after.movedUsers)).toHaveLength(5000);
+    expect(new Set(Object.values(after.movedUsers))).toEqual(new Set(['drse1.contoso.com']));
+    expect(run.status.order.filter((s: string) => /^move-users-\d+$/.test(s))).toHaveLength(10);
+    expect(run.status.steps['check-users-moved'].state).toBe('succeeded');
     // sip and the SRV record now lead clients to the DR Standard Edition server.
     expect(before.dns['sip.contoso.com'].records).not.toEqual(['10.9.0.20']);
     expect(after.dns['sip.contoso.com'].records).toEqual(['10.9.0.20']);

@@ -102,7 +102,8 @@ const cases: Record<string, Case> = {
 
 describe('every catalog command runs in the simulated estate', () => {
   it('has a case for every command of the catalog', () => {
-    expect(Object.keys(cases).sort()).toEqual([...commandNames].sort());
+    // users.moveRecorded never reaches an executor: the worker runs it as users.move (test/worker/recorded-lists.test.ts).
+    expect(Object.keys(cases).sort()).toEqual(commandNames.filter((n) => n !== 'users.moveRecorded').sort());
   });
 
   for (const name of Object.keys(cases)) {
