@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { fqdn, sipAddress } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan, PlanStep } from '../../shared/plan/schema.js';
-import { cmd, expectEq, gate, manual, PlanBuildError, verifyOutput, DURATION, DURATIONS } from './steps.js';
+import { cmd, expectEq, gate, manual, PlanBuildError, verifyOutput, verifyWith, DURATION, DURATIONS } from './steps.js';
 import { cmsPool, findPool, poolFailoverTargets, thousands } from './estate.js';
 import { dnsReadSteps, dnsRepointSteps } from './dns.js';
 import { dnsChangesToSite } from './fe-branch.js';
@@ -83,6 +83,10 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
       title: `Move every user of ${failed.fqdn} to ${drPool.fqdn} with -Force`,
       instructions: `For the users listed in legacy.usersToMove, in batches of ${MOVE_BATCH}: Get-CsUser -Filter {RegistrarPool -eq "${failed.fqdn}"} | Move-CsUser -Target '${drPool.fqdn}' -Force -Confirm:$false (or Lync Server Control Panel: Users, Find, Action, Move all users to pool, Force). Count the users moved and report any that failed. Or re-plan with --option users=<sip,...> to have lyncdr move them.`,
       site, dependsOn: [declare.id], source: SOURCE,
+      // "equals" with no value means absent: no user is left homed on the failed pool.
+      verification: verifyWith(`no user is homed on ${failed.fqdn} any more`, 'users.listByPool', { registrarPool: failed.fqdn }, [
+        { path: 'SipAddress', op: 'equals', description: `Get-CsUser finds no user on ${failed.fqdn}` },
+      ]),
       estimatedMs: batches * DURATIONS['users.move'].estimatedMs, timeoutMs: 4 * 60 * DURATION.MIN,
     });
     steps.push(m);

@@ -111,5 +111,7 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * (contract v2), the plan builder writes the step rows, and the run records changed rows with a
  * recordSteps activity when no other activity carries them.
  * 4: the orchestrators notify people (the notify activity: gates, manual steps, decisions, the end).
+ * 6: a manual step with a check runs it when confirmed; a failed check sends the step back to
+ * waiting unless the confirmation overrides it (audited).
  */
-export const EXECUTOR_VERSION = 4;
+export const EXECUTOR_VERSION = 6;
