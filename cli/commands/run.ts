@@ -118,11 +118,12 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
       return { json: r, text: `${decision} sent for ${step}\n` };
     })(o));
 
-  common(run.command('confirm <run> <step>').description('confirm a manual step is done'))
+  common(run.command('confirm <run> <step>').description('confirm a manual step is done (its check runs; a failed check sends it back to waiting)'))
     .option('--comment <text>', 'what was done')
-    .action((id: string, step: string, o: Common & { comment?: string }) => act(async () => {
-      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/confirm`, { comment: o.comment });
-      return { json: r, text: `${step} confirmed\n` };
+    .option('--override <reason>', 'go on even if the step\'s check fails, for this reason (audited with your name)')
+    .action((id: string, step: string, o: Common & { comment?: string; override?: string }) => act(async () => {
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/confirm`, { comment: o.comment, ...(o.override !== undefined ? { override: { reason: o.override } } : {}) });
+      return { json: r, text: `${step} confirmed${o.override !== undefined ? ' (overriding its check)' : ''}: its check runs now; \`status\` shows it waiting again if the check fails\n` };
     })(o));
 
   common(run.command('cancel <run>').description('cancel a run: waiting steps stop, commands in flight finish'))

@@ -6,7 +6,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import { VOTE_CHANNELS } from '../../shared/approvals/schema.js';
 import { RunbookName } from '../../shared/plan/schema.js';
-import { ORCHESTRATION, RunMode, RunSummary, gateInstanceId, type GateCustomStatus } from '../../shared/runs/contract.js';
+import { ConfirmOverride, ORCHESTRATION, RunMode, RunSummary, gateInstanceId, type GateCustomStatus } from '../../shared/runs/contract.js';
 import { RequestedRunOptions } from '../../shared/runs/requested-options.js';
 import { prefix } from '../../shared/text/quote.js';
 import { body, json, problem, refuseNonOperator, route } from './api.js';
@@ -25,7 +25,7 @@ const VoteBody = z.strictObject({
 // The CLI says it is the CLI; Teams and e-mail have endpoints of their own and may not be claimed here.
 const ApiChannel = z.enum(['http', 'cli', 'dashboard']).default('http');
 const DecisionBody = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), comment: z.string().trim().max(2000).optional(), channel: ApiChannel });
-const ConfirmBody = z.strictObject({ comment: z.string().trim().max(2000).optional(), channel: ApiChannel });
+const ConfirmBody = z.strictObject({ comment: z.string().trim().max(2000).optional(), channel: ApiChannel, override: ConfirmOverride.optional() });
 const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2000), channel: ApiChannel });
 
 const send = (a: DecisionAnswer): HttpResponseInit => json(a.status, a.body);

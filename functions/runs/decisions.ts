@@ -123,15 +123,15 @@ export async function decideStep(client: Client, runId: string, stepId: string, 
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
 }
 
-export interface ConfirmRequest { comment?: string; channel: Channel; client?: DecisionClient }
+export interface ConfirmRequest { comment?: string; channel: Channel; client?: DecisionClient; override?: { reason: string } }
 
 /** An operator says a manual step is done: 202, or 403 / 404 / 409. */
 export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
   const refused = await refuseStepSignal(client, runId, stepId, user, 'confirm a manual step', 'waiting-confirmation');
   if (refused) return refused;
   await client.raiseEvent(runId, EVENTS.confirm(stepId), signed({ kind: 'confirm', runId, target: stepId },
-    { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}) }));
-  return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel });
+    { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) }));
+  return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel, ...(c.override ? { override: c.override } : {}) });
 }
 
 export interface CancelRequest { reason: string; channel: Channel }

@@ -60,6 +60,9 @@ export function* auditRefusal(run: RunState, kind: VerifyDecisionInput['kind'], 
   yield auditStep(run, `run:refused:${n}`, 'operator-decision', 'lyncdr', { refused: kind, target, claimedBy: claimed, reason });
 }
 
+/** A manual step's check is one read: this long for the worker's answer. */
+const CHECK_TIMEOUT_MS = 2 * 60_000;
+
 /** Errors that no retry can fix: the message or the estate's answer says so. */
 const PERMANENT = ['invalid-message', 'invalid-params', 'unknown-command', 'wrong-site', 'outcome-unknown'];
 
@@ -102,7 +105,7 @@ type Attempt =
  * its deadline. Returns what came back and the audit entry that records it: the caller writes that
  * entry, alone or with the step's next ones, before the step goes on.
  */
-function* sendAndWait(run: RunState, step: CommandStep, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string,
+function* sendAndWait(run: RunState, step: Pick<CommandStep, 'site'> & Partial<Pick<CommandStep, 'id' | 'records'>>, stepId: string, invocation: CommandStep['command'], attempt: number, timeoutMs: number, auditPrefix: string,
   verify?: CommandStep['command']): Generator<Task, { attempt: Attempt; record: AuditInput; answered: boolean }, unknown> {
   const { context, input } = run;
   const sent = (yield run.act.dispatchCommand({
@@ -278,6 +281,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
   yield* notify(run, { kind: 'manual-waiting', stepId: step.id, stepTitle: step.title, instructions: step.instructions.slice(0, 8000) });
   const deadline = context.df.createTimer(addMs(context.df.currentUtcDateTime, input.config.confirmationTimeoutMinutes * 60_000));
   let event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
+  let confirmations = 0;
   try {
     for (;;) {
       const winner: unknown = yield anyOf(context, [event, deadline]);
@@ -294,6 +298,35 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
         event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
         continue;
       }
+      const c = parsed.data;
+      if (checks(run, step)) {
+        // Each confirmation is checked, and audited under its own key (a refused one is kept).
+        confirmations++;
+        const prefix = `step:${step.id}:confirmation:${confirmations}`;
+        st.state = 'running';
+        run.publish();
+        yield auditStep(run, `${prefix}:confirmed`, 'manual-confirmed', c.by, { stepId: step.id, instructions: step.instructions, comment: c.comment, ...(c.channel ? { channel: c.channel } : {}), ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) });
+        const finding = yield* checkManualStep(run, step, confirmations, prefix);
+        (st.decisions ??= []).push({ decision: finding && c.override ? 'override' : 'confirm', by: c.by, at: run.now() });
+        if (finding && !c.override) {
+          // Back to waiting, with what the check found; the deadline keeps running.
+          st.state = 'waiting-confirmation';
+          st.lastError = `confirmation by ${c.by} refused: the check failed: ${finding}`;
+          run.publish();
+          event = context.df.waitForExternalEvent(EVENTS.confirm(step.id));
+          continue;
+        }
+        cancelTimer(deadline);
+        if (finding) {
+          yield auditStep(run, `${prefix}:override`, 'operator-decision', c.by, { stepId: step.id, decision: 'override', reason: c.override!.reason, finding });
+          st.lastError = `check overridden by ${c.by} (${c.override!.reason.slice(0, 200)}): ${finding}`;
+        } else {
+          delete st.lastError;
+        }
+        if (step.records) run.records[step.records] = { confirmedBy: c.by, comment: c.comment, at: run.now(), ...(finding ? { overridden: { finding, reason: c.override!.reason } } : {}) };
+        finishStep(run, st, 'succeeded');
+        return { kind: 'succeeded' };
+      }
       cancelTimer(deadline);
       yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
       if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
@@ -304,6 +337,33 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
   } finally {
     cancelTimer(deadline);
   }
+}
+
+/** Runs by executor version 6 and later check a manual step's work when it is confirmed (what-if changes nothing, so nothing to check). */
+const checks = (run: RunState, step: ManualStep): step is ManualStep & { site: string; verification: NonNullable<ManualStep['verification']> } =>
+  (run.input.config.executorVersion ?? 1) >= 6 && run.input.mode !== 'what-if' && !!step.verification && !!step.site;
+
+/** Sends the manual step's read-only check and returns what it found wrong, or undefined when the work is done. */
+function* checkManualStep(run: RunState, step: ManualStep & { site: string; verification: NonNullable<ManualStep['verification']> }, n: number, prefix: string): Generator<Task, string | undefined, unknown> {
+  const v = step.verification;
+  let finding: string | undefined;
+  let results: unknown;
+  try {
+    const timeoutMs = CHECK_TIMEOUT_MS;
+    const sent = yield* sendAndWait(run, step, `${step.id}.verify`, v.command, n, timeoutMs, `${prefix}:verify`);
+    yield auditAll(run, [sent.record]);
+    if (!sent.attempt.ok) {
+      finding = `check command failed: ${sent.attempt.error}`;
+    } else {
+      const check = checkExpectations(sent.attempt.output, v.expect, run.records);
+      results = check.results;
+      if (!check.ok) finding = check.results.filter((x) => !x.ok).map((x) => `${x.description} (${x.detail})`).join('; ');
+    }
+  } catch (err) {
+    finding = `system error: ${(err as Error).message}`;
+  }
+  yield auditStep(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', { description: v.description, ok: !finding, results, ...(finding ? { error: finding } : {}) });
+  return finding?.slice(0, 2000);
 }
 
 function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unknown> {

@@ -4,7 +4,7 @@
 // which beats having no record), a CNAME must go first (two CNAMEs with one name are invalid).
 import type { DnsRecord } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
-import { cmd, manual, DURATION } from './steps.js';
+import { cmd, manual, verifyWith, DURATION } from './steps.js';
 import { dnsKey } from './estate.js';
 
 export interface DnsChange {
@@ -79,6 +79,10 @@ export function dnsRepointSteps(changes: DnsChange[], site: string, dependsOn: s
         title: `Remove the SRV record ${fqdnName} -> ${from}`,
         instructions: `On ${r.dnsServer}, in zone ${r.zone}, delete the SRV record ${r.name} whose target is ${from} (DNS Manager, or: Get-DnsServerResourceRecord -ComputerName ${r.dnsServer} -ZoneName ${r.zone} -Name ${r.name} -RRType Srv | Where-Object { $_.RecordData.DomainName -eq '${from}.' } | Remove-DnsServerResourceRecord -ComputerName ${r.dnsServer} -ZoneName ${r.zone} -Force). Keep the new record to ${to}.`,
         site, dependsOn: [add.id], ...src,
+        verification: verifyWith(`${fqdnName} no longer offers ${from} and still offers ${to}`, 'dns.getRecord', { ...where(r), rrType: 'Srv' }, [
+          { path: 'RecordData.DomainName', op: 'excludes', value: `${from}.`, description: `the SRV target ${from} is gone` },
+          { path: 'RecordData.DomainName', op: 'includes', value: `${to}.`, description: `the SRV target ${to} is there` },
+        ]),
         estimatedMs: 2 * DURATION.MIN + ttlMs,
         timeoutMs: 60 * DURATION.MIN,
       });

@@ -90,6 +90,11 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
         title: 'Copy and apply the unapplied log backups in sequence WITH NORECOVERY',
         instructions: `Take the files in pchat.logBackupsOnShare that come after last_restored_file in pchat.logShippingMonitor. Copy those not yet in ${sql.copyFolder} from ${sql.backupShare}, then on ${sql.secondary.serverFqdn}${sql.secondary.instance ? `\\${sql.secondary.instance}` : ''} run, oldest first, for each: RESTORE LOG [mgc] FROM DISK = N'${sql.copyFolder}\\<file>' WITH NORECOVERY; Stop at the first error (Msg 4305: a file is missing from the chain). Or re-plan with --option logBackups=<file,file,...> to have lyncdr do it.`,
         site: sqlSite, dependsOn: [list.id], source: `${src} steps 2.2-2.3`,
+        // Recovery cannot be undone: the newest log backup listed must be the last one restored.
+        verification: verifyWith('the newest log backup on the share is the last one restored into mgc', 'sql.lastRestoredBackup', { ...server, database: 'mgc' }, [{
+          path: 'recordsets.0.physical_device_name', op: 'endsWith', from: { record: 'pchat.logBackupsOnShare', path: 'Name', pick: 'max' },
+          description: 'the last restored backup is the newest file in pchat.logBackupsOnShare',
+        }]),
         estimatedMs: 5 * DURATION.MIN, timeoutMs: 2 * 60 * DURATION.MIN,
       });
       steps.push(list, apply);

@@ -75,6 +75,10 @@ export function pchatFailback(t: Topology, recorded: Recorded, source: string): 
       title: `Set up log shipping of mgc again from ${sql.primary.serverFqdn} to ${sql.secondary.serverFqdn}`,
       instructions: `Configure log shipping for mgc (primary ${sql.primary.serverFqdn}${sql.primary.instance ? `\\${sql.primary.instance}` : ''}, secondary ${sql.secondary.serverFqdn}${sql.secondary.instance ? `\\${sql.secondary.instance}` : ''}, backup share ${sql.backupShare}, copy folder ${sql.copyFolder}) as in http://technet.microsoft.com/en-us/library/jj204653.aspx. Only mgc is log shipped, not mgccomp. Confirm when the first backup, copy and restore jobs have succeeded.`,
       site: sql.primary.site, dependsOn: [add.id], source: `${source} step 9`,
+      // The secondary lists mgc as its log-shipping secondary again only once the DBA set it up.
+      verification: verifyWith(`${sql.secondary.serverFqdn} is a log-shipping secondary of mgc again`, 'sql.logShippingSecondary', { ...secondary, database: 'mgc' }, [
+        expectEq('recordsets.0.secondary_database', 'mgc', 'sp_help_log_shipping_secondary_database lists mgc'),
+      ]),
       estimatedMs: 30 * DURATION.MIN, timeoutMs: 24 * 60 * DURATION.MIN,
     });
     const remirror = sql.mirror

@@ -140,7 +140,14 @@ export function cmd(id: string, name: CommandName, params: Record<string, unknow
   };
 }
 
-export function manual(id: string, input: StepCommon & { title: string; instructions: string; site?: string; estimatedMs: number; timeoutMs: number }): ManualStep {
+/**
+ * A manual step. `verification` (a read-only command, see verifyWith) runs on the step's site when
+ * the step is confirmed: every runbook's manual step has one, so a confirmation proves something.
+ */
+export function manual(id: string, input: StepCommon & { title: string; instructions: string; site?: string; estimatedMs: number; timeoutMs: number; verification?: Verification }): ManualStep {
+  if (input.verification && !input.site) throw new PlanBuildError(`step ${id}: a manual step's check needs the site whose worker runs it`);
+  if (input.verification && !input.verification.command) throw new PlanBuildError(`step ${id}: a manual step's check must read the estate (a command), it has no output of its own`);
+  const verification = input.verification?.command ? { ...input.verification, command: input.verification.command } : undefined;
   return {
     id,
     kind: 'manual',
@@ -150,6 +157,7 @@ export function manual(id: string, input: StepCommon & { title: string; instruct
     timeoutMs: input.timeoutMs,
     estimatedMs: input.estimatedMs,
     ...common(input),
+    ...(verification ? { verification } : {}),
   };
 }
 

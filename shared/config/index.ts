@@ -128,6 +128,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 4: the orchestrators notify people (the notify activity: gates, manual steps, decisions, the end).
  * 5: only what the API signed counts (decision events and the run's input, verified by activities),
  * and the run's configuration is read from the app's settings when it starts (checkStart).
+ * 6: a manual step with a check runs it when confirmed; a failed check sends the step back to
+ * waiting unless the confirmation overrides it (audited).
  * 7: a step that records a list asks its worker to keep it (`keep`), for steps that take ranges of it.
  */
 export const EXECUTOR_VERSION = 7;

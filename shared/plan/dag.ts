@@ -86,6 +86,20 @@ export function validatePlan(input: unknown): PlanValidation {
       if (d === step.id) problems.push({ stepId: step.id, path: `${at}.dependsOn[${j}]`, message: `step "${step.id}" depends on itself` });
       else if (!firstIndex.has(d)) problems.push({ stepId: step.id, path: `${at}.dependsOn[${j}]`, message: `unknown step "${d}"` });
     });
+    const checkVerification = (command: Parameters<typeof validateInvocation>[0] | undefined) => {
+      if (!command) return;
+      const vv = validateInvocation(command);
+      if (!vv.ok) {
+        for (const issue of vv.issues) problems.push({ stepId: step.id, path: `${at}.verification.command.${issue.path}`, message: issue.message });
+      } else if (vv.command.effect !== 'read-only') {
+        problems.push({ stepId: step.id, path: `${at}.verification.command`, message: `a verification must only read, but ${vv.command.name} is ${vv.command.effect}` });
+      }
+    };
+    // A manual step's check is sent to a worker like any command: the same rules.
+    if (step.kind === 'manual') {
+      if (step.verification && !step.site) problems.push({ stepId: step.id, path: `${at}.site`, message: 'a manual step with a check needs the site whose worker runs it' });
+      checkVerification(step.verification?.command);
+    }
     if (step.kind !== 'command') return;
     const v = validateInvocation(step.command);
     if (!v.ok) {
@@ -102,14 +116,7 @@ export function validatePlan(input: unknown): PlanValidation {
       // A non-idempotent command that timed out may have run: running it again could do it twice.
       problems.push({ stepId: step.id, path: `${at}.retry`, message: `${v.command.name} is not idempotent: it must not be retried (retrySafe false, maxAttempts 1)` });
     }
-    if (step.verification?.command) {
-      const vv = validateInvocation(step.verification.command);
-      if (!vv.ok) {
-        for (const issue of vv.issues) problems.push({ stepId: step.id, path: `${at}.verification.command.${issue.path}`, message: issue.message });
-      } else if (vv.command.effect !== 'read-only') {
-        problems.push({ stepId: step.id, path: `${at}.verification.command`, message: `a verification must only read, but ${vv.command.name} is ${vv.command.effect}` });
-      }
-    }
+    checkVerification(step.verification?.command);
   });
 
   const cycle = findCycle(plan.steps);

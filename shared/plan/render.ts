@@ -60,8 +60,9 @@ function stepLines(view: StepView, markdown: boolean): string[] {
   if (step.dependsOn.length) detail('after', step.dependsOn.join(', '));
   for (const p of step.preconditions) detail('precondition', p);
   detail('timeout', `${formatDuration(step.timeoutMs)}, estimate ${formatDuration(step.estimatedMs)}`);
-  if (step.kind === 'command' && step.verification) {
-    detail('verify', describeVerification(step.verification));
+  if ((step.kind === 'command' || step.kind === 'manual') && step.verification) {
+    // A manual step's check runs when it is confirmed; a failed check keeps the step waiting.
+    detail(step.kind === 'manual' ? 'checked on confirm' : 'verify', describeVerification(step.verification));
     if (step.verification.command) {
       const v = validateInvocation(step.verification.command);
       detail('verify with', v.ok ? v.rendered : `${step.verification.command.name} (invalid: ${v.error})`);

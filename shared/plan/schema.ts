@@ -25,8 +25,13 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
 /** A check on a command's structured output: `path` is a dotted path into the output. */
 export const Expectation = z.object({
   path: z.string().min(1),
-  op: z.enum(['equals', 'notEquals', 'lessThan', 'greaterThan', 'includes', 'exists']),
+  op: z.enum(['equals', 'notEquals', 'lessThan', 'greaterThan', 'includes', 'excludes', 'endsWith', 'exists']),
   value: z.unknown().optional(),
+  /**
+   * The expected value is read from what the run recorded earlier (a manual step's check against
+   * the read before it): `path` in record `record`; `pick: 'max'` takes the greatest of a list.
+   */
+  from: z.strictObject({ record: z.string().min(1), path: z.string().min(1), pick: z.enum(['max']).optional() }).optional(),
   description: z.string().min(1),
 });
 export type Expectation = z.infer<typeof Expectation>;
@@ -73,6 +78,11 @@ export const ManualStep = StepBase.extend({
   site: z.string().optional(),
   /** What the operator must do, precisely; they confirm it when done. */
   instructions: z.string().min(1),
+  /**
+   * A read-only check run by the step's site when it is confirmed: a failed check sends the step
+   * back to waiting with its finding, unless the confirmation overrides it (audited).
+   */
+  verification: Verification.extend({ command: CommandInvocation }).optional(),
 });
 export type ManualStep = z.infer<typeof ManualStep>;
 

@@ -84,7 +84,9 @@ const Signed = { signedAt: z.iso.datetime({ offset: true }).optional(), sig: z.s
 export const DecisionClient = z.strictObject({ userAgent: z.string().max(500), address: z.string().max(100) }).optional();
 export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, ...Signed });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
-export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, ...Signed });
+/** `override`: the operator confirms although the step's check fails; the reason is audited with them. */
+export const ConfirmOverride = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, override: ConfirmOverride.optional(), ...Signed });
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
 export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel, ...Signed });
 export type CancelEvent = z.infer<typeof CancelEvent>;

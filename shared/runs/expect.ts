@@ -34,7 +34,17 @@ function step(cur: unknown, seg: string): unknown {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export function checkExpectation(output: unknown, e: Expectation): ExpectationResult {
+/** The expected value: the expectation's own, or the one read from the run's records (`from`). */
+function expectedValue(e: Expectation, records: Record<string, unknown>): unknown {
+  if (!e.from) return e.value;
+  const v = valueAt(records[e.from.record], e.from.path);
+  if (e.from.pick !== 'max') return v;
+  const list = (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
+  return list.length ? list.reduce((a, b) => (b > a ? b : a)) : undefined;
+}
+
+export function checkExpectation(output: unknown, e0: Expectation, records: Record<string, unknown> = {}): ExpectationResult {
+  const e = e0.from ? { ...e0, value: expectedValue(e0, records) } : e0;
   const actual = valueAt(output, e.path);
   let ok: boolean;
   switch (e.op) {
@@ -47,13 +57,18 @@ export function checkExpectation(output: unknown, e: Expectation): ExpectationRe
       ok = Array.isArray(actual) ? actual.some((x) => same(x, e.value))
         : typeof actual === 'string' && typeof e.value === 'string' ? actual.includes(e.value) : false;
       break;
+    case 'excludes':
+      ok = Array.isArray(actual) ? !actual.some((x) => same(x, e.value)) : !same(actual, e.value);
+      break;
+    // Nothing to compare with (the record is missing or empty) is a failure, not a pass.
+    case 'endsWith': ok = typeof actual === 'string' && typeof e.value === 'string' && e.value.length > 0 && actual.endsWith(e.value); break;
   }
   return ok
     ? { description: e.description, ok, actual }
     : { description: e.description, ok, actual, detail: `${e.path} ${e.op}${e.value === undefined ? '' : ` ${JSON.stringify(e.value)}`}: got ${JSON.stringify(actual) ?? 'nothing'}` };
 }
 
-export function checkExpectations(output: unknown, expect: Expectation[]): { ok: boolean; results: ExpectationResult[] } {
-  const results = expect.map((e) => checkExpectation(output, e));
+export function checkExpectations(output: unknown, expect: Expectation[], records: Record<string, unknown> = {}): { ok: boolean; results: ExpectationResult[] } {
+  const results = expect.map((e) => checkExpectation(output, e, records));
   return { ok: results.every((r) => r.ok), results };
 }

@@ -48,6 +48,12 @@ export async function drive(api: RunsClient, id: string, o: DriveOptions = {}): 
         }
         approved.push(step);
       }
+      // A manual step's check refused the confirmation: the hook did not do the work.
+      if (st.state === 'waiting-confirmation' && confirmed.includes(step) && /refused: the check failed/.test(st.lastError ?? '')) {
+        await api.call(confirmer, 'POST', `runs/${id}/cancel`, { reason: 'test failed' });
+        await api.waitFor(id, finished, 20_000).catch(() => undefined);
+        throw new Error(`run ${id}: the confirmation of ${step} was refused: ${st.lastError}`);
+      }
       if (st.state === 'waiting-confirmation' && !confirmed.includes(step)) {
         await o.manual?.(step, r);
         const c = await api.call(confirmer, 'POST', `runs/${id}/steps/${step}/confirm`, { comment: `${step} done by hand` });
@@ -102,4 +108,16 @@ export async function applyLogBackupsByHand(sim: Simulator): Promise<string[]> {
   expect(await sim.applyLogBackups()).toMatch(/^copied and restored/);
   expect((await sim.state()).pchatSql!.secondary.lastRestoredSeq).toBeGreaterThan(sql.secondary.lastRestoredSeq);
   return unapplied;
+}
+
+/** The administrator moves every user of a lost pool to the DR pool with -Force, in batches (legacy-site-dr's manual move-users). */
+export async function moveUsersByHand(sim: Simulator, fromPool: string, toPool: string): Promise<number> {
+  const listed = await sim.execute({ name: 'users.listByPool', params: { registrarPool: fromPool } }, { commandId: `hand-list-${Date.now()}`, timeoutMs: 60_000, whatIf: false });
+  expect(listed.status, listed.stderr).toBe('succeeded');
+  const users = (listed.output as Array<{ SipAddress: string }>).map((u) => u.SipAddress);
+  for (let i = 0; i < users.length; i += 500) {
+    const r = await sim.execute({ name: 'users.move', params: { identities: users.slice(i, i + 500), targetPoolFqdn: toPool } }, { commandId: `hand-move-${Date.now()}-${i}`, timeoutMs: 60_000, whatIf: false });
+    expect(r.status, r.stderr).toBe('succeeded');
+  }
+  return users.length;
 }

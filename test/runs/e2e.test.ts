@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 import { lyncdr } from '../support/cli.js';
+import { applyLogBackupsByHand, removeSrvTarget } from './drive.js';
 
 let env: RunsEnv;
 beforeAll(async () => { env = await startRunsEnv(); }, 60_000);
@@ -38,12 +39,18 @@ describe('site-failover drill', () => {
     expect((await env.vote('carol', id, 'approve')).body.outcome).toBe('accepted');
     expect((await env.vote('alice', id, 'approve')).body.gate.status).toBe('approved');
     const deadline = Date.now() + 90_000;
+    const done: string[] = [];
     let r: any;
     while (Date.now() < deadline) {
       r = await env.run(id);
       if (finished(r)) break;
       for (const [step, st] of Object.entries<any>(r.status?.steps ?? {})) {
-        if (st.state === 'waiting-confirmation') await env.call('bob', 'POST', `runs/${id}/steps/${step}/confirm`, { comment: 'done by hand' });
+        if (st.state !== 'waiting-confirmation' || done.includes(step)) continue;
+        // Each manual step is checked when confirmed: do it on the simulated estate first.
+        if (step === 'pchat-apply-log-backups') await applyLogBackupsByHand(env.sim);
+        else await removeSrvTarget(env.sim, 'eepool1.contoso.com');
+        done.push(step);
+        await env.call('bob', 'POST', `runs/${id}/steps/${step}/confirm`, { comment: 'done by hand' });
       }
       await new Promise((res) => setTimeout(res, 150));
     }
