@@ -4,7 +4,7 @@ import { describe, it, expect } from 'vitest';
 import {
   AUDIT_KINDS, ActorSchema, AuditConfigSchema, AuditEntryInputSchema, AuditEntrySchema, AuditKindSchema, EntryKeySchema, HashSchema, RunIdSchema,
   AuditConfigError, AuditConflictError, AuditContentionError, AuditCorruptError, AuditInputError, AuditLimitError, AuditRunNotFoundError,
-  DEFAULT_AUDIT_TABLE, auditConfigFromEnv, auditConnectionString, toCanonicalJson,
+  AuditDataError, DEFAULT_AUDIT_TABLE, auditConfigFromEnv, auditConnectionString, toCanonicalJson,
 } from '../../shared/audit/index.js';
 
 const messages = (r: { success: boolean; error?: { issues: { message: string }[] } }): string[] => {
@@ -74,6 +74,7 @@ describe('audit entries', () => {
 describe('audit configuration', () => {
   const cs = 'UseDevelopmentStorage=true';
   it('defaults the table, refuses bad table and container names and short keys, with their messages', () => {
+    expect(DEFAULT_AUDIT_TABLE).toBe('LyncdrAudit');
     expect(AuditConfigSchema.parse({ connectionString: cs })).toEqual({ connectionString: cs, tableName: DEFAULT_AUDIT_TABLE });
     expect(AuditConfigSchema.parse({ connectionString: cs, tableName: 'Abc', containerName: 'a-b', hmacKey: 'k'.repeat(32) }))
       .toEqual({ connectionString: cs, tableName: 'Abc', containerName: 'a-b', hmacKey: 'k'.repeat(32) });
@@ -116,6 +117,7 @@ describe('audit errors', () => {
 describe('canonical JSON: what it refuses, by path', () => {
   it('names the path and the offending value', () => {
     expect(() => toCanonicalJson({ a: { b: NaN } })).toThrow('$.a.b: NaN is not representable in JSON');
+    expect(new AuditDataError('m').name).toBe('AuditDataError');
     expect(() => toCanonicalJson([1, undefined])).toThrow('$[1]: undefined is not JSON data');
     expect(() => toCanonicalJson({ f: () => 1 })).toThrow('$.f: a function is not JSON data');
     expect(() => toCanonicalJson({ m: new Map() })).toThrow('$.m: a Map is not plain JSON data (convert it, e.g. a Date to an ISO string)');
