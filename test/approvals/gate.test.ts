@@ -162,3 +162,77 @@ describe('approval policy schema', () => {
     expect(() => policyOf({ approverGroups: { primary: ['a@x', 'A@x'] } })).toThrow(/listed twice/);
   });
 });
+
+describe('approval gate: what each answer says', () => {
+  const policy = policyOf();
+
+  it('opens in the primary phase with no votes', () => {
+    expect(gate()).toEqual({ request: { runId: 'run-1', planHash: PLAN, requester: 'req@contoso.com', requestedAt: REQUESTED }, phase: 'primary', votes: [] });
+  });
+
+  it('names each malformed field of a vote, and the vote itself when it is not an object', () => {
+    expect(applyVote(gate(), { ...vote('alice@contoso.com'), decision: 'maybe', planHash: 'short' }, policy).outcome).toEqual({
+      kind: 'refused', code: 'invalid-vote',
+      reason: 'the vote is malformed: decision: Invalid option: expected one of "approve"|"reject"; planHash: plan hash: 16-200 printable token characters',
+    });
+    expect(applyVote(gate(), 'approve', policy).outcome).toEqual({ kind: 'refused', code: 'invalid-vote', reason: 'the vote is malformed: vote: Invalid input: expected object, received string' });
+  });
+
+  it('tells a rejector without a comment what to do', () => {
+    expect(applyVote(gate(), vote('alice@contoso.com', { decision: 'reject' }), policy).outcome)
+      .toEqual({ kind: 'refused', code: 'comment-required', reason: 'a rejection must say why: add a comment' });
+  });
+
+  it('names every rejector of a gate that holds several rejections', () => {
+    // A gate run with rejectionStops false holds several rejections; its status under a policy
+    // where rejections stop names them all.
+    const lenient = policyOf({ rejectionStops: false });
+    const s = accept(gate(), lenient, vote('alice@contoso.com', { decision: 'reject', comment: 'no' }), vote('bob@contoso.com', { decision: 'reject', comment: 'no' }));
+    expect(gateStatus(s, policy)).toEqual({ status: 'rejected', approvers: [], rejectors: ['alice@contoso.com', 'bob@contoso.com'], reason: 'rejected by alice@contoso.com, bob@contoso.com' });
+  });
+
+  it('a timed-out gate says how many approvals it had', () => {
+    const s = accept(gate(), policy, vote('alice@contoso.com'));
+    const closed = onTimeout(onTimeout(s, policy, '2025-03-01T02:30:00.000Z').state, policy, '2025-03-01T02:45:00.000Z').state;
+    expect(closed).toMatchObject({ phase: 'timed-out', escalatedAt: '2025-03-01T02:30:00.000Z', timedOutAt: '2025-03-01T02:45:00.000Z' });
+    expect(gateStatus(closed, policy)).toEqual({ status: 'aborted', approvers: ['alice@contoso.com'], rejectors: [], reason: 'timed out with 1 of 2 approvals' });
+  });
+});
+
+describe('approval gate: a quorum the escalation group can still complete', () => {
+  // primary: alice, bob and the requester; escalation: dave. Two approvals required.
+  const policy = policyOf({ rejectionStops: false, approverGroups: { primary: ['alice@contoso.com', 'bob@contoso.com', 'req@contoso.com'], escalation: ['dave@contoso.com'] } });
+
+  it('stays pending in the primary phase while escalation can still add a voter', () => {
+    const s = accept(gate(), policy, vote('bob@contoso.com', { decision: 'reject', comment: 'no' }));
+    expect(gateStatus(s, policy)).toEqual({
+      status: 'pending', phase: 'primary', approvers: [], rejectors: ['bob@contoso.com'], required: 2,
+      eligible: ['alice@contoso.com', 'bob@contoso.com', 'req@contoso.com'], deadline: '2025-03-01T02:30:00.000Z',
+    });
+  });
+
+  it('aborts once escalated when the quorum can no longer form', () => {
+    let s = accept(gate(), policy, vote('bob@contoso.com', { decision: 'reject', comment: 'no' }));
+    s = onTimeout(s, policy, '2025-03-01T02:30:00.000Z').state;
+    expect(gateStatus(s, policy)).toMatchObject({ status: 'pending', phase: 'escalated', deadline: '2025-03-01T02:45:00.000Z' });
+    s = accept(s, policy, vote('dave@contoso.com', { decision: 'reject', comment: 'no' }));
+    expect(gateStatus(s, policy)).toEqual({
+      status: 'aborted', approvers: [], rejectors: ['bob@contoso.com', 'dave@contoso.com'],
+      reason: 'quorum unreachable: 0 approvals and 1 possible voters left for 2 required',
+    });
+  });
+
+  it('an escalation group already inside the primary group adds nobody: the first timeout aborts', () => {
+    const overlap = policyOf({ approverGroups: { primary: ['alice@contoso.com', 'bob@contoso.com', 'dave@contoso.com'], escalation: ['dave@contoso.com'] } });
+    const r = onTimeout(gate(), overlap, '2025-03-01T02:30:00.000Z');
+    expect(r.outcome).toEqual({ kind: 'aborted', reason: 'no decision after 30 minutes: 0 of 2 approvals' });
+    expect(r.state).toMatchObject({ phase: 'timed-out', timedOutAt: '2025-03-01T02:30:00.000Z' });
+  });
+
+  it('escalation adds only those not already in the primary group', () => {
+    const overlap = policyOf({ approverGroups: { primary: ['alice@contoso.com', 'bob@contoso.com', 'dave@contoso.com'], escalation: ['dave@contoso.com', 'erin@contoso.com'] } });
+    const r = onTimeout(gate(), overlap, '2025-03-01T02:30:00.000Z');
+    expect(r.outcome).toEqual({ kind: 'escalated', added: ['erin@contoso.com'], deadline: '2025-03-01T02:45:00.000Z' });
+    expect(r.state).toEqual({ ...gate(), phase: 'escalated', escalatedAt: '2025-03-01T02:30:00.000Z' });
+  });
+});
