@@ -11,7 +11,7 @@ const nodeBuiltins = [
 const ioClients = ['@azure/data-tables', '@azure/storage-queue', '@azure/storage-blob', '@azure/service-bus', 'mssql', 'axios', 'undici', 'node-fetch'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**', '.stryker-tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
