@@ -33,6 +33,15 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
       cmd('after', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['failing'] }),
     ],
   }),
+  // One read on East whose retry policy allows three attempts: `retrySafe` and `timeoutMs` come
+  // from the options, so a test can build the step no automatic retry may touch.
+  'three-attempts': (o) => ({
+    v: 1, runbook: 'readiness', title: 'A step with three attempts', options: o, targets, locks: [`test:three-attempts:${String(o.tag ?? '')}`],
+    steps: [
+      { ...cmd('step', 'pool.fabricState', { poolFqdn: 'eepool1.contoso.com' }, { title: 'Read eepool1 fabric state', site: 'east', timeoutMs: Number(o.timeoutMs ?? 10_000) }),
+        retrySafe: o.retrySafe !== false, retry: { maxAttempts: 3, firstIntervalMs: 10, backoffCoefficient: 2 } },
+    ],
+  }),
   // A step whose post-condition is checked by a command of its own (retried once when it fails).
   verified: (o) => ({
     v: 1, runbook: 'readiness', title: 'A verified step', options: o, targets, locks: [`test:verified:${String(o.tag ?? '')}`],
