@@ -70,6 +70,7 @@ describe('gates in a live run', () => {
     const done = await env.waitFor(id, finished);
     expect(done.status.phase).toBe('cancelled');
     expect(done.status.steps['declare-disaster'].state).toBe('cancelled');
+    expect(done.gates['declare-disaster'].status).toBe('cancelled');
     expect(done.status.steps['pool-failover-eepool1'].state).toBe('cancelled');
     const late = await env.vote('carol', id, 'approve');
     expect(late).toMatchObject({ status: 409, body: { code: 'gate-closed', error: 'no approval gate of this run is waiting for votes' } });
