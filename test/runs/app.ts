@@ -19,9 +19,9 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
     ],
   }),
   'quick-gate': (o) => ({
-    v: 1, runbook: 'readiness', title: 'Gate with short timeouts', options: o, targets, locks: ['test:quick-gate'],
+    v: 1, runbook: 'readiness', title: 'Gate with short timeouts', options: o, targets, locks: [`test:quick-gate${o.tag ? `:${String(o.tag)}` : ''}`],
     steps: [
-      gate('declare', { title: 'Declare the disaster', policy: 'quick', reason: 'test', startsRtoClock: true }),
+      gate('declare', { title: 'Declare the disaster', policy: String(o.policy ?? 'quick'), reason: 'test', startsRtoClock: true }),
       cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['declare'] }),
     ],
   }),
@@ -31,6 +31,30 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
       { ...cmd('failing', 'pool.fabricState', { poolFqdn: 'eepool1.contoso.com' }, { title: 'Read eepool1 fabric state', site: 'east' }),
         retry: { maxAttempts: 2, firstIntervalMs: 10, backoffCoefficient: 2 } },
       cmd('after', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['failing'] }),
+    ],
+  }),
+  // Two gates open at once: a vote must name the one it is for.
+  'two-gates': (o) => ({
+    v: 1, runbook: 'readiness', title: 'Two gates at once', options: o, targets, locks: [`test:two-gates:${String(o.tag ?? '')}`],
+    steps: [
+      gate('gate-a', { title: 'First approval', policy: 'default', reason: 'test', startsRtoClock: false }),
+      gate('gate-b', { title: 'Second approval', policy: 'default', reason: 'test', startsRtoClock: false }),
+      cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', dependsOn: ['gate-a', 'gate-b'] }),
+    ],
+  }),
+  // A run that waits for its maintenance window (option `startsAt`) before its first command.
+  window: (o) => ({
+    v: 1, runbook: 'readiness', title: 'A maintenance window', options: o, targets, locks: [`test:window:${String(o.tag ?? '')}`],
+    maintenanceWindow: { startsAt: String(o.startsAt), reason: 'off hours' },
+    steps: [cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west' })],
+  }),
+  // One read on East whose retry policy allows three attempts: `retrySafe` and `timeoutMs` come
+  // from the options, so a test can build the step no automatic retry may touch.
+  'three-attempts': (o) => ({
+    v: 1, runbook: 'readiness', title: 'A step with three attempts', options: o, targets, locks: [`test:three-attempts:${String(o.tag ?? '')}`],
+    steps: [
+      { ...cmd('step', 'pool.fabricState', { poolFqdn: 'eepool1.contoso.com' }, { title: 'Read eepool1 fabric state', site: 'east', timeoutMs: Number(o.timeoutMs ?? 10_000) }),
+        retrySafe: o.retrySafe !== false, retry: { maxAttempts: 3, firstIntervalMs: 10, backoffCoefficient: 2 } },
     ],
   }),
   // A step whose post-condition is checked by a command of its own (retried once when it fails).

@@ -59,11 +59,17 @@ export interface SimWorkers {
 }
 
 /** One simulator and one in-process HybridWorker per site of the topology, over the Azurite queues under `prefix`. */
-export async function startSimWorkers(opts: { prefix: string; dir: string; topology?: string; timeFactor?: number; olderWorkers?: boolean }): Promise<SimWorkers> {
+export async function startSimWorkers(opts: {
+  prefix: string; dir: string; topology?: string; timeFactor?: number; olderWorkers?: boolean;
+  /** Only these site ids get a worker (default: every site of the topology). */
+  sites?: string[];
+  /** Workers over this simulator as it is (not reset): a worker started again after a stop. */
+  sim?: Simulator;
+}): Promise<SimWorkers> {
   const topology = await loadSimulatorTopology(path.join(ROOT, opts.topology ?? DEFAULT_TOPOLOGY));
-  const sim = new Simulator({ dir: path.join(opts.dir, 'sim'), timeFactor: opts.timeFactor ?? 0.0005, topology });
-  await sim.reset();
-  const sites = topology.sites.map((s) => s.name.toLowerCase());
+  const sim = opts.sim ?? new Simulator({ dir: path.join(opts.dir, 'sim'), timeFactor: opts.timeFactor ?? 0.0005, topology });
+  if (!opts.sim) await sim.reset();
+  const sites = topology.sites.map((s) => s.name.toLowerCase()).filter((s) => !opts.sites || opts.sites.includes(s));
   const journals: Record<string, FileJournal> = {};
   const workers = await Promise.all(sites.map(async (site) => new HybridWorker({
     site, transport: signingTransport(withoutVerify(new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }), !!opts.olderWorkers), resultKey(site)),
