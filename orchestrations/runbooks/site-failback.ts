@@ -55,7 +55,8 @@ export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Pl
     v: 1,
     runbook: 'site-failback',
     title: `Fail site ${site} back from ${pools[0].backup.site}`,
-    options: { ...options },
+    // The topology's spelling: `east` and `East` are one plan with one hash.
+    options: { ...options, failedSite: site },
     steps: [...preflight, approve, ...feAfter.steps, ...(cmsBack ? [cmsBack] : []), ...(pcAfter?.steps ?? [])],
     targets: poolFailoverTargets(t),
     pchatUsersReconnecting: pchat ? t.persistentChat!.concurrentUsers : 0,
