@@ -8,6 +8,7 @@
 // (always an array, empty when the cmdlet writes nothing), SQL output is mssql's
 // `{ recordsets, rowsAffected }`, file output is the FileExecutor's array.
 import type { ExecutionSpec, PowerShellSpec, PsArgument, SqlSpec, FileSpec, ExeSpec } from '../../shared/commands/spec.js';
+import { refusePoolFailoverWhileEdgeRoutesTo } from './edge-next-hop.js';
 import { logBackupName, logShippingChain, lsn, type EstateState, type LogBackupFile, type PchatSqlState, type PoolState } from './state.js';
 
 /** Why the estate refused. `not-supported`: the simulator does not model this (not the estate's fault). */
@@ -176,6 +177,7 @@ const cmdlets: Record<string, PsHandler> = {
     if (!poolUp(s, p.backupPool)) throw new PreconditionError(`Backup pool "${p.backupPool}" is not available: cannot fail over "${fqdn}".`, 'ResourceUnavailable');
     if (pool(s, p.backupPool).failedOver) throw new PreconditionError(`Backup pool "${p.backupPool}" is itself failed over: it cannot take "${fqdn}"'s users.`);
     requireCms(s, 'Invoke-CsPoolFailover');
+    refusePoolFailoverWhileEdgeRoutesTo(s, fqdn);
     if (!poolUp(s, fqdn) && !switchArg(spec, 'DisasterMode')) {
       throw new PreconditionError(`Pool "${fqdn}" is unreachable. Use -DisasterMode to fail over a pool that is down.`, 'ResourceUnavailable');
     }
