@@ -88,8 +88,10 @@ export function feFailover(t: Topology, input: FeFailoverInput): FeFailover {
     const dns = dnsRepointSteps(input.dnsChanges, site, [gateId], source);
     steps.push(...dns.steps);
     for (const { pool, backup } of failed) {
+      // Seed 004: an Edge pool whose next hop is this pool is pointed at the backup pool first.
+      const ownEdges = edges.filter((e) => e.nextHop === pool.fqdn).map((e) => `edge-next-hop-${slug(e.fqdn)}`);
       const fo = cmd(`pool-failover-${slug(pool.fqdn)}`, 'pool.failover', { poolFqdn: pool.fqdn, disasterMode: true }, {
-        title: `Fail ${pool.fqdn}'s ${thousands(pool.userCount)} users over to ${backup.fqdn}`, site, dependsOn: afterCms, source,
+        title: `Fail ${pool.fqdn}'s ${thousands(pool.userCount)} users over to ${backup.fqdn}`, site, dependsOn: [...afterCms, ...ownEdges], source,
         // Large pools take longer: the seeds' 30 min target is for 40,000 users.
         estimatedMs: 5 * 60_000 + pool.userCount * 15,
         verification: verifyWith(`${backup.fqdn} serves ${pool.fqdn}'s users`, 'pool.fabricState', { poolFqdn: backup.fqdn }, [

@@ -45,7 +45,8 @@ export function buildPchatPoolFailover(t: Topology, options: PchatPoolFailoverOp
     v: 1,
     runbook: 'pchat-pool-failover',
     title: `Fail Persistent Chat ${pc.poolFqdn} over to ${branch.survivingSite}`,
-    options: { ...options },
+    // The topology's spelling: `east` and `East` are one plan with one hash.
+    options: { ...options, ...(options.failedSite ? { failedSite } : {}) },
     steps: [...branch.preflight, declare, ...after.steps],
     ...(options.maintenanceWindowStart
       ? { maintenanceWindow: { startsAt: options.maintenanceWindowStart, reason: 'seed 001 3A: fail Persistent Chat over off hours to limit user impact' } }

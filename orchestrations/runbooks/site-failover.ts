@@ -58,7 +58,8 @@ export function buildSiteFailover(t: Topology, options: SiteFailoverOptions): Pl
     v: 1,
     runbook: 'site-failover',
     title: `Fail site ${failedSite} over to ${survivingSite}`,
-    options: { ...options },
+    // The topology's spelling: `east` and `East` are one plan with one hash.
+    options: { ...options, failedSite: failedSite },
     steps: [...preflight, declare, ...feAfter.steps, ...afterCms, ...(pcAfter?.steps ?? [])],
     targets: poolFailoverTargets(t),
     pchatUsersReconnecting: t.persistentChat?.concurrentUsers ?? 0,

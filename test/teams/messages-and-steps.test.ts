@@ -32,6 +32,17 @@ describe('messages to the bot', () => {
     expect((await t.env.call('alice', 'GET', 'runs')).body.runs.length).toBe(before);
   });
 
+  it('"failover site east" plans the topology\'s East with the same hash; an unknown site is answered with the sites', async () => {
+    const hashOf = (card: string) => declareData(card).planHash as string;
+    const upper = replyOf(await t.teams.message('bob', 'failover site East'));
+    const lower = replyOf(await t.teams.message('bob', 'failover site east'));
+    expect(hashOf(lower)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(hashOf(lower)).toBe(hashOf(upper));
+    const unknown = replyOf(await t.teams.message('bob', 'failover site north'));
+    expect(unknown).toContain('Cannot plan that');
+    expect(unknown).toContain('unknown site \\"north\\"; the estate has East, West');
+  });
+
   it('"plan fe-pool-failover pool=..." plans any runbook; a bad option is answered, not thrown', async () => {
     expect(declareData(replyOf(await t.teams.message('bob', 'plan fe-pool-failover pool=eepool1.contoso.com')))).toMatchObject({ runbook: 'fe-pool-failover', options: { pool: 'eepool1.contoso.com' } });
     expect(replyOf(await t.teams.message('bob', 'plan fe-pool-failover pool=nowhere.contoso.com'))).toContain('Cannot plan that');

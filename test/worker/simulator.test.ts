@@ -73,8 +73,10 @@ describe('simulated estate: preconditions', () => {
     const cms = await run(s, 'cms.failover', { backupSqlServerFqdn: 'eepool2-sql.contoso.com', backupSqlInstanceName: 'RTC' });
     expect(cms.status).toBe('succeeded');
     expect((await s.state()).cms).toEqual({ pool: 'eepool2.contoso.com', sqlServer: 'eepool2-sql.contoso.com', sqlInstance: 'RTC' });
-    expect((await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' })).status).toBe('succeeded');
+    // Seed 004: the Edge next hop leaves the failed pool before its users do (issue 12 §1).
+    expectFailed(await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' }), /edgepool1\.contoso\.com still use "eepool1\.contoso\.com" as next hop/);
     expect((await run(s, 'edge.setNextHop', { edgePoolFqdn: 'edgepool1.contoso.com', nextHopPoolFqdn: 'eepool2.contoso.com' })).status).toBe('succeeded');
+    expect((await run(s, 'pool.failover', { poolFqdn: 'eepool1.contoso.com' })).status).toBe('succeeded');
     // The failed pool is down: a failback of it is refused.
     expectFailed(await run(s, 'pool.failback', { poolFqdn: 'eepool1.contoso.com' }), /not available/);
   });

@@ -1,0 +1,74 @@
+// Runs a built plan's command steps against the real simulator, in dependency order: the steps
+// a plan lets run at the same time are started together (each once the previous one has begun),
+// so an order the plan allows but the estate refuses shows up as a refused step. Approval gates
+// count as approved; manual steps as done, or `onManual` does them. Verifications are the
+// executor's business and are not judged here.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Plan, PlanStep } from '../../shared/plan/index.js';
+import type { Topology } from '../../shared/topology/index.js';
+import { Simulator } from '../../worker/simulator/simulator.js';
+import type { ExecutionResult } from '../../worker/executors/types.js';
+
+export interface SimulatedRun {
+  /** Step ids in the order they finished. */
+  done: string[];
+  failed?: { stepId: string; stderr: string };
+  results: Record<string, ExecutionResult>;
+}
+
+/** `dir`: the state of another simulator, to carry on from it at another time factor. */
+export function newSimulator(topology: Topology, timeFactor = 0, dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-plan-sim-'))): Simulator {
+  return new Simulator({ dir, topology, timeFactor });
+}
+
+/** The manual steps of the site runbooks, done by hand the way the lab does them. */
+export async function doManualStep(sim: Simulator, s: PlanStep): Promise<void> {
+  if (s.id === 'pchat-apply-log-backups') await sim.applyLogBackups();
+  else if (s.id === 'pchat-recreate-log-shipping') await sim.reestablishLogShipping();
+  else if (s.id === 'dns-sipinternaltls-remove') {
+    const target = /whose target is ([a-z0-9.-]+[a-z0-9])/i.exec(s.kind === 'manual' ? s.instructions : '')?.[1];
+    if (!target) throw new Error(`cannot tell which SRV target ${s.id} removes`);
+    await sim.removeSrvTarget(target);
+  }
+}
+
+async function begun(sim: Simulator, commandId: string): Promise<void> {
+  for (;;) {
+    if ((await sim.state()).executions.some((e) => e.commandId === commandId)) return;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+export async function simulatePlan(sim: Simulator, plan: Plan, onManual?: (s: PlanStep) => Promise<void>): Promise<SimulatedRun> {
+  const run: SimulatedRun = { done: [], results: {} };
+  const pending = new Map(plan.steps.map((s) => [s.id, s]));
+  while (pending.size && !run.failed) {
+    const ready = [...pending.values()].filter((s) => s.dependsOn.every((d) => !pending.has(d)));
+    if (!ready.length) throw new Error(`no step of ${plan.runbook} can run: ${[...pending.keys()].join(', ')}`);
+    const running: Array<Promise<void>> = [];
+    for (const s of ready) {
+      pending.delete(s.id);
+      if (s.kind !== 'command') {
+        if (s.kind === 'manual' && onManual) await onManual(s);
+        run.done.push(s.id);
+        continue;
+      }
+      const commandId = `${plan.runbook}:${s.id}`;
+      running.push(sim.execute(s.command, { commandId, timeoutMs: 60_000, whatIf: false }).then((r) => {
+        run.results[s.id] = r;
+        if (r.status === 'succeeded') run.done.push(s.id);
+        else run.failed ??= { stepId: s.id, stderr: r.stderr };
+      }));
+      await begun(sim, commandId);
+    }
+    await Promise.all(running);
+  }
+  return run;
+}
+
+/** The plan with `stepId`'s dependencies replaced: how a plan looked before a dependency was added. */
+export function withDependsOn(plan: Plan, stepId: string, dependsOn: string[]): Plan {
+  return { ...plan, steps: plan.steps.map((s) => (s.id === stepId ? { ...s, dependsOn } : s)) };
+}
