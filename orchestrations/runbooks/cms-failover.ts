@@ -2,10 +2,9 @@
 // store, run on a server of that pool.
 //   pre-flight  where the CMS is now; replication status
 //   gate        declare disaster (starts the 5-minute RTO clock)
-//   1. Invoke-CsManagementServerFailover -BackupSqlServerFqdn ... -Force (planned: replication
-//      read, then the Normal parameter set)
+//   1. Invoke-CsManagementServerFailover -BackupSqlServerFqdn ... -Force
 //   2. verify: Get-CsManagementStoreReplicationStatus -CentralManagementStoreStatus
-//   3. planned only: Invoke-CsBackupServiceSync for both pools (a lost pool cannot sync)
+//   3. Invoke-CsBackupServiceSync for both pools
 import { z } from 'zod';
 import { fqdn } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
@@ -16,8 +15,6 @@ import { cmsFailoverTargets, cmsPool, findPool, slug } from './estate.js';
 export const CmsFailoverOptions = z.strictObject({
   /** The pool to move the CMS to: the backup pool of the pool that hosts it. */
   targetPool: fqdn,
-  /** A planned move of a healthy CMS: the Normal parameter set after replication, then syncs of both pools. */
-  planned: z.boolean().default(false),
 });
 export type CmsFailoverOptions = z.infer<typeof CmsFailoverOptions>;
 
@@ -40,19 +37,14 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
     title: `Read when ${current.fqdn} last synced the CMS to ${target.fqdn} (the RPO of this run)`, site, source: SOURCE, records: `preFailover.backupStatus.${slug(current.fqdn).replace(/[^a-zA-Z0-9]/g, '')}`,
   });
   const declare = gate('declare-disaster', {
-    title: options.planned ? `Approve moving the CMS from ${current.fqdn}` : `Declare the CMS on ${current.fqdn} lost`,
+    title: `Declare the CMS on ${current.fqdn} lost`,
     policy: 'declare-disaster',
-    reason: `Move the Central Management Store from ${current.fqdn} to ${target.fqdn}'s SQL store ${sql.serverFqdn}${sql.instance ? `\\${sql.instance}` : ''}.${options.planned ? '' : ` No backup service sync is attempted: it needs both pools online and ${current.fqdn} is lost (its failback resynchronises it).`}`,
+    reason: `Move the Central Management Store from ${current.fqdn} to ${target.fqdn}'s SQL store ${sql.serverFqdn}${sql.instance ? `\\${sql.instance}` : ''}.`,
     startsRtoClock: true,
     dependsOn: [locate.id, repl.id],
   });
-  // A planned move reads replication first; the Normal parameter set then waits for it (no -Force).
-  const replRead = options.planned
-    ? [cmd('read-cms-replication', 'cms.replicationStatus', {}, { title: 'Confirm every CMS replica is up to date before the CMS moves', site, dependsOn: [declare.id], source: 'TechNet Invoke-CsManagementServerFailover (Normal)', records: 'preFailover.cmsReplication' })]
-    : [];
-  const params = options.planned ? { parameterSet: 'Normal' as const } : { backupSqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { backupSqlInstanceName: sql.instance } : {}) };
-  const failover = cmd('cms-failover', 'cms.failover', params, {
-    title: `Fail the CMS over to ${target.fqdn}${options.planned ? ' (Normal parameter set: the CMS is healthy)' : ''}`, site, dependsOn: replRead.length ? replRead.map((r) => r.id) : [declare.id], source: SOURCE,
+  const failover = cmd('cms-failover', 'cms.failover', { backupSqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { backupSqlInstanceName: sql.instance } : {}) }, {
+    title: `Fail the CMS over to ${target.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
     verification: verifyWith('the CMS is active on the target pool', 'cms.locate', {}, [expectEq('PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)]),
   });
   const status = cmd('verify-cms-status', 'cms.replicationStatus', { centralManagementStoreStatus: true }, {
@@ -60,19 +52,17 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
     // ActiveMasterFqdn names a Front End server, not the pool: ask where the CMS is instead.
     verification: { description: 'the CMS is active on the target pool', command: { name: 'cms.locate', params: {} }, expect: [expectEq('PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)] },
   });
-  // A backup service sync needs both pools of the pair online: with the CMS's pool lost none is
-  // attempted (its failback resynchronises); a planned move syncs both, as seed 004 does.
-  const syncs = options.planned
-    ? [target, current].map((p) => cmd(`backup-sync-${slug(p.fqdn)}`, 'backup.sync', { poolFqdn: p.fqdn }, {
-      title: `Force a backup service sync for ${p.fqdn}`, site, dependsOn: [failover.id], source: SOURCE,
-    }))
-    : [];
+  // Both pools, as RUNBOOKS says. A sync needs both pools online: when the old pool is lost the
+  // step fails and waits for the operator, who skips it (its failback resynchronises it).
+  const syncs = [target, current].map((p) => cmd(`backup-sync-${slug(p.fqdn)}`, 'backup.sync', { poolFqdn: p.fqdn }, {
+    title: `Force a backup service sync for ${p.fqdn}`, site, dependsOn: [failover.id], source: SOURCE,
+  }));
   return {
     v: 1,
     runbook: 'cms-failover',
     title: `Fail the Central Management Store over from ${current.fqdn} to ${target.fqdn}`,
     options: { ...options },
-    steps: [locate, repl, declare, ...replRead, failover, status, ...syncs],
+    steps: [locate, repl, declare, failover, status, ...syncs],
     targets: cmsFailoverTargets(),
     pchatUsersReconnecting: 0,
     locks: ['cms'],

@@ -8,7 +8,6 @@
 import { z } from 'zod';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
-import { CMS_WRITES } from '../../shared/commands/cms-writes.js';
 import { cmd, expectEq, gate, PlanBuildError, verifyWith } from './steps.js';
 import { findSite, pairedPools, poolFailoverTargets } from './estate.js';
 import { SITE_PURPOSES } from './fe-branch.js';
@@ -44,31 +43,21 @@ export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Pl
     dependsOn: preflight.map((s) => s.id),
   });
   const feAfter = fe.afterGate(approve.id);
-  const pcAfter = pchat?.afterGate(approve.id, feAfter.failbacks);
   const home = pools.find((p) => p.pool.hostsCms);
-  // A healthy CMS moves with the Normal parameter set, after replication is current and after
-  // every other CMS write of the run (Edge, pChat active servers and state), never beside one.
-  const cmsWriters = [...feAfter.steps, ...(pcAfter?.steps ?? [])].filter((s) => s.kind === 'command' && CMS_WRITES.has(s.command.name)).map((s) => s.id);
-  const cmsSite = home?.pool.site.toLowerCase() ?? '';
-  const cmsRepl = options.moveCmsBack && home
-    ? cmd('read-cms-replication', 'cms.replicationStatus', {}, {
-      title: 'Confirm every CMS replica is up to date before the CMS moves', site: cmsSite, dependsOn: [...feAfter.failbacks, ...cmsWriters], source: 'TechNet Invoke-CsManagementServerFailover (Normal)',
-      records: 'preFailback.cmsReplication',
-    })
-    : undefined;
-  const cmsBack = cmsRepl && home
-    ? cmd('cms-failback', 'cms.failover', { parameterSet: 'Normal' }, {
-      title: `Move the Central Management Store back to ${home.pool.fqdn} (Normal parameter set: the CMS is healthy)`, site: cmsSite, dependsOn: [cmsRepl.id], source: 'seed 004',
+  const cmsBack = options.moveCmsBack && home
+    ? cmd('cms-failback', 'cms.failover', { backupSqlServerFqdn: home.pool.backEnd.serverFqdn, ...(home.pool.backEnd.instance ? { backupSqlInstanceName: home.pool.backEnd.instance } : {}) }, {
+      title: `Move the Central Management Store back to ${home.pool.fqdn}`, site: home.pool.site.toLowerCase(), dependsOn: feAfter.failbacks, source: 'seed 004',
       verification: verifyWith(`the CMS is active on ${home.pool.fqdn}`, 'cms.locate', {}, [expectEq('PoolFqdn', home.pool.fqdn, `CMS on ${home.pool.fqdn}`)]),
     })
     : undefined;
+  const pcAfter = pchat?.afterGate(approve.id, feAfter.failbacks);
   return {
     v: 1,
     runbook: 'site-failback',
     title: `Fail site ${site} back from ${pools[0].backup.site}`,
     // The topology's spelling: `east` and `East` are one plan with one hash.
     options: { ...options, failedSite: site },
-    steps: [...preflight, approve, ...feAfter.steps, ...(cmsRepl && cmsBack ? [cmsRepl, cmsBack] : []), ...(pcAfter?.steps ?? [])],
+    steps: [...preflight, approve, ...feAfter.steps, ...(cmsBack ? [cmsBack] : []), ...(pcAfter?.steps ?? [])],
     targets: poolFailoverTargets(t),
     pchatUsersReconnecting: pchat ? t.persistentChat!.concurrentUsers : 0,
     locks: [...fe.locks, ...(cmsBack ? ['cms'] : []), ...(pchat ? [pchat.lock] : [])],

@@ -110,12 +110,10 @@ export const backupServiceSync = defineCommand({
 export const cmsFailover = defineCommand({
   name: 'cms.failover',
   kind: 'powershell',
-  summary: 'Fail the Central Management Store over (Invoke-CsManagementServerFailover): DisasterRecovery to a named backup SQL store with -Force, or Normal (a healthy CMS moves to the other store the topology defines, after replication).',
+  summary: 'Fail the Central Management Store over to the backup pool SQL store (Invoke-CsManagementServerFailover, disaster mode).',
   params: z
     .strictObject({
-      /** DisasterRecovery only when the active CMS is lost; Normal for a planned move or a failback. */
-      parameterSet: z.enum(['DisasterRecovery', 'Normal']).default('DisasterRecovery'),
-      backupSqlServerFqdn: fqdn.optional(),
+      backupSqlServerFqdn: fqdn,
       backupSqlInstanceName: sqlInstance.optional(),
       backupMirrorSqlServerFqdn: fqdn.optional(),
       backupMirrorSqlInstanceName: sqlInstance.optional(),
@@ -123,30 +121,20 @@ export const cmsFailover = defineCommand({
     .refine((p) => p.backupMirrorSqlInstanceName === undefined || p.backupMirrorSqlServerFqdn !== undefined, {
       path: ['backupMirrorSqlInstanceName'],
       message: 'needs backupMirrorSqlServerFqdn',
-    })
-    .refine((p) => (p.parameterSet === 'DisasterRecovery') === (p.backupSqlServerFqdn !== undefined), {
-      path: ['backupSqlServerFqdn'],
-      message: 'is required in the DisasterRecovery parameter set and not part of the Normal one',
-    })
-    .refine((p) => p.parameterSet === 'DisasterRecovery' || (p.backupSqlInstanceName === undefined && p.backupMirrorSqlServerFqdn === undefined), {
-      path: ['parameterSet'],
-      message: 'the Normal parameter set takes no backup SQL store',
     }),
   effect: 'non-idempotent',
   supportsWhatIf: true,
   example: { backupSqlServerFqdn: 'eepool2-sql.contoso.com', backupSqlInstanceName: 'RTC' },
   build: (p) =>
-    p.parameterSet === 'Normal'
-      ? ps('Invoke-CsManagementServerFailover', [arg.noConfirm()])
-      : ps('Invoke-CsManagementServerFailover', [
-        arg.value('BackupSqlServerFqdn', p.backupSqlServerFqdn!),
-        p.backupSqlInstanceName && arg.value('BackupSqlInstanceName', p.backupSqlInstanceName),
-        p.backupMirrorSqlServerFqdn && arg.value('BackupMirrorSqlServerFqdn', p.backupMirrorSqlServerFqdn),
-        p.backupMirrorSqlInstanceName && arg.value('BackupMirrorSqlInstanceName', p.backupMirrorSqlInstanceName),
-        // Required in the DisasterRecovery parameter set (skips the replication wait); not a prompt bypass.
-        arg.switch('Force'),
-        arg.noConfirm(),
-      ]),
+    ps('Invoke-CsManagementServerFailover', [
+      arg.value('BackupSqlServerFqdn', p.backupSqlServerFqdn),
+      p.backupSqlInstanceName && arg.value('BackupSqlInstanceName', p.backupSqlInstanceName),
+      p.backupMirrorSqlServerFqdn && arg.value('BackupMirrorSqlServerFqdn', p.backupMirrorSqlServerFqdn),
+      p.backupMirrorSqlInstanceName && arg.value('BackupMirrorSqlInstanceName', p.backupMirrorSqlInstanceName),
+      // Required in the DisasterRecovery parameter set (skips the replication wait); not a prompt bypass.
+      arg.switch('Force'),
+      arg.noConfirm(),
+    ]),
 });
 
 export const cmsReplicationStatus = defineCommand({

@@ -165,8 +165,8 @@ describe('other runbooks', () => {
     expect(buildPlan('pchat-pool-failover', sample, {}).maintenanceWindow).toBeUndefined();
   });
 
-  it('cms-failover (planned) verifies replication and syncs both pools afterwards, against the 5/5 target', () => {
-    const p = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com', planned: true });
+  it('cms-failover verifies replication and syncs both pools afterwards, against the 5/5 target', () => {
+    const p = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com' });
     expect(byCommand(p, 'backup.sync').map((s) => s.command.params.poolFqdn).sort()).toEqual(['eepool1.contoso.com', 'eepool2.contoso.com']);
     expect(runsAfter(p, 'verify-cms-status', 'cms-failover')).toBe(true);
     expect(p.targets).toMatchObject({ rtoMinutes: 5, rpoMinutes: 5 });
@@ -228,13 +228,13 @@ describe('bad options and estates give clear errors', () => {
 });
 
 describe('plan tools', () => {
-  const base = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com', planned: true });
+  const base = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com' });
   it('names a dependency cycle', () => {
     const p = structuredClone(base);
     step(p, 'read-cms-location').dependsOn = ['cms-failover'];
     const v = validatePlan(p);
     expect(v.ok).toBe(false);
-    if (!v.ok) expect(v.problems.map((x) => x.message)).toContain('dependency cycle: read-cms-location -> declare-disaster -> read-cms-replication -> cms-failover -> read-cms-location');
+    if (!v.ok) expect(v.problems.map((x) => x.message)).toContain('dependency cycle: read-cms-location -> declare-disaster -> cms-failover -> read-cms-location');
   });
   it('refuses duplicate ids, unknown dependencies, a rendered line that is not the command, and a retried non-idempotent step', () => {
     const p = structuredClone(base);
@@ -249,7 +249,7 @@ describe('plan tools', () => {
     const msgs = v.ok ? [] : v.problems.map((x) => `${x.path}: ${x.message}`);
     expect(msgs.some((m) => m.includes('duplicate step id "backup-sync-eepool1"'))).toBe(true);
     expect(msgs.some((m) => m.includes('unknown step "ghost"'))).toBe(true);
-    expect(msgs.some((m) => m.startsWith('steps[4].rendered: does not match the command'))).toBe(true);
+    expect(msgs.some((m) => m.startsWith('steps[3].rendered: does not match the command'))).toBe(true);
     expect(msgs.some((m) => m.includes('is not idempotent: it must not be retried'))).toBe(true);
   });
   it('refuses a command the catalog would refuse', () => {
@@ -261,7 +261,7 @@ describe('plan tools', () => {
   });
   it('criticalPath takes durations and a start', () => {
     expect(criticalPath(base, { durations: { 'backup-sync-eepool1': 60 * 60_000 } }).path.at(-1)).toBe('backup-sync-eepool1');
-    expect(criticalPath(base, { from: 'declare-disaster' }).path[0]).toBe('read-cms-replication');
+    expect(criticalPath(base, { from: 'declare-disaster' }).path[0]).toBe('cms-failover');
   });
 });
 

@@ -18,20 +18,8 @@ export interface SimulatedRun {
   results: Record<string, ExecutionResult>;
 }
 
-/** `dir`: the state of another simulator, to carry on from it at another time factor. */
-export function newSimulator(topology: Topology, timeFactor = 0, dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-plan-sim-'))): Simulator {
-  return new Simulator({ dir, topology, timeFactor });
-}
-
-/** The manual steps of the site runbooks, done by hand the way the lab does them. */
-export async function doManualStep(sim: Simulator, s: PlanStep): Promise<void> {
-  if (s.id === 'pchat-apply-log-backups') await sim.applyLogBackups();
-  else if (s.id === 'pchat-recreate-log-shipping') await sim.reestablishLogShipping();
-  else if (s.id === 'dns-sipinternaltls-remove') {
-    const target = /whose target is ([a-z0-9.-]+[a-z0-9])/i.exec(s.kind === 'manual' ? s.instructions : '')?.[1];
-    if (!target) throw new Error(`cannot tell which SRV target ${s.id} removes`);
-    await sim.removeSrvTarget(target);
-  }
+export function newSimulator(topology: Topology, timeFactor = 0): Simulator {
+  return new Simulator({ dir: mkdtempSync(path.join(os.tmpdir(), 'lyncdr-plan-sim-')), topology, timeFactor });
 }
 
 async function begun(sim: Simulator, commandId: string): Promise<void> {

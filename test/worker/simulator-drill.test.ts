@@ -150,7 +150,7 @@ describe('site failover -> failback of the sample estate', () => {
     }
     await run(s, 'edge.setNextHop', { edgePoolFqdn: 'edgepool1.contoso.com', nextHopPoolFqdn: edgeHops['edgepool1.contoso.com'] });
     // The CMS may stay in West (seed 004); to end exactly where we began it goes back too.
-    await run(s, 'cms.failover', { parameterSet: 'Normal' });
+    await run(s, 'cms.failover', { backupSqlServerFqdn: 'eepool1-sql.contoso.com', backupSqlInstanceName: 'RTC' });
     await run(s, 'backup.sync', { poolFqdn: 'eepool1.contoso.com' });
     await run(s, 'pool.testRegistration', { targetFqdn: 'eepool1.contoso.com', userSipAddress: 'sip:eepool1user00042@contoso.com' });
 

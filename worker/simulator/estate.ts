@@ -9,7 +9,6 @@
 // `{ recordsets, rowsAffected }`, file output is the FileExecutor's array.
 import type { ExecutionSpec, PowerShellSpec, PsArgument, SqlSpec, FileSpec, ExeSpec } from '../../shared/commands/spec.js';
 import { refusePoolFailoverWhileEdgeRoutesTo } from './edge-next-hop.js';
-import { cmsMoveParameterSet } from './cms-moves.js';
 import { logBackupName, logShippingChain, lsn, type EstateState, type LogBackupFile, type PchatSqlState, type PoolState } from './state.js';
 
 /** Why the estate refused. `not-supported`: the simulator does not model this (not the estate's fault). */
@@ -202,13 +201,14 @@ const cmdlets: Record<string, PsHandler> = {
     const target = cmsPool.backupPool;
     if (!target) throw new PreconditionError(`The CMS pool "${s.cms.pool}" has no backup pool to fail over to.`);
     const tp = pool(s, target);
-    if (cmsMoveParameterSet(s, spec) === 'DisasterRecovery') {
-      const server = stringArg(spec, 'BackupSqlServerFqdn')!.toLowerCase();
-      const instance = stringArg(spec, 'BackupSqlInstanceName', false);
-      if (server !== tp.backEnd.server || !sameText(instance, tp.backEnd.instance)) {
-        throw new PreconditionError(`"${instance ? `${server}\\${instance}` : server}" is not the back-end store of the backup pool "${target}" (${tp.backEnd.instance ? `${tp.backEnd.server}\\${tp.backEnd.instance}` : tp.backEnd.server}).`, 'InvalidArgument');
-      }
-      if (!switchArg(spec, 'Force')) throw new PreconditionError('The active Central Management Store is unreachable: -Force is required to fail over in disaster mode.');
+    const server = stringArg(spec, 'BackupSqlServerFqdn')!.toLowerCase();
+    const instance = stringArg(spec, 'BackupSqlInstanceName', false);
+    if (server !== tp.backEnd.server || !sameText(instance, tp.backEnd.instance)) {
+      throw new PreconditionError(`"${instance ? `${server}\\${instance}` : server}" is not the back-end store of the backup pool "${target}" (${tp.backEnd.instance ? `${tp.backEnd.server}\\${tp.backEnd.instance}` : tp.backEnd.server}).`, 'InvalidArgument');
+    }
+    const disaster = !cmsReachable(s);
+    if (disaster && !switchArg(spec, 'Force')) {
+      throw new PreconditionError('The active Central Management Store is unreachable: -Force is required to fail over in disaster mode.');
     }
     if (!poolUp(s, target)) throw new PreconditionError(`Backup pool "${target}" is not available.`, 'ResourceUnavailable');
     s.cms = { pool: target, sqlServer: tp.backEnd.server, ...(tp.backEnd.instance ? { sqlInstance: tp.backEnd.instance } : {}) };

@@ -9,13 +9,9 @@ import { refused, type ExecutionContext, type ExecutionResult } from '../executo
 import type { Topology } from '../../shared/topology/schema.js';
 import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, setDown, type Applied } from './estate.js';
 import { FaultStore, type Fault } from './faults.js';
-import { refuseConcurrentCmsWrite } from './cms-moves.js';
 import { snapshotOf, type EstateSnapshot } from './snapshot.js';
 import { estateFromTopology, StateStore, type EstateState } from './state.js';
 import { loadSimulatorTopology, topologyFile } from './topology.js';
-
-/** The longest a CMS move (Invoke-CsManagementServerFailover) takes, unscaled. */
-const CMS_MOVE_MAX_MS = 10 * 60_000;
 
 export interface SimulatorOptions {
   /** Directory for state.json and faults.json. */
@@ -207,10 +203,8 @@ export class Simulator implements WorkerExecutor {
       // Check against the current estate and log the execution in one atomic update: the log
       // entry is the proof (for operators and crash tests) that the command was begun.
       const pre = await this.store.update((s) => {
-        const now = new Date();
-        const busy = ctx.whatIf ? undefined : attempt(() => { refuseConcurrentCmsWrite(s, command.name, ctx.commandId, now, this.scaled(CMS_MOVE_MAX_MS) + 60_000); return { output: null, durationMs: 0 }; });
-        s.executions.push({ commandId: ctx.commandId, name: command.name, mode, startedAt: now.toISOString(), outcome: 'running' });
-        return busy && !busy.ok ? busy : attempt(() => applySpec(structuredClone(s), spec, now));
+        s.executions.push({ commandId: ctx.commandId, name: command.name, mode, startedAt: new Date().toISOString(), outcome: 'running' });
+        return attempt(() => applySpec(structuredClone(s), spec, new Date()));
       });
       if (!pre.ok) {
         await abortableDelay(this.scaled(2000), signal);
