@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { ROOT } from '../support/host.js';
-import { drive, expectSucceeded, moveUsersByHand } from './drive.js';
+import { drive, expectSucceeded, moveUsersByHand, removeSrvTarget } from './drive.js';
 import { startRunsEnv, type RunsEnv } from './support.js';
 
 describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
@@ -40,7 +40,10 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     const id = await env.start('operator', 'legacy-site-dr', { failedPool: 'pool1.contoso.com', exportDate: '2026-11-21' });
     const before = await env.sim.snapshot();
     // move-users is checked when confirmed (no user left on the failed pool): the administrator moves them first.
-    const { run, approved } = await drive(env, id, { timeoutMs: 120_000, manual: async (step) => { if (step === 'move-users') await moveUsersByHand(env.sim, 'pool1.contoso.com', 'drse1.contoso.com'); } });
+    const { run, approved } = await drive(env, id, { timeoutMs: 120_000, manual: async (step) => {
+      if (step === 'move-users') await moveUsersByHand(env.sim, 'pool1.contoso.com', 'drse1.contoso.com');
+      if (step.startsWith('dns-sipinternaltls')) await removeSrvTarget(env.sim, 'pool1.contoso.com');
+    } });
     expectSucceeded(run);
     expect(approved.length).toBeGreaterThanOrEqual(1);
     const listed = run.report.records?.['legacy.usersToMove'];
