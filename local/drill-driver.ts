@@ -16,6 +16,11 @@ export interface DriveOptions {
   pollMs?: number;
   /** How people start the run and act on it; default: the HTTP API, as the CLI does. */
   people?: People;
+  /**
+   * Does a manual step in the estate before it is confirmed (its check refuses a confirmation of
+   * work not done); returns what was done, for the log, or undefined when there is nothing to do.
+   */
+  doManual?: (stepId: string) => Promise<string | undefined>;
 }
 
 /** What people do to a run; each answers a line saying what came of it. */
@@ -88,6 +93,8 @@ export async function driveRun(o: DriveOptions): Promise<DriveResult> {
         } else if (s.state === 'waiting-confirmation') {
           handled.add(key);
           say(`manual step: ${s.title}`);
+          const done = await o.doManual?.(id);
+          if (done) say(`${o.operator} does it: ${done}`);
           say(`${o.operator} confirms ${id}: ${await people.confirm(o.operator, runId, id)}`);
         } else if (s.state === 'waiting-decision') {
           handled.add(key);

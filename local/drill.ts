@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import { Simulator } from '../worker/simulator/simulator.js';
+import { doManualStep } from './manual-steps.js';
 import { createAuditTrail } from '../shared/audit/index.js';
 import { log, startStack } from './stack.js';
 import { driveRun } from './drill-driver.js';
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
   if (o.channel === 'email' && !stack.mail) { await stack.stop(); throw new Error('--channel email reads the local SMTP sink: unset LYNCDR_SMTP_HOST'); }
   try {
     const result = await Promise.race([
-      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say,
+      driveRun({ url: stack.url, runbook: o.runbook, options, approvers, operator: o.operator, say, doManual: (step) => doManualStep(new Simulator({ dir: path.join(stack.dataDir, 'sim'), topology: stack.topology }), step),
         ...(o.channel === 'teams' ? { people: teamsPeople(stack.teams!) } : o.channel === 'email' ? { people: mailPeople(stack.url, stack.mail!.dir, say) } : {}) }),
       stack.broken.then((why) => { throw new Error(why); }),
     ]);

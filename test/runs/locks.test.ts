@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lyncdr } from '../support/cli.js';
 import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { ORCHESTRATION } from '../../shared/runs/contract.js';
-import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
+import { seal } from '../../functions/runs/signing.js';
+import { DECISION_KEY, finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
 beforeAll(async () => { env = await startRunsEnv(); }, 60_000);
@@ -119,11 +120,12 @@ describe('a lock whose run was terminated', () => {
     expect((await env.call('operator2', 'POST', 'locks/release', { lock })).status).toBe(400);
     expect((await env.call(undefined, 'GET', 'locks')).status).toBe(401);
     expect(await lockOf(lock)).toMatchObject({ runId: id, active: true });
-    // Past the start's check (started straight through the Durable API), the run's own lock
-    // acquisition still refuses it: failed with the holder named, nothing run.
+    // Past the start's check (started straight through the Durable API, with an input signed as
+    // the API signs it), the run's own lock acquisition still refuses it: failed with the holder
+    // named, nothing run.
     const other = `run-bypass-${Date.now().toString(36)}`;
-    const input = { runId: other, runbook: 'readiness', options: { fixture: 'manual', lock }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(),
-      config: runConfigFrom(appSettings({ ...process.env, ...env.values })) };
+    const input = seal(DECISION_KEY, { kind: 'run', runId: other, target: 'run' }, { runId: other, runbook: 'readiness', options: { fixture: 'manual', lock }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(),
+      config: runConfigFrom(appSettings({ ...process.env, ...env.values })) });
     const res = await fetch(`${env.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${other}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(202);
     const refused = await env.waitFor(other, finished);

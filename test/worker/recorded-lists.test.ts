@@ -3,6 +3,7 @@
 // as the estate. The list never travels back in full (a result message holds ~46 KB).
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { resultKey } from '../support/result-keys.js';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +35,7 @@ function startHarness(): Harness {
     sim: new Simulator({ dir: path.join(dir, 'sim'), timeFactor: 0.001 }), logs: [], inbox: [],
   };
   h.child = spawn(process.execPath, [mainJs, '--site', h.site, '--journal', path.join(dir, 'journal'), '--sim-dir', path.join(dir, 'sim'), '--queue-prefix', prefix, '--heartbeat-ms', '1000'], {
-    cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001', LYNCDR_RESULT_KEY: resultKey(h.site) }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   h.child.stderr!.on('data', (b: Buffer) => h.logs.push(b.toString()));
   harnesses.push(h);
