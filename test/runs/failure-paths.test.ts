@@ -42,7 +42,9 @@ afterAll(async () => {
 
 const startEast = async () => { east = await startSimWorkers({ prefix, dir, sites: ['east'], sim: west.sim }); };
 /** The step waits for a decision, or the run ended (which is what a wrong automatic retry leads to). */
-const settled = (r: any) => finished(r) || r?.status?.steps?.step?.state === 'waiting-decision';
+// The step's error reaches the status in the step's row, which may be published a moment after
+// its state: waiting for a decision counts once both are there (a CI run read the state alone).
+const settled = (r: any) => finished(r) || (r?.status?.steps?.step?.state === 'waiting-decision' && r.status.steps.step.lastError !== undefined);
 const executionsOf = async (id: string) => (await west.sim.state()).executions.filter((e) => e.commandId.startsWith(`${id}:step:`));
 const keysOf = async (id: string) => (await trail.readRun(id)).map((e) => e.key);
 const abort = async (id: string) => {
