@@ -106,10 +106,8 @@ async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: Sm
   const dir = path.join(dataDir, 'mail');
   mkdirSync(dir, { recursive: true });
   // The link key outlives a restart, so the links in mails already sent keep working.
-  const keyFile = path.join(dir, 'link.key');
-  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const env: Record<string, string> = {
-    LYNCDR_LINK_KEY: readFileSync(keyFile, 'utf8').trim(),
+    LYNCDR_LINK_KEY: keptKey(path.join(dir, 'link.key')),
     LYNCDR_PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
     LYNCDR_MAIL_FROM: 'lyncdr <lyncdr@lyncdr.local>',
     LYNCDR_EMAIL_ADDRESSES: JSON.stringify(Object.fromEntries(DEV_IDENTITIES.map((id) => [id, `${id}@lyncdr.local`]))),
@@ -123,21 +121,20 @@ async function startMail(dataDir: string, httpPort: number): Promise<{ sink?: Sm
   return { sink, env };
 }
 
+/** A key made once into `file` (readable by this user only) and read from it on every later start. */
+function keptKey(file: string): string {
+  mkdirSync(path.dirname(file), { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /**
  * Each site's result key (the app checks a worker's results with it): LYNCDR_RESULT_KEY_<SITE>
  * when local.settings.json or the environment gives it, else made on first start into
  * <data>/keys/result-<site>.key and kept, like the mail link key, so a restart changes nothing.
  */
 function resultKeys(dataDir: string, sites: string[]): Record<string, string> {
-  const dir = path.join(dataDir, 'keys');
-  mkdirSync(dir, { recursive: true });
-  return Object.fromEntries(sites.map((site) => {
-    const given = process.env[resultKeySetting(site)];
-    if (given) return [site, given];
-    const file = path.join(dir, `result-${site}.key`);
-    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
-    return [site, readFileSync(file, 'utf8').trim()];
-  }));
+  return Object.fromEntries(sites.map((site) => [site, process.env[resultKeySetting(site)] || keptKey(path.join(dataDir, 'keys', `result-${site}.key`))]));
 }
 
 /** A worker's environment: its own site's key as LYNCDR_RESULT_KEY, never the other sites' keys. */
@@ -151,10 +148,7 @@ function workerEnv(env: NodeJS.ProcessEnv, key: string): NodeJS.ProcessEnv {
  */
 export function decisionKeySetting(dataDir: string, env: NodeJS.ProcessEnv = process.env): { LYNCDR_DECISION_KEY?: string } {
   if ((env.LYNCDR_DECISION_KEY ?? '') !== '') return {};
-  mkdirSync(dataDir, { recursive: true });
-  const keyFile = path.join(dataDir, 'decision.key');
-  if (!existsSync(keyFile)) writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  return { LYNCDR_DECISION_KEY: readFileSync(keyFile, 'utf8').trim() };
+  return { LYNCDR_DECISION_KEY: keptKey(path.join(dataDir, 'decision.key')) };
 }
 
 /**

@@ -6,13 +6,11 @@
 // canonical JSON of the event and what it is for (run, gate or step, kind), with a purpose prefix
 // so no other HMAC of this key (none should exist) can pass for one.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import { secretKeySchema } from '../../shared/config/secret-key.js';
 import { canonicalStringify } from '../../shared/audit/canonical.js';
 import { ConfigError } from '../../shared/config/index.js';
 
-const KeySchema = z.string().min(32, 'LYNCDR_DECISION_KEY must be at least 32 characters')
-  // An unresolved Key Vault reference stays in the setting as its own text, readable in the template.
-  .refine((v) => !v.startsWith('@Microsoft.KeyVault('), 'LYNCDR_DECISION_KEY is an unresolved Key Vault reference (check the secret decision-key and the app\'s access to the vault)');
+const KeySchema = secretKeySchema('LYNCDR_DECISION_KEY', 'decision-key');
 
 /** The key, or a ConfigError saying what is wrong with the setting. */
 export function decisionKey(env: NodeJS.ProcessEnv = process.env): string {

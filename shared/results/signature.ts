@@ -4,10 +4,10 @@
 // the same bytes on both sides whatever order the fields were written in.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { canonicalStringify } from '../audit/canonical.js';
+import { usableKey } from '../config/secret-key.js';
 import type { ResultMessage, SiteName } from '../messages.js';
 
-/** Shorter keys are refused: an HMAC key is only as strong as it is long. */
-export const MIN_RESULT_KEY_LENGTH = 32;
+export { MIN_KEY_LENGTH as MIN_RESULT_KEY_LENGTH } from '../config/secret-key.js';
 
 /** The app setting holding a site's key: LYNCDR_RESULT_KEY_<SITE> (hyphens become underscores). */
 export function resultKeySetting(site: SiteName): string {
@@ -39,6 +39,5 @@ export function signatureMatches(result: ResultMessage, keys: readonly string[])
  */
 export function resultKeysFor(site: SiteName, env: NodeJS.ProcessEnv = process.env): string[] {
   const name = resultKeySetting(site);
-  // An unresolved Key Vault reference reaches the app as its own text: never a key.
-  return [env[name], env[`${name}_PREVIOUS`]].filter((k): k is string => typeof k === 'string' && k.length >= MIN_RESULT_KEY_LENGTH && !k.startsWith('@Microsoft.KeyVault('));
+  return [env[name], env[`${name}_PREVIOUS`]].filter(usableKey);
 }

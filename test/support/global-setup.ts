@@ -26,7 +26,12 @@ function buildOnce(): void {
 
 export async function setup(project: TestProject): Promise<void> {
   buildOnce();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-test-'));
+  await startScratchAzurite(project, 'lyncdr-test-');
+}
+
+/** The scratch folder (TMPDIR for the tests and what they start) and one Azurite in it; teardown removes both. */
+export async function startScratchAzurite(project: TestProject, prefix: string): Promise<void> {
+  scratch = mkdtempSync(path.join(os.tmpdir(), prefix));
   // os.tmpdir() follows TMPDIR; the test workers and every process they start inherit it.
   process.env.TMPDIR = scratch;
   azurite = await startAzurite({ location: mkdtempSync(path.join(scratch, 'azurite-')), freePorts: true });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { IdentitySchema } from '../../../shared/approvals/schema.js';
 import { directoryOf, resolveConfigured } from '../../../shared/identity/index.js';
 import { jsonText } from '../../../shared/config/index.js';
+import { secretKeySchema } from '../../../shared/config/secret-key.js';
 
 const TableName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'table name: 3-63 letters and digits, starting with a letter');
 const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -12,10 +13,7 @@ const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 /** What the link pages need (the HTTP side), without SMTP. */
 export const LinkSettingsSchema = z.object({
   // 32 characters at least: the key is what makes a link unforgeable (Key Vault reference in Azure).
-  LYNCDR_LINK_KEY: z.string().min(32, 'LYNCDR_LINK_KEY must be at least 32 characters')
-    // A Key Vault reference Azure could not resolve stays in the setting as its own text, which
-    // anyone can read in the template: never sign with that.
-    .refine((v) => !v.startsWith('@Microsoft.KeyVault('), 'LYNCDR_LINK_KEY is an unresolved Key Vault reference (check the secret and the app\'s access to the vault)'),
+  LYNCDR_LINK_KEY: secretKeySchema('LYNCDR_LINK_KEY'),
   /** How long an operator's link (confirm, retry / skip / abort) lives, and the longest a gate's may. */
   LYNCDR_LINK_TIMEOUT_MINUTES: z.coerce.number().positive().default(24 * 60),
   /** One row per used link id: the insert that fails with 409 is what makes a link single use. */
