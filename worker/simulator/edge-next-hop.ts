@@ -2,7 +2,7 @@
 // an Edge pool still names it as next hop leaves remote users pointed at a dead Registrar, so
 // seed 004 moves the next hop (Set-CsEdgeServer -Registrar) first; the estate insists on it.
 import type { EstateState } from './state.js';
-import { poolUp, PreconditionError } from './estate.js';
+import { poolUp, PreconditionError } from './estate/model.js';
 
 /** Only a failed (unreachable) pool: a planned failover of a live pool is the operator's call. */
 export function refusePoolFailoverWhileEdgeRoutesTo(s: EstateState, poolFqdn: string): void {

@@ -1,0 +1,61 @@
+// File operations on the log-backup folders, and DBImpExp.exe.
+import type { ExeSpec, FileSpec } from '../../../shared/commands/spec.js';
+import type { EstateState, LogBackupFile } from '../state.js';
+import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, S, sameText, siteUp, type Applied } from './model.js';
+import { usersOn } from './users.js';
+
+export function runFile(s: EstateState, spec: FileSpec): Applied {
+  const { sql } = needPchat(s);
+  const folders: Record<string, { files: LogBackupFile[]; site?: string }> = {
+    [normPath(sql.backupShare.path)]: { files: sql.backupShare.files },
+    [normPath(sql.copyFolder.path)]: { files: sql.copyFolder.files, site: sql.secondary.site },
+  };
+  const folder = (p: string) => {
+    const f = folders[normPath(p)];
+    if (!f) throw new PreconditionError(`Cannot find path '${p}' because it does not exist.`, 'ObjectNotFound');
+    if (f.site && !siteUp(s, f.site)) throw new PreconditionError(`The network path '${p}' was not found.`, 'ConnectionError');
+    return f;
+  };
+  if (spec.operation === 'list') {
+    const f = folder(spec.folder);
+    const re = new RegExp(`^${spec.pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    return {
+      output: f.files.filter((x) => re.test(x.name)).map((x) => ({ Name: x.name, FullName: joinWin(spec.folder, x.name), Length: 1_048_576, LastWriteTimeUtc: x.createdAt })),
+      durationMs: 1 * S,
+    };
+  }
+  const from = folder(spec.sourceFolder);
+  const to = folder(spec.destinationFolder);
+  const copied: Array<Record<string, unknown>> = [];
+  for (const name of spec.files) {
+    const f = from.files.find((x) => x.name.toLowerCase() === name.toLowerCase());
+    if (!f) throw new PreconditionError(`Cannot find path '${joinWin(spec.sourceFolder, name)}' because it does not exist.`, 'ObjectNotFound');
+    const existing = to.files.findIndex((x) => x.name.toLowerCase() === f.name.toLowerCase());
+    if (existing >= 0 && !spec.overwrite) continue;
+    if (existing >= 0) to.files.splice(existing, 1);
+    to.files.push({ ...f });
+    copied.push({ Name: f.name, Source: joinWin(spec.sourceFolder, f.name), Destination: joinWin(spec.destinationFolder, f.name), Length: 1_048_576 });
+  }
+  to.files.sort((a, b) => a.seq - b.seq);
+  return { output: copied, durationMs: Math.max(1, copied.length) * 5 * S };
+}
+
+// ---- DBImpExp.exe ------------------------------------------------------------------------------
+
+export function runExe(s: EstateState, spec: ExeSpec, now: Date): Applied {
+  const opt = (name: string) => spec.args.find((a) => a.toLowerCase().startsWith(`/${name}:`))?.slice(name.length + 2);
+  const file = opt('hrxmlfile');
+  if (!file) throw new PreconditionError('DBImpExp.exe: /hrxmlfile is required.', 'InvalidArgument');
+  const sqlServer = opt('sqlserver');
+  const store = sqlServer ? Object.values(s.pools).find((p) => sameText(p.backEnd.instance ? `${p.backEnd.server}\\${p.backEnd.instance}` : p.backEnd.server, sqlServer)) : undefined;
+  if (sqlServer && !store) throw new PreconditionError(`DBImpExp.exe: cannot connect to SQL Server "${sqlServer}".`, 'ConnectionError');
+  if (store && !poolUp(s, store.fqdn)) throw new PreconditionError(`DBImpExp.exe: cannot connect to SQL Server "${sqlServer}": the pool "${store.fqdn}" is down.`, 'ConnectionError');
+  if (spec.args.some((a) => a.toLowerCase() === '/import')) {
+    requireFile(s, file, 'DBImpExp.exe /import');
+    const n = store ? usersOn(s, store.fqdn).length : 0;
+    return { output: null, stdout: `Importing user data from ${file}...\r\nImported contact lists for ${n} user(s).\r\n`, durationMs: 2 * MIN };
+  }
+  exportFile(s, file, 'contacts', store?.fqdn ?? 'local', now);
+  const n = store ? usersOn(s, store.fqdn).length : 0;
+  return { output: null, stdout: `Exporting user data to ${file}...\r\nExported ${n} user(s).\r\n`, durationMs: 2 * MIN };
+}
