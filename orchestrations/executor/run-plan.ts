@@ -53,9 +53,17 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     }
   }
   // 1. The plan, from the configured topology, recorded in history and audited with its hash.
+  // No version downgrade: an input naming a version before 5 (or none) skips step 0, so the plan
+  // builder gets the input too and refuses it unless the app's key sealed it. Sound without I/O
+  // here because of what history holds: a run that really started before version 5 scheduled this
+  // activity as its first action, with an input without the field; replayed, it takes the result
+  // from history (or, still in flight, the activity runs with the input recorded then), so only a
+  // run whose first episode runs this code, a new one, ever executes it with the field. (Azure and
+  // the local host match a replayed action to history by name, not input: old runs replay.)
   const built = refused !== undefined ? { ok: false as const, error: refused } : (yield act.buildPlan({
     runId: input.runId, runbook: input.runbook, options: input.options, mode: input.mode, requestedBy: input.requestedBy,
     at: startedAt, policies: Object.keys(input.config.approvalPolicies), ...(version >= 3 ? { writeSteps: true } : {}),
+    ...(version < 5 ? { olderVersion: { version, input: context.df.getInput() } } : {}),
   })) as BuildPlanOutput;
   const run: RunState = {
     input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,

@@ -131,5 +131,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 6: a manual step with a check runs it when confirmed; a failed check sends the step back to
  * waiting unless the confirmation overrides it (audited).
  * 7: a step that records a list asks its worker to keep it (`keep`), for steps that take ranges of it.
+ * 8: every signed event is single-use (its nonce is taken once; a replay is refused and audited),
+ * fresh (signedAt within LYNCDR_DECISION_MAX_AGE_MINUTES) and a step decision answers the
+ * attempt it names; a pause is an app-level signed event the run checks at step boundaries.
  */
-export const EXECUTOR_VERSION = 7;
+export const EXECUTOR_VERSION = 8;

@@ -32,6 +32,13 @@ export interface BuildPlanInput {
   policies: string[];
   /** Write every step's first row (executor version 3 and later). */
   writeSteps?: boolean;
+  /**
+   * Set only by code that knows the version-downgrade rule, for a run whose input names an
+   * executor version before 5 (or none): the version and the whole input. Only a new run ever
+   * executes an activity with this field (see run-plan.ts); the activity refuses it unless the
+   * app's key sealed the input.
+   */
+  olderVersion?: { version: number; input: unknown };
 }
 export type BuildPlanOutput =
   | { ok: true; plan: Plan; planHash: string }

@@ -121,6 +121,24 @@ describe('policies come from configuration (§2)', () => {
     }
   }, 60_000);
 
+  it('a run started straight through the Durable API naming executor version 4, or none, does nothing and fails with the reason (no downgrade)', async () => {
+    // Before the fix such a run skipped checkStart and ran its first step (a command on West) at once.
+    const legacy = (runId: string, executorVersion: number | undefined) => {
+      const f = forged(runId, { requestedBy: 'mallory' });
+      const { executorVersion: _v, ...config } = f.config;
+      return { ...f, config: executorVersion === undefined ? config : { ...config, executorVersion } };
+    };
+    for (const [runId, v] of [['forged-v4-1', 4], ['forged-v-none-1', undefined]] as const) {
+      await durable.start('runPlan', legacy(runId, v), runId);
+      const s = await durable.waitFor(runId);
+      expect(s.output).toMatchObject({ outcome: 'failed', error: expect.stringMatching(new RegExp(`names executor version ${v ?? 1}, which new runs may not use`)) });
+      const t = await trailOf(runId);
+      expect(t.map((e) => e.kind)).toEqual(['run-failed']);
+      // No command reached a worker: the simulated estate executed nothing for this run.
+      expect((await env.sim.state()).executions.filter((e) => e.commandId.startsWith(`${runId}:`))).toEqual([]);
+    }
+  }, 60_000);
+
   it('a run uses the configured policies and records them, whatever its input names', async () => {
     // Signed with the app's key (as if the API had let a policy through): the input's policy is still ignored.
     const runId = 'signed-own-policy-1';
