@@ -18,6 +18,7 @@ import { activities } from './activities.js';
 import { notify } from './notify.js';
 import { StepRowTracker } from './step-rows.js';
 import { auditRefusal, decisionRefusal, stepRunner, type RunState, type StepEnd } from './steps.js';
+import { TakenNonces } from './single-use.js';
 import { anyOf, cancelTimer, hasResult } from './tasks.js';
 
 const WAITING: StepState[] = ['waiting-approval', 'waiting-decision', 'waiting-confirmation'];
@@ -67,7 +68,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   })) as BuildPlanOutput;
   const run: RunState = {
     input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,
-    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined, operators, refusals: 0,
+    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined, operators, refusals: 0, nonces: new TakenNonces(),
   };
 
   const finish = function* (outcome: RunOutcome, error: string | undefined, plan: Plan | undefined, locked: boolean): Generator<Task, RunReport, unknown> {

@@ -48,6 +48,8 @@ export const AppSettingsSchema = z.object({
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** Executor version 8: a signed decision counts only this long after the API signed it (README, Security). */
+  LYNCDR_DECISION_MAX_AGE_MINUTES: minutes(15),
   /** How long a start's lock reservation waits for its run to exist before the next start may release it. */
   LYNCDR_LOCK_RESERVATION_SECONDS: z.coerce.number().positive().default(300),
   ServiceBusConnection: z.string().optional(),
@@ -70,6 +72,8 @@ export interface AppSettings {
   decisionTimeoutMinutes: number;
   confirmationTimeoutMinutes: number;
   resultGraceMs: number;
+  /** How old a signed decision event may be when its run checks it (executor version 8). */
+  decisionMaxAgeMinutes: number;
   lockReservationSeconds: number;
   serviceBusConnection?: string;
 }
@@ -104,6 +108,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
     confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
     resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,
+    decisionMaxAgeMinutes: s.LYNCDR_DECISION_MAX_AGE_MINUTES,
     lockReservationSeconds: s.LYNCDR_LOCK_RESERVATION_SECONDS,
     serviceBusConnection: s.ServiceBusConnection,
   };
