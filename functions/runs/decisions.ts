@@ -45,7 +45,7 @@ export function operatorRefusal(user: string, what: string): string | undefined 
 export async function activeRun(client: Client, id: string): Promise<{ ok: true; run: FoundRun } | { ok: false; res: DecisionAnswer }> {
   const run = await findRun(client, id);
   if (!run) return { ok: false, res: refusal(404, `no run ${prefix(id)}`) };
-  if (String(run.status.runtimeStatus) === 'Suspended') return { ok: false, res: await pausedRefusal(id, 'this request') };
+  if (String(run.status.runtimeStatus) === 'Suspended' || run.custom?.paused) return { ok: false, res: await pausedRefusal(id, 'this request') };
   if (!isActive(run.status)) return { ok: false, res: refusal(409, `run ${id} is ${run.status.runtimeStatus}`) };
   return { ok: true, run };
 }
@@ -73,7 +73,7 @@ export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string;
 export async function castVote(client: Client, runId: string, user: string, v: VoteRequest): Promise<DecisionAnswer> {
   const run = await findRun(client, runId);
   if (!run) return refusal(404, `no run ${prefix(runId)}`);
-  if (String(run.status.runtimeStatus) === 'Suspended') return pausedRefusal(runId, 'a vote');
+  if (String(run.status.runtimeStatus) === 'Suspended' || run.custom?.paused) return pausedRefusal(runId, 'a vote');
   const open = (run.custom?.active ?? []).filter((a) => a.state === 'waiting-approval' && (!v.step || v.step === a.id));
   if (!isActive(run.status) || open.length === 0) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
   if (open.length > 1) return refusal(400, `several gates are open (${open.map((a) => a.id).join(', ')}): name one with "step"`);

@@ -69,6 +69,9 @@ export const EVENTS = {
   cancel: 'cancel',
   /** On the approval gate instance. */
   vote: 'vote',
+  /** Executor version 8: on the run, an operator's signed pause and resume (the API raises them). */
+  pause: 'pause',
+  resume: 'resume',
 } as const;
 
 /** The approval sub-orchestration of a gate step has this instance id. */
@@ -94,6 +97,9 @@ export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Commen
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
 export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel, ...Signed });
 export type CancelEvent = z.infer<typeof CancelEvent>;
+/** Executor version 8: a pause or a resume (the same body), counted only when signed by the API for the run. */
+export const PauseEvent = CancelEvent;
+export type PauseEvent = CancelEvent;
 /** A vote as raised on the gate; the gate stamps the time (`at`) itself. */
 export const VoteEvent = z.strictObject({
   voteId: z.string().min(1).max(100),
@@ -160,6 +166,8 @@ const RunOutcomeFields = {
   error: z.string().optional(),
   cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   windowOpensAt: z.string().optional(),
+  /** Executor version 8: paused by an operator (a signed pause the run took): no new step starts until a signed resume. */
+  paused: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   rto: Measure.optional(),
   rpo: Measure.optional(),
   updatedAt: z.string(),
