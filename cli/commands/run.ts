@@ -136,7 +136,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   // Pause and resume: the run and its open gates stop taking anything until resumed (operators; audited).
   for (const [verb, done] of [['pause', 'paused'], ['resume', 'resumed']] as const) {
     common(run.command(`${verb} <run>`).description(verb === 'pause'
-      ? 'pause a run where it stands: it and its open gates take nothing (votes, results, timers) until resumed'
+      ? 'pause a run where it stands: no new step starts and it takes no votes or decisions until resumed (runs before executor 8: it and its open gates take nothing, results and timers included)'
       : 'resume a paused run: what arrived meanwhile is delivered in order'))
       .requiredOption('--reason <text>', 'why, for the audit trail')
       .action((id: string, o: Common & { reason: string }) => act(async () => {
@@ -174,7 +174,9 @@ const MARK: Record<string, string> = {
 /** A paused run keeps its phase (it publishes nothing while suspended): say it is paused. */
 function phaseOf(r: any): string {
   const phase = r.status?.phase ?? r.runtimeStatus;
-  return r.runtimeStatus === 'Suspended' ? `${phase}, PAUSED (runtimeStatus Suspended)` : phase;
+  if (r.runtimeStatus === 'Suspended') return `${phase}, PAUSED (runtimeStatus Suspended)`;
+  // Executor version 8: the run took a signed pause; it says so in its status.
+  return r.status?.paused ? `${phase}, PAUSED by ${r.status.paused.by}` : phase;
 }
 
 function formatSteps(r: any): string {
@@ -191,7 +193,8 @@ function formatSteps(r: any): string {
 function formatRun(r: any): string {
   const s = r.status;
   if (!s) return `${r.runId}: ${r.runtimeStatus}\n`;
-  const paused = r.runtimeStatus === 'Suspended' ? `paused: nothing advances it until an operator runs lyncdr resume ${s.runId} --reason ...\n` : '';
+  const paused = r.runtimeStatus === 'Suspended' ? `paused: nothing advances it until an operator runs lyncdr resume ${s.runId} --reason ...\n`
+    : s.paused ? `paused by ${s.paused.by} at ${s.paused.at}: ${s.paused.reason}; no new step starts until an operator runs lyncdr resume ${s.runId} --reason ...\n` : '';
   const head = `${s.runId}  ${s.runbook} (${s.mode})  ${phaseOf(r)}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n${paused}`;
   const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${g.approvers.join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
   const measures = [s.rto ? describeMeasure('RTO', s.rto) : '', s.rpo ? describeMeasure('RPO', s.rpo) : ''].filter(Boolean).map((l) => `${l}\n`).join('');

@@ -14,6 +14,7 @@ import { RunLocks } from '../../shared/runs/locks.js';
 import { RunStepsTable } from '../../shared/runs/step-rows.js';
 import { SentCommands } from '../../shared/results/sent-commands.js';
 import { initialStepStatus } from '../../shared/runs/summary.js';
+import { decisionKey, signatureRefusal } from '../runs/signing.js';
 import { holdReason, holderState, takeOverAllowed, type HolderState } from '../../shared/runs/lock-holder.js';
 import { buildAndHash } from '../../shared/runs/plan-source.js';
 import { RunbookName } from '../../shared/plan/schema.js';
@@ -72,12 +73,30 @@ export const recordStepsActivity = df.app.activity(ACTIVITY.recordSteps, {
 });
 
 /**
+ * A new run whose input names an executor version before 5 (or none) would run without the
+ * checks of version 5 (checkStart, signed decisions): anyone who can start orchestrations could
+ * pick the old behaviour. The API never starts one, so such an input runs only when the app's key
+ * sealed it (the tests of old versions do; nobody else holds the key).
+ */
+function olderVersionRefusal(runId: string, older: NonNullable<BuildPlanInput['olderVersion']>): string | undefined {
+  let key: string;
+  try { key = decisionKey(); } catch (err) { return `this run names executor version ${older.version}, which new runs may not use, and its seal cannot be checked: ${(err as Error).message}`; }
+  if (!signatureRefusal(key, { kind: 'run', runId, target: 'run' }, older.input)) return undefined;
+  return `this run names executor version ${older.version}, which new runs may not use (only runs started before version 5 keep it, to replay as they ran; the lyncdr API starts every run at version 5 or later): it does nothing`;
+}
+
+/**
  * Builds the plan from the configured topology and audits the declaration and the plan. A plan
  * that cannot be built is a business outcome (ok: false, audited), not an activity failure, so
  * the run ends with the builder's reason instead of retrying it.
  */
 export const buildPlanActivity = df.app.activity(ACTIVITY.buildPlan, {
   handler: async (input: BuildPlanInput): Promise<BuildPlanOutput> => {
+    if (input.olderVersion) {
+      const refused = olderVersionRefusal(input.runId, input.olderVersion);
+      // Nothing declared, planned or written: the run records this as its end (run:end).
+      if (refused) return { ok: false, error: refused };
+    }
     const s = appSettings();
     await appendAudit({ runId: input.runId, key: 'run:declared', kind: 'run-declared', actor: input.requestedBy, at: input.at,
       data: { runbook: input.runbook, options: input.options, mode: input.mode, topology: s.topologyFile } });

@@ -10,7 +10,7 @@ import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import {
   ACTIVITY, type CheckStartInput, type CheckStartOutput, type VerifyDecisionInput, type VerifyDecisionOutput,
 } from '../../shared/runs/activities.js';
-import { decisionKey, signatureRefusal } from '../runs/signing.js';
+import { decisionKey, signatureRefusal, staleRefusal } from '../runs/signing.js';
 import { appendAudit } from './runs.js';
 
 export const verifyDecisionActivity = df.app.activity(ACTIVITY.verifyDecision, {
@@ -18,7 +18,11 @@ export const verifyDecisionActivity = df.app.activity(ACTIVITY.verifyDecision, {
     let key: string;
     try { key = decisionKey(); } catch (err) { return { ok: false, reason: (err as Error).message }; }
     const refused = signatureRefusal(key, { kind: input.kind, runId: input.runId, target: input.target }, input.event);
-    return refused ? { ok: false, reason: refused } : { ok: true };
+    if (refused) return { ok: false, reason: refused };
+    // Freshness against this activity's clock (the orchestrator has none of its own to offer):
+    // a captured event raised again later does not count even if its nonce is new to the run.
+    const stale = input.fresh ? staleRefusal(input.event as Record<string, unknown>, new Date(), appSettings().decisionMaxAgeMinutes) : undefined;
+    return stale ? { ok: false, reason: stale, code: 'stale' } : { ok: true };
   },
 });
 

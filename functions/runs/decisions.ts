@@ -45,7 +45,7 @@ export function operatorRefusal(user: string, what: string): string | undefined 
 export async function activeRun(client: Client, id: string): Promise<{ ok: true; run: FoundRun } | { ok: false; res: DecisionAnswer }> {
   const run = await findRun(client, id);
   if (!run) return { ok: false, res: refusal(404, `no run ${prefix(id)}`) };
-  if (String(run.status.runtimeStatus) === 'Suspended') return { ok: false, res: await pausedRefusal(id, 'this request') };
+  if (String(run.status.runtimeStatus) === 'Suspended' || run.custom?.paused) return { ok: false, res: await pausedRefusal(id, 'this request') };
   if (!isActive(run.status)) return { ok: false, res: refusal(409, `run ${id} is ${run.status.runtimeStatus}`) };
   return { ok: true, run };
 }
@@ -73,7 +73,7 @@ export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string;
 export async function castVote(client: Client, runId: string, user: string, v: VoteRequest): Promise<DecisionAnswer> {
   const run = await findRun(client, runId);
   if (!run) return refusal(404, `no run ${prefix(runId)}`);
-  if (String(run.status.runtimeStatus) === 'Suspended') return pausedRefusal(runId, 'a vote');
+  if (String(run.status.runtimeStatus) === 'Suspended' || run.custom?.paused) return pausedRefusal(runId, 'a vote');
   const open = (run.custom?.active ?? []).filter((a) => a.state === 'waiting-approval' && (!v.step || v.step === a.id));
   if (!isActive(run.status) || open.length === 0) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
   if (open.length > 1) return refusal(400, `several gates are open (${open.map((a) => a.id).join(', ')}): name one with "step"`);
@@ -103,23 +103,26 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   return answer(202, { outcome: 'pending', voteId, stepId, note: 'the gate has not processed the vote yet; see GET /api/runs/{id}' });
 }
 
-/** Why an operator's signal to one step is refused (403 / 404 / 409), or undefined when it may go. */
-async function refuseStepSignal(client: Client, runId: string, stepId: string, user: string, what: string, state: StepState): Promise<DecisionAnswer | undefined> {
+/** Why an operator's signal to one step is refused (403 / 404 / 409), or the step's attempt when it may go. */
+async function refuseStepSignal(client: Client, runId: string, stepId: string, user: string, what: string, state: StepState): Promise<{ refused: DecisionAnswer } | { attempt?: number }> {
   const refused = operatorRefusal(user, what);
-  if (refused) return refusal(403, refused);
+  if (refused) return { refused: refusal(403, refused) };
   const found = await activeRun(client, runId);
-  if (!found.ok) return found.res;
-  return stepIn(found.run.custom, runId, stepId, [state]);
+  if (!found.ok) return { refused: found.res };
+  const notIn = await stepIn(found.run.custom, runId, stepId, [state]);
+  if (notIn) return { refused: notIn };
+  return { attempt: found.run.custom?.active.find((a) => a.id === stepId)?.attempt };
 }
 
 export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel; client?: DecisionClient }
 
 /** An operator's retry / skip / abort for a step waiting for a decision: 202, or 403 / 404 / 409. */
 export async function decideStep(client: Client, runId: string, stepId: string, user: string, d: StepDecisionRequest): Promise<DecisionAnswer> {
-  const refused = await refuseStepSignal(client, runId, stepId, user, 'decide on a failed step', 'waiting-decision');
-  if (refused) return refused;
+  const asked = await refuseStepSignal(client, runId, stepId, user, 'decide on a failed step', 'waiting-decision');
+  if ('refused' in asked) return asked.refused;
+  // The failed attempt it answers (executor version 8 counts it for that failure only).
   await client.raiseEvent(runId, EVENTS.decision(stepId), signed({ kind: 'decision', runId, target: stepId },
-    { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}) }));
+    { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}), ...(asked.attempt ? { attempt: asked.attempt } : {}) }));
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
 }
 
@@ -127,8 +130,8 @@ export interface ConfirmRequest { comment?: string; channel: Channel; client?: D
 
 /** An operator says a manual step is done: 202, or 403 / 404 / 409. */
 export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
-  const refused = await refuseStepSignal(client, runId, stepId, user, 'confirm a manual step', 'waiting-confirmation');
-  if (refused) return refused;
+  const asked = await refuseStepSignal(client, runId, stepId, user, 'confirm a manual step', 'waiting-confirmation');
+  if ('refused' in asked) return asked.refused;
   await client.raiseEvent(runId, EVENTS.confirm(stepId), signed({ kind: 'confirm', runId, target: stepId },
     { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) }));
   return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel, ...(c.override ? { override: c.override } : {}) });

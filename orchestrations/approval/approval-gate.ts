@@ -10,6 +10,7 @@ import {
 import type { VerifyDecisionOutput } from '../../shared/runs/activities.js';
 import { EVENTS, VoteEvent, type GateCustomStatus, type GateInput, type GateResult } from '../../shared/runs/contract.js';
 import { activities } from '../executor/activities.js';
+import { TakenNonces } from '../executor/single-use.js';
 import { anyOf, cancelTimer, hasResult } from '../executor/tasks.js';
 import { clip, gateView } from './gate-view.js';
 
@@ -37,6 +38,16 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
   let state: GateState = openGate({ runId: input.runId, planHash: input.planHash, requester: input.requester, requestedAt: now() });
   let votes: GateCustomStatus['votes'] = [];
   const signed = !!input.signedVotes;
+  // Executor version 8: votes and cancels are fresh and single-use (verifyDecision, TakenNonces).
+  const singleUse = !!input.singleUse;
+  const nonces = new TakenNonces();
+  const verify = function* (kind: 'vote' | 'cancel', event: unknown): Generator<Task, { ok: true } | { ok: false; reason: string; code?: string }, unknown> {
+    if (!signed) return { ok: true };
+    const v = (yield act.verifyDecision({ runId: input.runId, kind, target: `gate:${input.stepId}`, event, ...(singleUse ? { fresh: true } : {}) })) as VerifyDecisionOutput;
+    if (!v.ok || !singleUse) return v;
+    const replayed = nonces.take(event);
+    return replayed ? { ok: false, reason: replayed, code: 'replayed' } : v;
+  };
   let received = 0;
   let refusedTotal = 0;
   let refusedUnaudited = 0;
@@ -99,10 +110,10 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     const winner: unknown = waiting.find(hasResult) ?? (yield anyOf(context, waiting));
     if (winner === cancel) {
       const c = cancel.result as { by?: string; reason?: string } | undefined;
-      const v = signed ? (yield act.verifyDecision({ runId: input.runId, kind: 'cancel', target: `gate:${input.stepId}`, event: cancel.result })) as VerifyDecisionOutput : { ok: true as const };
+      const v = yield* verify('cancel', cancel.result);
       if (!v.ok) {
         refusedCancels++;
-        yield audit(`refused-cancel:${refusedCancels}`, 'vote', 'lyncdr', { refused: 'cancel', claimedBy: typeof c?.by === 'string' ? c.by.slice(0, 256) : 'unknown', reason: v.reason });
+        yield audit(`refused-cancel:${refusedCancels}`, 'vote', 'lyncdr', { refused: 'cancel', claimedBy: typeof c?.by === 'string' ? c.by.slice(0, 256) : 'unknown', reason: v.reason, code: v.code ?? 'bad-signature' });
         cancel = context.df.waitForExternalEvent(EVENTS.cancel);
         continue;
       }
@@ -134,10 +145,10 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     if (!parsed.success) {
       entry = { voteId: `invalid-${n}`, approver: 'unknown', decision: 'unknown', outcome: 'refused', code: 'invalid-vote', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), at };
     } else {
-      const { voteId, client: _client, sig: _sig, signedAt: _signedAt, ...v } = parsed.data;
-      const check = signed ? (yield act.verifyDecision({ runId: input.runId, kind: 'vote', target: `gate:${input.stepId}`, event: raw })) as VerifyDecisionOutput : { ok: true as const };
+      const { voteId, client: _client, sig: _sig, signedAt: _signedAt, nonce: _nonce, ...v } = parsed.data;
+      const check = yield* verify('vote', raw);
       if (!check.ok) {
-        entry = { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: 'bad-signature', reason: check.reason, at };
+        entry = { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: check.code ?? 'bad-signature', reason: check.reason, at };
       } else {
         const r = applyVote(state, { ...v, at }, policy);
         state = r.state;
@@ -150,8 +161,9 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     if (parsed.success) voteChannels[entry.voteId] = parsed.data.channel;
     if (signed && entry.outcome === 'refused') {
       refusedTotal++;
-      // Only a signed vote's identity is believed: a forger cannot get a real approver limited.
-      const believed = entry.code !== 'bad-signature' && entry.code !== 'invalid-vote';
+      // Only a signed vote's identity is believed: a forger cannot get a real approver limited
+      // (nor can whoever raises a captured vote again: replayed and stale ones are not theirs now).
+      const believed = !['bad-signature', 'invalid-vote', 'replayed', 'stale'].includes(entry.code ?? '');
       const before = believed ? (refusedBy.get(entry.approver) ?? 0) : 0;
       if (believed) refusedBy.set(entry.approver, before + 1);
       const refused = votes.filter((x) => x.outcome === 'refused');

@@ -8,7 +8,7 @@ import type { AuditKind } from '../../shared/audit/schema.js';
 import type { Plan, PlanStep } from '../../shared/plan/schema.js';
 import type { AcquireLocksOutput, BuildPlanOutput, CheckStartOutput } from '../../shared/runs/activities.js';
 import {
-  CancelEvent, EVENTS, RunInput, STATUS_CONTRACT_VERSION,
+  CancelEvent, EVENTS, PauseEvent, RunInput, STATUS_CONTRACT_VERSION, gateInstanceId,
   type RunOutcome, type RunReport, type RunStatus, type StepRow, type StepState,
 } from '../../shared/runs/contract.js';
 import { blockedSteps, readySteps } from '../../shared/runs/dag.js';
@@ -18,6 +18,7 @@ import { activities } from './activities.js';
 import { notify } from './notify.js';
 import { StepRowTracker } from './step-rows.js';
 import { auditRefusal, decisionRefusal, stepRunner, type RunState, type StepEnd } from './steps.js';
+import { TakenNonces } from './single-use.js';
 import { anyOf, cancelTimer, hasResult } from './tasks.js';
 
 const WAITING: StepState[] = ['waiting-approval', 'waiting-decision', 'waiting-confirmation'];
@@ -53,13 +54,21 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     }
   }
   // 1. The plan, from the configured topology, recorded in history and audited with its hash.
+  // No version downgrade: an input naming a version before 5 (or none) skips step 0, so the plan
+  // builder gets the input too and refuses it unless the app's key sealed it. Sound without I/O
+  // here because of what history holds: a run that really started before version 5 scheduled this
+  // activity as its first action, with an input without the field; replayed, it takes the result
+  // from history (or, still in flight, the activity runs with the input recorded then), so only a
+  // run whose first episode runs this code, a new one, ever executes it with the field. (Azure and
+  // the local host match a replayed action to history by name, not input: old runs replay.)
   const built = refused !== undefined ? { ok: false as const, error: refused } : (yield act.buildPlan({
     runId: input.runId, runbook: input.runbook, options: input.options, mode: input.mode, requestedBy: input.requestedBy,
     at: startedAt, policies: Object.keys(input.config.approvalPolicies), ...(version >= 3 ? { writeSteps: true } : {}),
+    ...(version < 5 ? { olderVersion: { version, input: context.df.getInput() } } : {}),
   })) as BuildPlanOutput;
   const run: RunState = {
     input, status, records: {}, stopping: undefined, rtoClockStart: undefined, lastVerificationAt: undefined, now, publish, act, context,
-    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined, operators, refusals: 0,
+    planHash: built.ok ? built.planHash : '', plan: built.ok ? built.plan : undefined, operators, refusals: 0, nonces: new TakenNonces(),
   };
 
   const finish = function* (outcome: RunOutcome, error: string | undefined, plan: Plan | undefined, locked: boolean): Generator<Task, RunReport, unknown> {
@@ -109,6 +118,14 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     }
     status.phase = windowOpen ? 'running' : 'waiting-window';
     publish();
+    // Executor version 8: pause and resume are signed events the run takes at step boundaries (a
+    // Durable suspend is seen by no orchestrator, so it could not be refused). Paused, no new step
+    // starts; what is in flight finishes; the run waits for a signed resume.
+    const pausable = version >= 8;
+    let pauseEvent = pausable ? context.df.waitForExternalEvent(EVENTS.pause) : undefined;
+    let resumeEvent = pausable ? context.df.waitForExternalEvent(EVENTS.resume) : undefined;
+    let turns = 0;
+    const pendingLeft = () => plan.steps.some((s) => status.steps[s.id].state === 'pending');
 
     interface Live { step: PlanStep; gen: Generator<Task, StepEnd, unknown>; task: Task }
     let flush: Task | undefined;
@@ -142,7 +159,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     };
 
     for (;;) {
-      if (!run.stopping) {
+      if (!run.stopping && !status.paused) {
         for (const s of readySteps(plan.steps, (id) => status.steps[id].state)) {
           if (!windowOpen && s.kind !== 'approval') continue;
           status.steps[s.id].state = 'running';
@@ -157,14 +174,17 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         publish();
       }
       if (live.size === 0) {
-        if (!windowOpen && !run.stopping && plan.steps.some((s) => status.steps[s.id].state === 'pending')) {
+        if (status.paused && !run.stopping && pendingLeft()) {
+          // Paused with nothing in flight: wait below for the resume (or a cancel).
+        } else if (!windowOpen && !run.stopping && pendingLeft()) {
           const w: unknown = yield anyOf(context, [window!, cancel]);
           if (w === window) { windowOpen = true; status.phase = 'running'; delete status.windowOpensAt; publish(); continue; }
         } else {
           break;
         }
       }
-      const done = [...live.values()].find((l) => hasResult(l.task));
+      // A pause or resume that arrived while the run waited on something else is taken first.
+      const done = [...live.values()].find((l) => hasResult(l.task)) ?? [pauseEvent, resumeEvent].filter((t) => t && hasResult(t)).map((task) => ({ task: task! }))[0];
       let winner: Task;
       if (done) {
         winner = done.task;
@@ -172,6 +192,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         const extra: Task[] = [];
         if (!status.cancelRequested) extra.push(cancel);
         if (!windowOpen) extra.push(window!);
+        if (pauseEvent && resumeEvent) extra.push(pauseEvent, resumeEvent);
         // About to wait with step rows no activity carried (a step ended and nothing was sent
         // since): record them alongside the wait, without holding anything up.
         if (version >= 3 && !flush) {
@@ -199,6 +220,32 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         status.cancelRequested = { by, reason, at: now() };
         yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', reason, ...(c.success && c.data.channel ? { channel: c.data.channel } : {}) });
         stop(`cancelled by ${by}: ${reason}`);
+        continue;
+      }
+      if (pauseEvent && resumeEvent && (winner === pauseEvent || winner === resumeEvent)) {
+        const pausing = winner === pauseEvent;
+        const kind = pausing ? 'pause' : 'resume';
+        const raw = winner.result;
+        if (pausing) pauseEvent = context.df.waitForExternalEvent(EVENTS.pause);
+        else resumeEvent = context.df.waitForExternalEvent(EVENTS.resume);
+        const p = PauseEvent.safeParse(raw);
+        const by = p.success ? p.data.by : 'unknown';
+        let notCounted = p.success ? yield* decisionRefusal(run, kind, 'run', raw, by) : { reason: `not a valid ${kind} body`, code: 'invalid' };
+        if (!notCounted && pausing === !!status.paused) {
+          notCounted = pausing ? { reason: `the run is already paused (by ${status.paused!.by})`, code: 'already-paused' } : { reason: 'the run is not paused', code: 'not-paused' };
+        }
+        if (notCounted) {
+          yield* auditRefusal(run, kind, 'run', by, notCounted);
+          continue;
+        }
+        const { reason, channel } = p.data!;
+        // The gates it waits on are named: their outcome is held (no step after them starts) until it resumes.
+        const gates = status.order.filter((id) => status.steps[id].state === 'waiting-approval').map((id) => gateInstanceId(input.runId, id));
+        turns++;
+        if (pausing) status.paused = { by, reason, at: now() };
+        else delete status.paused;
+        yield audit(`run:${pausing ? 'paused' : 'resumed'}:${turns}`, pausing ? 'run-paused' : 'run-resumed', by, { reason, gates, ...(channel ? { channel } : {}) });
+        publish();
         continue;
       }
       if (winner === window) {

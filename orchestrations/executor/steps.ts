@@ -14,6 +14,7 @@ import {
 import { checkExpectations } from '../../shared/runs/expect.js';
 import type { activities } from './activities.js';
 import { gateNotifyFields, notify } from './notify.js';
+import type { TakenNonces } from './single-use.js';
 import { addMs, anyOf, cancelTimer } from './tasks.js';
 
 export type StepEnd =
@@ -39,25 +40,42 @@ export interface RunState {
   operators?: string[];
   /** Executor version 5: decision events refused so far (each one's audit key). */
   refusals: number;
+  /** Executor version 8: the single-use ids of the signed events this run has taken. */
+  nonces: TakenNonces;
 }
+
+/** Why an event does not count, and a short code for it (bad-signature, stale, replayed, wrong-attempt, not-operator). */
+export interface Refusal { reason: string; code: string }
 
 /**
  * Executor version 5: why a decision event does not count (not signed by the API for this run and
  * target, or its identity is no operator), or undefined when it counts. Older runs count every
- * well-formed event, as they did.
+ * well-formed event, as they did. Version 8 also refuses a stale event (verifyDecision's clock),
+ * one whose single-use id this run already took (replayed), and a step decision that names
+ * another attempt than the failure it would answer (`attempt`).
  */
-export function* decisionRefusal(run: RunState, kind: VerifyDecisionInput['kind'], target: string, event: unknown, by: string): Generator<Task, string | undefined, unknown> {
-  if ((run.input.config.executorVersion ?? 1) < 5) return undefined;
-  const v = (yield run.act.verifyDecision({ runId: run.input.runId, kind, target, event })) as VerifyDecisionOutput;
-  if (!v.ok) return v.reason;
-  if (run.operators && !run.operators.includes(by)) return `${by} is not an operator of this run (LYNCDR_OPERATORS when it started)`;
+export function* decisionRefusal(run: RunState, kind: VerifyDecisionInput['kind'], target: string, event: unknown, by: string, attempt?: number): Generator<Task, Refusal | undefined, unknown> {
+  const version = run.input.config.executorVersion ?? 1;
+  if (version < 5) return undefined;
+  const fresh = version >= 8;
+  const v = (yield run.act.verifyDecision({ runId: run.input.runId, kind, target, event, ...(fresh ? { fresh: true } : {}) })) as VerifyDecisionOutput;
+  if (!v.ok) return { reason: v.reason, code: v.code ?? 'bad-signature' };
+  if (fresh) {
+    const replayed = run.nonces.take(event);
+    if (replayed) return { reason: replayed, code: 'replayed' };
+    const named = (event as { attempt?: unknown }).attempt;
+    if (attempt !== undefined && named !== attempt) {
+      return { reason: `the decision answers attempt ${typeof named === 'number' ? named : 'none'}, but the step waits for a decision on attempt ${attempt}`, code: 'wrong-attempt' };
+    }
+  }
+  if (run.operators && !run.operators.includes(by)) return { reason: `${by} is not an operator of this run (LYNCDR_OPERATORS when it started)`, code: 'not-operator' };
   return undefined;
 }
 
 /** A refused decision event in the trail: who it claimed to be from (actor lyncdr: the claim is not believed) and why. */
-export function* auditRefusal(run: RunState, kind: VerifyDecisionInput['kind'], target: string, claimed: string, reason: string): Generator<Task, void, unknown> {
+export function* auditRefusal(run: RunState, kind: VerifyDecisionInput['kind'], target: string, claimed: string, refusal: Refusal): Generator<Task, void, unknown> {
   const n = ++run.refusals;
-  yield auditStep(run, `run:refused:${n}`, 'operator-decision', 'lyncdr', { refused: kind, target, claimedBy: claimed, reason });
+  yield auditStep(run, `run:refused:${n}`, 'operator-decision', 'lyncdr', { refused: kind, target, claimedBy: claimed, reason: refusal.reason, code: refusal.code });
 }
 
 /** A manual step's check is one read: this long for the worker's answer. */
@@ -252,13 +270,13 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
       } else {
         const parsed = DecisionEvent.safeParse(event.result);
         if (!parsed.success) { event = context.df.waitForExternalEvent(EVENTS.decision(step.id)); continue; }
-        const notCounted = yield* decisionRefusal(run, 'decision', step.id, event.result, parsed.data.by);
+        const notCounted = yield* decisionRefusal(run, 'decision', step.id, event.result, parsed.data.by, attempt);
         if (notCounted) {
           yield* auditRefusal(run, 'decision', step.id, parsed.data.by, notCounted);
           event = context.df.waitForExternalEvent(EVENTS.decision(step.id));
           continue;
         }
-        const { sig: _sig, signedAt: _at, ...decided } = parsed.data;
+        const { sig: _sig, signedAt: _at, attempt: _attempt, ...decided } = parsed.data;
         d = decided;
         cancelTimer(deadline);
       }
@@ -376,6 +394,7 @@ function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unkn
     requester: input.requestedBy, policyName: input.config.approvalPolicies[step.policy] ? step.policy : 'default', policy,
     ...gateNotifyFields(run, run.plan),
     ...((input.config.executorVersion ?? 1) >= 5 ? { signedVotes: true } : {}),
+    ...((input.config.executorVersion ?? 1) >= 8 ? { singleUse: true } : {}),
   };
   const result = (yield context.df.callSubOrchestrator(ORCHESTRATION.approvalGate, gate, gateInstanceId(input.runId, step.id))) as GateResult;
   st.approvers = result.approvers;

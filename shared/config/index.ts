@@ -48,6 +48,8 @@ export const AppSettingsSchema = z.object({
   LYNCDR_DECISION_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_CONFIRM_TIMEOUT_MINUTES: minutes(7 * 24 * 60),
   LYNCDR_RESULT_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** Executor version 8: a signed decision counts only this long after the API signed it (README, Security). */
+  LYNCDR_DECISION_MAX_AGE_MINUTES: minutes(15),
   /** How long a start's lock reservation waits for its run to exist before the next start may release it. */
   LYNCDR_LOCK_RESERVATION_SECONDS: z.coerce.number().positive().default(300),
   ServiceBusConnection: z.string().optional(),
@@ -70,6 +72,8 @@ export interface AppSettings {
   decisionTimeoutMinutes: number;
   confirmationTimeoutMinutes: number;
   resultGraceMs: number;
+  /** How old a signed decision event may be when its run checks it (executor version 8). */
+  decisionMaxAgeMinutes: number;
   lockReservationSeconds: number;
   serviceBusConnection?: string;
 }
@@ -104,6 +108,7 @@ export function appSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
     decisionTimeoutMinutes: s.LYNCDR_DECISION_TIMEOUT_MINUTES,
     confirmationTimeoutMinutes: s.LYNCDR_CONFIRM_TIMEOUT_MINUTES,
     resultGraceMs: s.LYNCDR_RESULT_GRACE_MS,
+    decisionMaxAgeMinutes: s.LYNCDR_DECISION_MAX_AGE_MINUTES,
     lockReservationSeconds: s.LYNCDR_LOCK_RESERVATION_SECONDS,
     serviceBusConnection: s.ServiceBusConnection,
   };
@@ -131,5 +136,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 6: a manual step with a check runs it when confirmed; a failed check sends the step back to
  * waiting unless the confirmation overrides it (audited).
  * 7: a step that records a list asks its worker to keep it (`keep`), for steps that take ranges of it.
+ * 8: every signed event is single-use (its nonce is taken once; a replay is refused and audited),
+ * fresh (signedAt within LYNCDR_DECISION_MAX_AGE_MINUTES) and a step decision answers the
+ * attempt it names; a pause is an app-level signed event the run checks at step boundaries.
  */
-export const EXECUTOR_VERSION = 7;
+export const EXECUTOR_VERSION = 8;

@@ -32,6 +32,13 @@ export interface BuildPlanInput {
   policies: string[];
   /** Write every step's first row (executor version 3 and later). */
   writeSteps?: boolean;
+  /**
+   * Set only by code that knows the version-downgrade rule, for a run whose input names an
+   * executor version before 5 (or none): the version and the whole input. Only a new run ever
+   * executes an activity with this field (see run-plan.ts); the activity refuses it unless the
+   * app's key sealed the input.
+   */
+  olderVersion?: { version: number; input: unknown };
 }
 export type BuildPlanOutput =
   | { ok: true; plan: Plan; planHash: string }
@@ -81,9 +88,12 @@ export function executionModeFor(mode: RunMode): ExecutionMode {
   return mode === 'what-if' ? 'whatif' : mode;
 }
 
-/** A decision event as it reached the orchestrator, and what it must be signed for. */
-export interface VerifyDecisionInput { runId: string; kind: 'vote' | 'confirm' | 'decision' | 'cancel'; target: string; event: unknown }
-export type VerifyDecisionOutput = { ok: true } | { ok: false; reason: string };
+/**
+ * A decision event as it reached the orchestrator, and what it must be signed for. `fresh`
+ * (executor version 8): it must also carry a nonce and have been signed within the window.
+ */
+export interface VerifyDecisionInput { runId: string; kind: 'vote' | 'confirm' | 'decision' | 'cancel' | 'pause' | 'resume'; target: string; event: unknown; fresh?: boolean }
+export type VerifyDecisionOutput = { ok: true } | { ok: false; reason: string; code?: 'stale' };
 
 export interface CheckStartInput { input: unknown; at: string }
 /** The configuration is read from the app's settings when the run starts: never from the input. */

@@ -69,6 +69,9 @@ export const EVENTS = {
   cancel: 'cancel',
   /** On the approval gate instance. */
   vote: 'vote',
+  /** Executor version 8: on the run, an operator's signed pause and resume (the API raises them). */
+  pause: 'pause',
+  resume: 'resume',
 } as const;
 
 /** The approval sub-orchestration of a gate step has this instance id. */
@@ -78,11 +81,15 @@ const Comment = z.string().trim().max(2000).optional();
 
 /** Where a decision was taken (absent in events raised before channels were recorded). */
 const DecisionChannel = z.enum(VOTE_CHANNELS).optional();
-/** Executor version 5: when the API signed the event, and its signature (checked by an activity before it counts). */
-const Signed = { signedAt: z.iso.datetime({ offset: true }).optional(), sig: z.string().max(100).optional() };
+/**
+ * Executor version 5: when the API signed the event, and its signature (checked by an activity
+ * before it counts). Version 8: its single-use id, taken once by the run or gate it is for.
+ */
+const Signed = { signedAt: z.iso.datetime({ offset: true }).optional(), nonce: z.string().max(100).optional(), sig: z.string().max(100).optional() };
 /** The browser a decision came from, when the channel knows it (e-mailed links): recorded in the trail. */
 export const DecisionClient = z.strictObject({ userAgent: z.string().max(500), address: z.string().max(100) }).optional();
-export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, ...Signed });
+/** `attempt`: the failed attempt the decision answers (executor version 8 refuses it for any other). */
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, attempt: z.number().int().positive().optional(), ...Signed });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
 /** `override`: the operator confirms although the step's check fails; the reason is audited with them. */
 export const ConfirmOverride = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
@@ -90,6 +97,9 @@ export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Commen
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
 export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel, ...Signed });
 export type CancelEvent = z.infer<typeof CancelEvent>;
+/** Executor version 8: a pause or a resume (the same body), counted only when signed by the API for the run. */
+export const PauseEvent = CancelEvent;
+export type PauseEvent = CancelEvent;
 /** A vote as raised on the gate; the gate stamps the time (`at`) itself. */
 export const VoteEvent = z.strictObject({
   voteId: z.string().min(1).max(100),
@@ -156,6 +166,8 @@ const RunOutcomeFields = {
   error: z.string().optional(),
   cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   windowOpensAt: z.string().optional(),
+  /** Executor version 8: paused by an operator (a signed pause the run took): no new step starts until a signed resume. */
+  paused: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
   rto: Measure.optional(),
   rpo: Measure.optional(),
   updatedAt: z.string(),
@@ -284,4 +296,6 @@ export interface GateInput {
   rtoTargetMinutes?: number;
   /** Executor version 5: a vote counts only once the verifyDecision activity found it signed, and refusals are kept bounded. */
   signedVotes?: boolean;
+  /** Executor version 8: votes and cancels are single-use (nonce) and fresh (checked by verifyDecision). */
+  singleUse?: boolean;
 }

@@ -7,6 +7,8 @@ import { registerLabCommands } from '../../cli/commands/lab.js';
 import { clickLink } from '../../local/mail-click.js';
 import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { ORCHESTRATION } from '../../shared/runs/contract.js';
+import { seal } from '../../functions/runs/signing.js';
+import { DECISION_KEY } from '../runs/support.js';
 import { finished, stepState } from '../runs/support.js';
 import { claimsOf, linkOf, mailsFor, mintLink, startEmailEnv, tampered, waitForMail, type EmailEnv } from './support.js';
 
@@ -109,7 +111,8 @@ describe('runs started by older code', () => {
   it('a run of executor version 3 (before notifications) schedules no notify activity, in the run or its gate, and mails nobody', async () => {
     const config = { ...runConfigFrom(appSettings({ ...process.env, ...e.env.values })), executorVersion: 3 };
     const id = `run-v3-${Date.now().toString(36)}`;
-    const input = { runId: id, runbook: 'readiness', options: { fixture: 'email-flow', tag: 'v3' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config };
+    // Sealed with the app's key: a new run may name an older version only so (no downgrade, README Security).
+    const input = seal(DECISION_KEY, { kind: 'run', runId: id, target: 'run' }, { runId: id, runbook: 'readiness', options: { fixture: 'email-flow', tag: 'v3' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config });
     const res = await fetch(`${e.env.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(202);
     await e.env.waitFor(id, stepState('declare', 'waiting-approval'));

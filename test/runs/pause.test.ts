@@ -1,4 +1,4 @@
-// Pausing a live run while its approval gate waits, over the real app, the local host on Azurite
+// Pausing a live run of executor version 7 (a Durable suspend; version 8: pause-signed.test.ts) while its approval gate waits, over the real app, the local host on Azurite
 // and the workers: the run and its gate are suspended, votes are refused, an event and a timer that
 // reach the gate anyway are held, not acted on; resumed, they run in the order they came and the
 // run completes. Pause and resume are for operators and are in the run's audit trail.
@@ -7,7 +7,8 @@ import { EventType } from '../../local/engine/history.js';
 import { gateInstanceId } from '../../shared/runs/contract.js';
 import { lyncdr } from '../support/cli.js';
 import { api } from '../support/host.js';
-import { sign } from '../../functions/runs/signing.js';
+import { sign, seal } from '../../functions/runs/signing.js';
+import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { DECISION_KEY, finished, runsSettings, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
@@ -23,6 +24,19 @@ beforeAll(async () => {
 afterAll(async () => { await env?.stop(); });
 
 const cli = (...args: string[]) => lyncdr([...args, '--url', env.host.url]);
+/**
+ * A run of executor version 7, the last whose pause is a Durable suspend (the API starts version 8,
+ * whose pause is a signed event: pause-signed.test.ts). A new run may name an older version only
+ * sealed with the app's key, as here.
+ */
+let started = 0;
+async function startV7(user: string, options: Record<string, unknown>): Promise<string> {
+  const runId = `run-v7-pause-${Date.now().toString(36)}-${++started}`;
+  const config = { ...runConfigFrom(appSettings({ ...process.env, ...env.values })), executorVersion: 7 };
+  const input = seal(DECISION_KEY, { kind: 'run', runId, target: 'run' }, { runId, runbook: 'readiness', options, mode: 'drill', requestedBy: user, requestedAt: new Date().toISOString(), config });
+  await api(env.host).start('runPlan', input, runId);
+  return runId;
+}
 const heldOf = async (id: string) => ((await env.host.engine.store.readState(id))?.state.held ?? []).map((e) => e.EventType);
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -32,10 +46,10 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
-describe('pause and resume a run', () => {
+describe('pause and resume a run of executor version 7 (a Durable suspend)', () => {
   it('holds the run and its waiting gate: votes refused, a timer and an event held; resumed, they run in order and the run completes', async () => {
     const durable = api(env.host);
-    const id = await env.start('operator1', 'readiness', { fixture: 'quick-gate' });
+    const id = await startV7('operator1', { fixture: 'quick-gate' });
     const gate = gateInstanceId(id, 'declare');
     const waiting = await env.waitFor(id, stepState('declare', 'waiting-approval'));
     await durable.waitFor(gate, (s) => s.runtimeStatus === 'Running');
@@ -109,7 +123,7 @@ describe('pause and resume a run', () => {
   it("a worker's result that arrives while the run is paused is kept, not dropped, and the step completes on resume", async () => {
     // The command runs a few seconds: long enough to pause the run while it is on the worker.
     await env.sim.faults.add({ command: 'pool.get', kind: 'slow', remaining: 1, factor: 4000 });
-    const id = await env.start('operator1', 'readiness', { fixture: 'manual', lock: 'test:pause-result' });
+    const id = await startV7('operator1', { fixture: 'manual', lock: 'test:pause-result' });
     await env.waitFor(id, stepState('read-pool', 'running'));
     await until('the command dispatched', async () => (await env.trail.readRun(id)).some((e) => e.key === 'step:read-pool:attempt:1:dispatched'));
     expect((await env.call('operator1', 'POST', `runs/${id}/pause`, { reason: 'hold the run' })).status).toBe(202);

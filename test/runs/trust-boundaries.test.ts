@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REFUSED_AUDITED_PER_VOTER, REFUSED_SHOWN } from '../../orchestrations/approval/approval-gate.js';
 import { runConfigFrom, appSettings, EXECUTOR_VERSION } from '../../shared/config/index.js';
 import { gateInstanceId } from '../../shared/runs/contract.js';
-import { seal } from '../../functions/runs/signing.js';
+import { seal, sign } from '../../functions/runs/signing.js';
 import { api, type Api } from '../support/host.js';
 import { DECISION_KEY, finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
@@ -101,6 +101,56 @@ describe('decisions that bypass the API (§1)', () => {
   }, 90_000);
 });
 
+describe('signed events are single-use, fresh and bound to the failure they answer (§1, executor version 8)', () => {
+  /** The events raised into an instance, as its history keeps them (the management API shows their bodies). */
+  const raised = async (id: string, name: string) => ((await durable.status(id, '?showHistory=true&showHistoryOutput=true')).historyEvents as Array<{ EventType: string; FunctionName?: string; Input?: any }>)
+    .filter((e) => e.EventType === 'EventRaised' && e.FunctionName === name).map((e) => e.Input);
+  const waitingOn = (attempt: number) => (r: any) => stepState('failing', 'waiting-decision')(r) && r.status.steps.failing.attempt === attempt;
+
+  it("a decision captured from history and raised again does not count (replayed); one for attempt 2's failure does not answer attempt 3's; a stale one does not count", async () => {
+    await env.sim.faults.add({ command: 'pool.fabricState', kind: 'fail', remaining: 3 });
+    const f = await env.start('operator', 'readiness', { fixture: 'faulty', tag: 'replay' });
+    await env.waitFor(f, waitingOn(2));
+    expect((await env.call('operator', 'POST', `runs/${f}/steps/failing/decision`, { decision: 'retry', comment: 'once more' })).status).toBe(202);
+    await env.waitFor(f, waitingOn(3));
+    const [captured] = await raised(f, 'decision:failing');
+    expect(captured).toMatchObject({ decision: 'retry', by: 'operator', attempt: 2, nonce: expect.any(String), sig: expect.any(String) });
+
+    expect(await durable.raise(f, 'decision:failing', captured)).toBe(202);
+    const signedFor = { kind: 'decision' as const, runId: f, target: 'failing' };
+    expect(await durable.raise(f, 'decision:failing', sign(DECISION_KEY, signedFor, { decision: 'skip', by: 'operator', attempt: 2 }))).toBe(202);
+    expect(await durable.raise(f, 'decision:failing', sign(DECISION_KEY, signedFor, { decision: 'skip', by: 'operator', attempt: 3 }, new Date(Date.now() - 20 * 60_000)))).toBe(202);
+    const t = await trailUntil(f, (e) => refusals(e, 'decision').length === 3);
+    expect(refusals(t, 'decision').map((e) => [e.actor, e.data])).toEqual([
+      ['lyncdr', expect.objectContaining({ claimedBy: 'operator', target: 'failing', code: 'replayed', reason: expect.stringMatching(/^replayed: /) })],
+      ['lyncdr', expect.objectContaining({ code: 'wrong-attempt', reason: 'the decision answers attempt 2, but the step waits for a decision on attempt 3' })],
+      ['lyncdr', expect.objectContaining({ code: 'stale', reason: expect.stringMatching(/more than 15 minutes from .* \(LYNCDR_DECISION_MAX_AGE_MINUTES\): it is stale$/) })],
+    ]);
+    // Only the decision the API raised counted; the step still waits on attempt 3.
+    expect(t.filter((e) => e.kind === 'operator-decision' && e.actor === 'operator').map((e) => e.key)).toEqual(['step:failing:attempt:2:decision']);
+    expect((await env.run(f)).status.steps.failing).toMatchObject({ state: 'waiting-decision', attempt: 3 });
+    expect((await env.call('operator', 'POST', `runs/${f}/steps/failing/decision`, { decision: 'abort', comment: 'test over' })).status).toBe(202);
+    expect((await env.waitFor(f, finished)).status.phase).toBe('aborted');
+  }, 90_000);
+
+  it('a vote captured from the gate\'s history and raised again is refused as replayed and audited', async () => {
+    const id = await env.start('operator', 'readiness', { fixture: 'quick-gate', policy: 'default', tag: 'replay' });
+    await env.waitFor(id, stepState('declare', 'waiting-approval'));
+    const gateId = gateInstanceId(id, 'declare');
+    expect((await env.vote('alice', id, 'approve')).body).toMatchObject({ outcome: 'accepted' });
+    const [captured] = await raised(gateId, 'vote');
+    expect(captured).toMatchObject({ approver: 'alice', nonce: expect.any(String), sig: expect.any(String) });
+    expect(await durable.raise(gateId, 'vote', captured)).toBe(202);
+    const g = await durable.waitFor(gateId, (s) => (s?.customStatus?.votes ?? []).length === 2);
+    expect(g.customStatus.votes[1]).toMatchObject({ voteId: captured.voteId, approver: 'alice', outcome: 'refused', code: 'replayed' });
+    expect(g.customStatus).toMatchObject({ approvers: ['alice'], status: 'pending' });
+    const t = await trailUntil(id, (e) => e.filter((x) => x.kind === 'vote').length === 2);
+    expect(t.filter((x) => x.kind === 'vote').map((x) => (x.data as { outcome: string; code?: string }).code ?? (x.data as { outcome: string }).outcome)).toEqual(['accepted', 'replayed']);
+    expect((await env.call('operator', 'POST', `runs/${id}/cancel`, { reason: 'test over' })).status).toBe(202);
+    expect((await env.waitFor(id, finished)).status.phase).toBe('cancelled');
+  }, 60_000);
+});
+
 describe('policies come from configuration (§2)', () => {
   const forged = (runId: string, extra: Record<string, unknown> = {}) => ({
     runId, runbook: 'readiness', options: { fixture: 'manual', lock: `test:${runId}` }, mode: 'drill', requestedBy: 'mallory', requestedAt: new Date().toISOString(),
@@ -118,6 +168,24 @@ describe('policies come from configuration (§2)', () => {
       // Nothing declared, planned, locked or dispatched: the run's only entry is its end.
       expect(t.map((e) => e.kind)).toEqual(['run-failed']);
       expect(t[0].data).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/not started by the lyncdr API/) });
+    }
+  }, 60_000);
+
+  it('a run started straight through the Durable API naming executor version 4, or none, does nothing and fails with the reason (no downgrade)', async () => {
+    // Before the fix such a run skipped checkStart and ran its first step (a command on West) at once.
+    const legacy = (runId: string, executorVersion: number | undefined) => {
+      const f = forged(runId, { requestedBy: 'mallory' });
+      const { executorVersion: _v, ...config } = f.config;
+      return { ...f, config: executorVersion === undefined ? config : { ...config, executorVersion } };
+    };
+    for (const [runId, v] of [['forged-v4-1', 4], ['forged-v-none-1', undefined]] as const) {
+      await durable.start('runPlan', legacy(runId, v), runId);
+      const s = await durable.waitFor(runId);
+      expect(s.output).toMatchObject({ outcome: 'failed', error: expect.stringMatching(new RegExp(`names executor version ${v ?? 1}, which new runs may not use`)) });
+      const t = await trailOf(runId);
+      expect(t.map((e) => e.kind)).toEqual(['run-failed']);
+      // No command reached a worker: the simulated estate executed nothing for this run.
+      expect((await env.sim.state()).executions.filter((e) => e.commandId.startsWith(`${runId}:`))).toEqual([]);
     }
   }, 60_000);
 

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appSettings, runConfigFrom } from '../../shared/config/index.js';
 import { ORCHESTRATION } from '../../shared/runs/contract.js';
-import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
+import { seal } from '../../functions/runs/signing.js';
+import { DECISION_KEY, finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
 beforeAll(async () => { env = await startRunsEnv(); }, 60_000);
@@ -67,7 +68,8 @@ describe('verification with the command', () => {
   it('a run started before executor version 2 (no executorVersion in its input) keeps the old shape, so it replays as it ran', async () => {
     const { executorVersion: _v2, ...config } = runConfigFrom(appSettings({ ...process.env, ...env.values }));
     const id = `run-v1-${Date.now().toString(36)}`;
-    const input = { runId: id, runbook: 'readiness', options: { fixture: 'verified', tag: 'v1' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config };
+    // Sealed with the app's key: a new run may name an older version only so (no downgrade, README Security).
+    const input = seal(DECISION_KEY, { kind: 'run', runId: id, target: 'run' }, { runId: id, runbook: 'readiness', options: { fixture: 'verified', tag: 'v1' }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config });
     const res = await fetch(`${env.host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(202);
     expect((await env.waitFor(id, finished)).status.phase).toBe('succeeded');
