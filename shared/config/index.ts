@@ -131,5 +131,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 6: a manual step with a check runs it when confirmed; a failed check sends the step back to
  * waiting unless the confirmation overrides it (audited).
  * 7: a step that records a list asks its worker to keep it (`keep`), for steps that take ranges of it.
+ * 10: a refused precondition (the estate's, or the worker's not-supported) is not retried
+ * automatically, and a result whose shape is impossible for its command counts as malformed
+ * (orchestrations/executor/result-shape.ts): both wait for an operator's decision.
  */
-export const EXECUTOR_VERSION = 7;
+export const EXECUTOR_VERSION = 10;
