@@ -83,11 +83,15 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
 };
 
 usePlanBuilder((runbook, topology, options) => {
-  const { fixture, ...rest } = options;
+  const { fixture, retryIntervalMs, ...rest } = options;
   if (typeof fixture === 'string') {
     const f = FIXTURES[fixture];
     if (!f) throw new Error(`no fixture ${fixture}`);
     return f(rest);
   }
-  return buildPlan(runbook, topology, rest);
+  const plan = buildPlan(runbook, topology, rest);
+  // A real runbook's plan whose retries start after `retryIntervalMs` (the policies' backoff
+  // kept): a test waits milliseconds, not the 15 s an idempotent command's first retry waits.
+  if (retryIntervalMs === undefined) return plan;
+  return { ...plan, steps: plan.steps.map((s) => (s.kind === 'command' ? { ...s, retry: { ...s.retry, firstIntervalMs: Number(retryIntervalMs) } } : s)) };
 });
