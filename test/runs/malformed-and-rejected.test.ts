@@ -115,8 +115,12 @@ describe('a rejected command waits for a decision', () => {
   }, 60_000);
 
   it('bad parameters: the East worker\'s catalog refuses the parameters the app sent', async () => {
-    const known = catalogResolver((inv) => validateInvocation(inv.name === 'pool.fabricState' ? { ...inv, params: { ...inv.params, poolFqdn: 'not a pool' } } : inv));
-    east = await startSimWorkers({ prefix, dir, sites: ['east'], sim: west.sim, resolve: known });
+    // A catalog that reads the pool's name differently: what the app sent does not pass it.
+    const resolve = catalogResolver(validateInvocation);
+    east = await startSimWorkers({
+      prefix, dir, sites: ['east'], sim: west.sim,
+      resolve: (inv) => resolve(inv.name === 'pool.fabricState' ? { ...inv, params: { ...inv.params, poolFqdn: 'not a pool' } } : inv),
+    });
     const id = await api.start('operator1', 'readiness', { fixture: 'three-attempts', tag: 'bad-params' });
     const result = await waitedAfterOneAttempt(id, /^rejected \(invalid-params\): /);
     expect(result?.data).toMatchObject({ status: 'rejected', error: { kind: 'invalid-params' } });
