@@ -10,7 +10,8 @@ import { createAuditTrail, type AuditTrail } from '../../shared/audit/index.js';
 import { validateInvocation } from '../../shared/commands/index.js';
 import { commandIdFor, type ResultMessage } from '../../shared/messages.js';
 import { signResult } from '../../shared/results/signature.js';
-import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
+import { QueueClient } from '@azure/storage-queue';
+import { AzuriteQueueTransport, decodeBody } from '../../shared/transport/azurite.js';
 import { catalogResolver } from '../../worker/worker.js';
 import type { LocalHost } from '../../local/host.js';
 import { azurite, uniqueName } from '../support/azurite.js';
@@ -67,8 +68,8 @@ const waitedAfterOneAttempt = async (id: string, error: RegExp) => {
   return (await entries(id)).find((e) => e.key === 'step:step:attempt:1:result');
 };
 
-/** Sends `fields` on the results queue as the East worker would: for attempt 1 of step `step`, signed with East's key. */
-async function answerAsEast(id: string, fields: Record<string, unknown>): Promise<void> {
+/** Sends `fields` on the results queue as the East worker would: for attempt 1 of step `step`, signed with East's key (or `key`). */
+async function answerAsEast(id: string, fields: Record<string, unknown>, key = resultKey('east')): Promise<void> {
   const deadline = Date.now() + 30_000;
   const dispatched = async () => (await keysOf(id).catch(() => [] as string[])).includes('step:step:attempt:1:dispatched'); // no trail until the run's first entry
   while (!(await dispatched()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
@@ -76,7 +77,7 @@ async function answerAsEast(id: string, fields: Record<string, unknown>): Promis
     v: 1, commandId: commandIdFor(id, 'step', 1), runId: id, stepId: 'step', site: 'east', workerId: 'east-worker', attempt: 1,
     finishedAt: new Date().toISOString(), duplicate: false, ...fields,
   } as unknown as ResultMessage;
-  await results.sendResult(signResult(body, resultKey('east')));
+  await results.sendResult(signResult(body, key));
 }
 
 describe('a malformed result waits for a decision', () => {
@@ -89,6 +90,24 @@ describe('a malformed result waits for a decision', () => {
     expect(result).toMatchObject({ kind: 'step-result', actor: 'lyncdr', data: { error: expect.stringMatching(/^the worker's result is malformed/) } });
     expect((await entries(id)).filter((e) => e.kind === 'step-timed-out')).toEqual([]);
     await abort(id);
+  }, 60_000);
+
+  it('an unparseable result signed with another site\'s key does not count: it is dead-lettered, and the step takes its real answer', async () => {
+    const id = await api.start('operator1', 'readiness', { fixture: 'three-attempts', tag: 'forged', timeoutMs: 60_000 });
+    await answerAsEast(id, { status: 'done' }, resultKey('west'));
+    const poison = new QueueClient(azurite(), `${prefix}-results-poison`);
+    await poison.createIfNotExists();
+    const commandId = commandIdFor(id, 'step', 1);
+    const poisoned = async () => (await poison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.some((m) => decodeBody(m.messageText).includes(commandId));
+    const deadline = Date.now() + 30_000;
+    while (!(await poisoned()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(await poisoned()).toBe(true);
+    expect((await api.run(id)).status.steps.step).toMatchObject({ state: 'running', attempt: 1 });
+    expect((await keysOf(id)).filter((k) => k.startsWith('step:step:attempt:1:result'))).toEqual([]);
+    // The genuine answer still counts.
+    await answerAsEast(id, { status: 'succeeded', output: [{ State: 'Normal' }], startedAt: new Date().toISOString() });
+    expect((await api.waitFor(id, finished)).status.phase).toBe('succeeded');
+    expect((await keysOf(id)).filter((k) => k.includes(':attempt:2'))).toEqual([]);
   }, 60_000);
 
   it('a result that parses but is impossible for its command (a failure that names no error) waits for a decision', async () => {
