@@ -13,11 +13,14 @@ import { signResult } from '../../shared/results/signature.js';
 import { QueueClient } from '@azure/storage-queue';
 import { AzuriteQueueTransport, decodeBody } from '../../shared/transport/azurite.js';
 import { catalogResolver } from '../../worker/worker.js';
+import { appSettings, runConfigFrom } from '../../shared/config/index.js';
+import { seal } from '../../functions/runs/signing.js';
+import { ORCHESTRATION } from '../../shared/runs/contract.js';
 import type { LocalHost } from '../../local/host.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { startTestHost } from '../support/host.js';
 import { resultKey } from '../support/result-keys.js';
-import { APP, assertNoTimerHeld, finished, runsClient, runsSettings, startSimWorkers, type SimWorkers } from './support.js';
+import { APP, assertNoTimerHeld, DECISION_KEY, finished, runsClient, runsSettings, startSimWorkers, type SimWorkers } from './support.js';
 
 const prefix = uniqueName('m').toLowerCase().slice(0, 12);
 const values = runsSettings(prefix);
@@ -155,6 +158,23 @@ describe('a rejected command waits for a decision', () => {
     const result = await waitedAfterOneAttempt(id, /^failed \(precondition\): not supported by this worker: .*only backs up mgc/);
     expect(result?.data).toMatchObject({ status: 'failed', error: { kind: 'precondition' } });
     expect((await executionsOf(id)).map((e) => [e.commandId, e.outcome])).toEqual([[`${id}:step:1`, 'failed']]);
+    await abort(id);
+  }, 60_000);
+
+  it('a run started by executor version 9 replays as it ran: the same refusal is retried per its policy', async () => {
+    const id = `run-v9-${Date.now().toString(36)}`;
+    const config = { ...runConfigFrom(appSettings({ ...process.env, ...values })), executorVersion: 9 };
+    const options = {
+      fixture: 'one-command', tag: 'not-supported-v9', site: 'west', command: 'sql.backupDatabase', maxAttempts: 3, firstIntervalMs: 10,
+      params: { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT', database: 'mgccomp', folder: '\\\\fs-west.contoso.com\\pchat-logship', file: 'mgccomp.bak' },
+    };
+    // Signed as the API signs a start (version 5 and later count only that).
+    const input = seal(DECISION_KEY, { kind: 'run', runId: id, target: 'run' }, { runId: id, runbook: 'readiness', options, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config });
+    const res = await fetch(`${host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(202);
+    const r = await api.waitFor(id, settled);
+    expect(r.status.steps.step, JSON.stringify(r.status.steps.step)).toMatchObject({ state: 'waiting-decision', attempt: 3, lastError: expect.stringMatching(/^failed \(precondition\): not supported by this worker/) });
+    expect((await executionsOf(id)).map((e) => e.commandId)).toEqual([1, 2, 3].map((n) => `${id}:step:${n}`));
     await abort(id);
   }, 60_000);
 });
