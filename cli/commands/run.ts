@@ -114,7 +114,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   common(run.command('decide <run> <step> <decision>').description('retry | skip | abort a failed step'))
     .option('--comment <text>', 'why')
     .action((id: string, step: string, decision: string, o: Common & { comment?: string }) => act(async () => {
-      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/decision`, { decision, comment: o.comment });
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/decision`, { decision, comment: o.comment, channel: 'cli' });
       return { json: r, text: `${decision} sent for ${step}\n` };
     })(o));
 
@@ -122,14 +122,14 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
     .option('--comment <text>', 'what was done')
     .option('--override <reason>', 'go on even if the step\'s check fails, for this reason (audited with your name)')
     .action((id: string, step: string, o: Common & { comment?: string; override?: string }) => act(async () => {
-      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/confirm`, { comment: o.comment, ...(o.override !== undefined ? { override: { reason: o.override } } : {}) });
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/confirm`, { comment: o.comment, channel: 'cli', ...(o.override !== undefined ? { override: { reason: o.override } } : {}) });
       return { json: r, text: `${step} confirmed${o.override !== undefined ? ' (overriding its check)' : ''}: its check runs now; \`status\` shows it waiting again if the check fails\n` };
     })(o));
 
   common(run.command('cancel <run>').description('cancel a run: waiting steps stop, commands in flight finish'))
     .option('--reason <text>', 'why', 'cancelled from the CLI')
     .action((id: string, o: Common & { reason: string }) => act(async () => {
-      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/cancel`, { reason: o.reason });
+      const r = await api(o, 'POST', `runs/${encodeURIComponent(id)}/cancel`, { reason: o.reason, channel: 'cli' });
       return { json: r, text: `cancel requested for ${id}\n` };
     })(o));
 

@@ -2,13 +2,14 @@
 // queue of the same name). The message is untrusted: parse it, authenticate it (signed with the
 // key of its site, matching the command sent: shared/results/authenticate.ts), then raise
 // `result:<commandId>` on the run it belongs to. An unparseable message throws, so the platform
-// retries it and then dead-letters it (kept for a human); a result for a run that has ended is
+// retries it and then dead-letters it (kept for a human), unless it is genuine (correlated and
+// signed), when it goes to its step as it came, to be recorded as malformed; a result for a run that has ended is
 // logged and dropped (a paused run has not ended); a refused one is audited in the run's trail and
 // dropped, so its step keeps waiting for the real answer.
 import { createHash } from 'node:crypto';
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { ResultMessage } from '../../shared/messages.js';
+import { CommandId, ResultMessage, SiteName } from '../../shared/messages.js';
 import { authenticateResult } from '../../shared/results/authenticate.js';
 import { resultKeysFor } from '../../shared/results/signature.js';
 import { EVENTS } from '../../shared/runs/contract.js';
@@ -18,8 +19,12 @@ export async function onWorkerResult(message: unknown, context: InvocationContex
   let body = message;
   if (typeof body === 'string') { try { body = JSON.parse(body); } catch { /* parsed below */ } }
   const r = ResultMessage.safeParse(body);
-  if (!r.success) throw new Error(`not a worker result: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const result = r.data;
+  const notAResult = () => new Error(`not a worker result: ${r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`.slice(0, 2000));
+  // A result that names its run, command and site can be authenticated even when the rest does
+  // not parse: a genuine one goes to its step, which records it as malformed and waits for an
+  // operator, instead of waiting out its timeout for an answer that already came.
+  const result = r.success ? r.data : correlated(body);
+  if (!result) throw notAResult();
   const client = df.getClient(context);
   let runtimeStatus: string | undefined;
   try {
@@ -34,6 +39,7 @@ export async function onWorkerResult(message: unknown, context: InvocationContex
   }
   const verdict = await authenticateResult(result, resultKeysFor(result.site), (runId, commandId) => sentCommands().find(runId, commandId));
   if (!verdict.ok) {
+    if (!r.success) throw notAResult();
     context.warn(`result ${result.commandId} for run ${result.runId} (site ${result.site}, worker ${result.workerId}) refused, ${verdict.refusal}: ${verdict.reason}`);
     // Keyed by the message's bytes: a redelivery is recorded once, each distinct forgery once.
     const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
@@ -43,6 +49,20 @@ export async function onWorkerResult(message: unknown, context: InvocationContex
   }
   const { signature: _signature, ...event } = result;
   await client.raiseEvent(result.runId, EVENTS.result(result.commandId), event);
+}
+
+/**
+ * The fields a result is matched and authenticated by, when they have the right types: the body
+ * itself (its signature covers every field), or undefined. Only the authentication makes it
+ * count; the orchestrator parses it again and finds it malformed.
+ */
+function correlated(body: unknown): ResultMessage | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  const ok = SiteName.safeParse(b.site).success && CommandId.safeParse(b.commandId).success && typeof b.signature === 'string'
+    && typeof b.runId === 'string' && b.runId.length > 0 && b.runId.length <= 200 && typeof b.stepId === 'string' && b.stepId.length <= 200
+    && typeof b.workerId === 'string' && (b.attempt === undefined || Number.isInteger(b.attempt));
+  return ok ? (body as ResultMessage) : undefined;
 }
 
 app.serviceBusQueue('runResults', {

@@ -15,6 +15,7 @@ import { checkExpectations } from '../../shared/runs/expect.js';
 import type { activities } from './activities.js';
 import { gateNotifyFields, notify } from './notify.js';
 import type { TakenNonces } from './single-use.js';
+import { impossibleShape } from './result-shape.js';
 import { addMs, anyOf, cancelTimer } from './tasks.js';
 
 export type StepEnd =
@@ -83,6 +84,12 @@ const CHECK_TIMEOUT_MS = 2 * 60_000;
 
 /** Errors that no retry can fix: the message or the estate's answer says so. */
 const PERMANENT = ['invalid-message', 'invalid-params', 'unknown-command', 'wrong-site', 'outcome-unknown'];
+/**
+ * From executor version 10 a refused precondition too: the estate is not in a state where the
+ * command may run (or the worker cannot run it: not-supported travels as precondition), and the
+ * same command moments later meets the same estate. Earlier runs retried it, and replay so.
+ */
+const permanentKinds = (run: RunState): readonly string[] => ((run.input.config.executorVersion ?? 1) >= 10 ? [...PERMANENT, 'precondition'] : PERMANENT);
 
 export function stepRunner(run: RunState, step: PlanStep): Generator<Task, StepEnd, unknown> {
   switch (step.kind) {
@@ -149,15 +156,22 @@ function* sendAndWait(run: RunState, step: Pick<CommandStep, 'site'> & Partial<P
   }
   const r = parsed.data;
   const v = r.verification;
-  const record = auditEntry(run, `${auditPrefix}:result`, 'step-result', r.workerId, {
+  const answer = {
     commandId: r.commandId, status: r.status, exitCode: r.exitCode, output: r.output, stderr: r.stderr?.slice(0, 4000), rendered: r.rendered,
     duplicate: r.duplicate, error: r.error, startedAt: r.startedAt, finishedAt: r.finishedAt,
     verification: v && { status: v.status, output: v.output, rendered: v.rendered, stderr: v.stderr?.slice(0, 4000), error: v.error, startedAt: v.startedAt, finishedAt: v.finishedAt },
-  });
+  };
+  const impossible = (input.config.executorVersion ?? 1) >= 10 ? impossibleShape(r, !!verify) : undefined;
+  if (impossible) {
+    // Recorded as it came (the worker's words are not believed: actor lyncdr), with why it does not count.
+    const error = `the worker's result is malformed: ${impossible}`;
+    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:result`, 'step-result', 'lyncdr', { ...answer, workerId: r.workerId, malformed: error }), answered: false };
+  }
+  const record = auditEntry(run, `${auditPrefix}:result`, 'step-result', r.workerId, answer);
   if (r.status === 'succeeded') return { attempt: { ok: true, output: r.output, rendered: r.rendered, ...(v ? { verification: v } : {}) }, record, answered: true };
   const kind = r.error?.kind ?? (r.status === 'outcome-unknown' ? 'outcome-unknown' : 'execution');
   const error = `${r.status}${r.error ? ` (${r.error.kind}): ${r.error.message}` : r.stderr ? `: ${r.stderr.slice(0, 500)}` : ''}`;
-  return { attempt: { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !PERMANENT.includes(kind) }, record, answered: true };
+  return { attempt: { ok: false, error, retryable: r.status !== 'outcome-unknown' && r.status !== 'rejected' && !permanentKinds(run).includes(kind) }, record, answered: true };
 }
 
 /** A bundled verification's answer, read like the answer of a command of its own. */

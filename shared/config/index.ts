@@ -139,5 +139,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 8: every signed event is single-use (its nonce is taken once; a replay is refused and audited),
  * fresh (signedAt within LYNCDR_DECISION_MAX_AGE_MINUTES) and a step decision answers the
  * attempt it names; a pause is an app-level signed event the run checks at step boundaries.
+ * 10: a refused precondition (the estate's, or the worker's not-supported) is not retried
+ * automatically, and a result whose shape is impossible for its command counts as malformed
+ * (orchestrations/executor/result-shape.ts): both wait for an operator's decision.
  */
-export const EXECUTOR_VERSION = 8;
+export const EXECUTOR_VERSION = 10;

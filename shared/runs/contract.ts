@@ -37,7 +37,8 @@ export const RunConfig = z.strictObject({
    * are audited in one activity. 3: customStatus is the run's summary and the step rows are written
    * (shared/config EXECUTOR_VERSION). 4: the run and its gates call the notify activity (gates,
    * manual steps, decisions, the end). 7: a command step with `records` is sent with `keep`, so
-   * the worker keeps a listed output whole for later users.moveRecorded ranges. Absent (1): runs started before that.
+   * the worker keeps a listed output whole for later users.moveRecorded ranges. 10: a refused precondition is
+   * not retried automatically, and a result impossible for its command counts as malformed. Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });

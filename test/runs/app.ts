@@ -57,6 +57,16 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
         retrySafe: o.retrySafe !== false, retry: { maxAttempts: 3, firstIntervalMs: 10, backoffCoefficient: 2 } },
     ],
   }),
+  // One catalog command (`command`, `params`, `site`) as the runbooks build it, with the retry
+  // policy the options give (`maxAttempts`, `firstIntervalMs`, `backoffCoefficient`).
+  'one-command': (o) => {
+    const step = cmd('step', o.command as Parameters<typeof cmd>[1], o.params as Record<string, unknown>, { title: `Run ${String(o.command)}`, site: String(o.site) });
+    const n = (k: string, d: number) => (o[k] === undefined ? d : Number(o[k]));
+    return {
+      v: 1, runbook: 'readiness', title: 'One command', options: o, targets, locks: [`test:one-command:${String(o.tag ?? '')}`],
+      steps: [{ ...step, retry: { maxAttempts: n('maxAttempts', step.retry.maxAttempts), firstIntervalMs: n('firstIntervalMs', step.retry.firstIntervalMs), backoffCoefficient: n('backoffCoefficient', step.retry.backoffCoefficient) } }],
+    };
+  },
   // A step whose post-condition is checked by a command of its own (retried once when it fails).
   verified: (o) => ({
     v: 1, runbook: 'readiness', title: 'A verified step', options: o, targets, locks: [`test:verified:${String(o.tag ?? '')}`],
@@ -73,11 +83,15 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
 };
 
 usePlanBuilder((runbook, topology, options) => {
-  const { fixture, ...rest } = options;
+  const { fixture, retryIntervalMs, ...rest } = options;
   if (typeof fixture === 'string') {
     const f = FIXTURES[fixture];
     if (!f) throw new Error(`no fixture ${fixture}`);
     return f(rest);
   }
-  return buildPlan(runbook, topology, rest);
+  const plan = buildPlan(runbook, topology, rest);
+  // A real runbook's plan whose retries start after `retryIntervalMs` (the policies' backoff
+  // kept): a test waits milliseconds, not the 15 s an idempotent command's first retry waits.
+  if (retryIntervalMs === undefined) return plan;
+  return { ...plan, steps: plan.steps.map((s) => (s.kind === 'command' ? { ...s, retry: { ...s.retry, firstIntervalMs: Number(retryIntervalMs) } } : s)) };
 });

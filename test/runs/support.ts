@@ -11,7 +11,7 @@ import { Simulator } from '../../worker/simulator/simulator.js';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
 import type { WorkerTransport } from '../../shared/transport/types.js';
-import { catalogResolver, HybridWorker } from '../../worker/worker.js';
+import { catalogResolver, HybridWorker, type Resolver } from '../../worker/worker.js';
 import type { LocalHost } from '../../local/host.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { ROOT, startTestHost } from '../support/host.js';
@@ -65,6 +65,8 @@ export async function startSimWorkers(opts: {
   sites?: string[];
   /** Workers over this simulator as it is (not reset): a worker started again after a stop. */
   sim?: Simulator;
+  /** What the workers' catalog knows (default: this version's catalog); an older worker knows less. */
+  resolve?: Resolver;
 }): Promise<SimWorkers> {
   const topology = await loadSimulatorTopology(path.join(ROOT, opts.topology ?? DEFAULT_TOPOLOGY));
   const sim = opts.sim ?? new Simulator({ dir: path.join(opts.dir, 'sim'), timeFactor: opts.timeFactor ?? 0.0005, topology });
@@ -73,7 +75,7 @@ export async function startSimWorkers(opts: {
   const journals: Record<string, FileJournal> = {};
   const workers = await Promise.all(sites.map(async (site) => new HybridWorker({
     site, transport: signingTransport(withoutVerify(new AzuriteQueueTransport({ connectionString: azurite(), prefix: opts.prefix, lockMs: 5000, pollMs: 50 }), !!opts.olderWorkers), resultKey(site)),
-    executor: sim, journal: (journals[site] = await FileJournal.open(path.join(opts.dir, 'journal', site))), resolve: catalogResolver(validateInvocation),
+    executor: sim, journal: (journals[site] = await FileJournal.open(path.join(opts.dir, 'journal', site))), resolve: opts.resolve ?? catalogResolver(validateInvocation),
     receiveWaitMs: 200, heartbeatMs: 600_000, probeMs: 600_000, graceMs: 1000, log: process.env.DEBUG_WORKER ? (e, f) => console.error(site, e, JSON.stringify(f)) : () => undefined,
   })));
   workers.forEach((w) => w.start());
