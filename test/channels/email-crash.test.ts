@@ -64,17 +64,18 @@ describe('kill -9 of the host while it mails a gate', () => {
     const [first, again] = byTo.get(killed!.to[0])!;
     expect(again.messageId).toBe(first.messageId);
     expect(again.links).toEqual(first.links);
-    for (const [to, ms] of byTo) if (to !== killed!.to[0]) expect(ms, to).toHaveLength(1);
+    expect([...byTo].filter(([to]) => to !== killed!.to[0]).map(([, ms]) => ms.length)).toEqual([1, 1]);
 
     await api.waitFor(id, stepState('declare', 'waiting-approval'), 30_000);
     const here = (url: string) => url.replace('http://public.invalid', host!.url);
-    const approvers = [...byTo.keys()].slice(0, 2);
+    // The approver whose mail came twice is one of the two who approve.
+    const approvers = [killed!.to[0], ...[...byTo.keys()].filter((to) => to !== killed!.to[0])].slice(0, 2);
     for (const to of approvers) {
       const r = await clickLink(here(linkOf(byTo.get(to)![0], 'approve')), {});
       expect(r.status, r.text).toBe(200);
     }
     // The duplicate's link is the same link, used already.
-    if (approvers.includes(killed!.to[0])) expect((await clickLink(here(linkOf(again, 'approve')), {})).status).toBe(410);
+    expect((await clickLink(here(linkOf(again, 'approve')), {})).status).toBe(410);
     await api.waitFor(id, stepState('do-by-hand', 'waiting-confirmation'), 30_000);
     expect((await api.call('operator1', 'POST', `runs/${id}/steps/do-by-hand/confirm`, {})).status).toBe(202);
     expect((await api.waitFor(id, finished, 60_000)).status.phase).toBe('succeeded');

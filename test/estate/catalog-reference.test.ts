@@ -48,8 +48,7 @@ describe('catalog against the cmdlet reference', () => {
     const sets = findRef(spec.cmdlet)!.parameterSets.filter((s) => matchingSets(spec).includes(s.name));
     const has = (p: string): boolean => sets.some((s) => s.parameters.some((x) => x.name === p));
     const confirm = spec.arguments.find((a) => a.name === 'Confirm');
-    if (has('Confirm')) expect(confirm).toEqual({ kind: 'switch', name: 'Confirm', value: false });
-    else expect(confirm).toBeUndefined();
+    expect(confirm).toEqual(has('Confirm') ? { kind: 'switch', name: 'Confirm', value: false } : undefined);
     // Reads never get -WhatIf; changes get it exactly when the cmdlet has it.
     expect(c.supportsWhatIf).toBe(c.effect !== 'read-only' && has('WhatIf'));
     expect(spec.arguments.some((a) => a.name === 'WhatIf')).toBe(false);

@@ -14,6 +14,11 @@ afterAll(() => rmSync(fake.dir, { recursive: true, force: true }));
 const recorded = (): { argv: string[]; stdin: string; pid: number } => JSON.parse(readFileSync(fake.record, 'utf8'));
 const ctx = { commandId: 'run-1/step-1', timeoutMs: 20_000, whatIf: false };
 
+/** Polls until `cond` holds; the bound is far above the runner's kill, which takes milliseconds. */
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !cond() && Date.now() < deadline;) await new Promise((res) => setTimeout(res, 20));
+}
+
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -103,20 +108,25 @@ describe('PowerShell runner against a fake pwsh', () => {
     const childPid = recorded().pid;
     expect(existsSync(`${fake.record}.grandchild`)).toBe(true);
     const grandchildPid = Number(readFileSync(`${fake.record}.grandchild`, 'utf8'));
-    await new Promise((res) => setTimeout(res, 300));
+    await until(() => processGone(childPid) && processGone(grandchildPid));
     expect(processGone(childPid)).toBe(true);
     expect(processGone(grandchildPid)).toBe(true);
   });
 
   it('an abort signal stops the process tree too', async () => {
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 500);
+    rmSync(`${fake.record}.grandchild`, { force: true });
     const spec: PowerShellSpec = { kind: 'powershell', cmdlet: 'Get-CsPool', arguments: [] };
-    const r = await runPowerShell(spec, { timeoutMs: 30_000, env: fake.env('hang'), signal: ac.signal });
+    const running = runPowerShell(spec, { timeoutMs: 30_000, env: fake.env('hang'), signal: ac.signal });
+    // Aborted once the tree is there: the fake has started its grandchild.
+    await until(() => existsSync(`${fake.record}.grandchild`));
+    ac.abort();
+    const r = await running;
     expect(r.timedOut).toBe(false);
     expect(r.exitCode).toBeNull();
-    await new Promise((res) => setTimeout(res, 300));
-    expect(processGone(Number(readFileSync(`${fake.record}.grandchild`, 'utf8')))).toBe(true);
+    const grandchildPid = Number(readFileSync(`${fake.record}.grandchild`, 'utf8'));
+    await until(() => processGone(grandchildPid));
+    expect(processGone(grandchildPid)).toBe(true);
   });
 
   it('reports a missing executable as a failure, not a crash', async () => {

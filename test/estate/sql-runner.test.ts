@@ -38,7 +38,7 @@ describe('SQL statement building', () => {
       if (spec.kind !== 'sql') throw new Error(c.name);
       const stmt = buildSqlStatement(spec);
       for (const input of stmt.inputs) {
-        if (typeof input.value === 'string') expect(stmt.text, c.name).not.toContain(`'${input.value}'`);
+        expect(stmt.text, c.name).not.toContain(`'${String(input.value)}'`);
         expect(stmt.text, c.name).toMatch(new RegExp(`@${input.name}\\b`));
       }
       expect(stmt.text, c.name).not.toMatch(/\{\{/);

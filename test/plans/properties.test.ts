@@ -234,7 +234,7 @@ describe('plan tools', () => {
     step(p, 'read-cms-location').dependsOn = ['cms-failover'];
     const v = validatePlan(p);
     expect(v.ok).toBe(false);
-    if (!v.ok) expect(v.problems.map((x) => x.message)).toContain('dependency cycle: read-cms-location -> declare-disaster -> cms-failover -> read-cms-location');
+    expect(v.ok ? [] : v.problems.map((x) => x.message)).toContain('dependency cycle: read-cms-location -> declare-disaster -> cms-failover -> read-cms-location');
   });
   it('refuses duplicate ids, unknown dependencies, a rendered line that is not the command, and a retried non-idempotent step', () => {
     const p = structuredClone(base);

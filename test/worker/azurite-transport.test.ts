@@ -57,16 +57,24 @@ describe('Azurite storage-queue transport', () => {
   });
 
   it('renewLock keeps the message hidden past the original lock and complete still works', async () => {
-    const t = transport(uniqueName('q'), { lockMs: 1000 });
+    // A lock wide enough that a busy machine's delays do not decide the outcome: a renewal at a
+    // third of it, as the worker renews, leaves two thirds of slack.
+    const lockMs = 3000;
+    const t = transport(uniqueName('q'), { lockMs });
     await t.sendCommand(command('west'));
-    const [m] = await t.receiveCommands('west', { maxMessages: 1, maxWaitMs: 2000 });
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      await m.renewLock();
+    await t.sendCommand(command('west'));
+    const locked = await t.receiveCommands('west', { maxMessages: 2, maxWaitMs: 2000 });
+    const lockedBy = Date.now(); // both locks were taken before this moment
+    expect(locked).toHaveLength(2);
+    const [renewed, control] = locked;
+    while (Date.now() < lockedBy + lockMs + 500) {
+      await new Promise((r) => setTimeout(r, lockMs / 3));
+      await renewed.renewLock();
     }
-    // 1.5 s after receive: without the renewals the 1 s lock would have expired.
-    expect(await t.receiveCommands('west', { maxMessages: 1, maxWaitMs: 0 })).toHaveLength(0);
-    await m.complete();
+    // Both original locks are over: the control, never renewed, is back; the renewed one is not.
+    const back = await t.receiveCommands('west', { maxMessages: 2, maxWaitMs: 0 });
+    expect(back.map((m) => m.messageId)).toEqual([control.messageId]);
+    await renewed.complete();
   });
 
   it('an expired lock redelivers (the worker died without settling)', async () => {

@@ -272,18 +272,29 @@ describe('hybrid worker process over Azurite queues', () => {
 
     it('a check that outlasts the message lock: the lock is renewed, so there is one answer, with the check', async () => {
       const h = harness();
-      // pool.get takes 2 s * 0.001 = 2 ms; 1,500 times slower it outlasts the worker's 2 s lock.
-      await h.sim.faults.add({ command: 'pool.get', kind: 'slow', remaining: 1, factor: 1500 });
-      startWorker(h); // its lock is 2 s, renewed every 666 ms
+      // The worker renews at a third of its lock; 4 s leaves 2.7 s of slack for a busy machine.
+      const lockMs = 4000;
+      // pool.get takes 2 s * 0.001 = 2 ms; this much slower it lasts one and a half locks.
+      await h.sim.faults.add({ command: 'pool.get', kind: 'slow', remaining: 1, factor: (1.5 * lockMs) / 2 });
+      startWorker(h, ['--lock-ms', String(lockMs)]);
       const cmd = verify(h, command(h, 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }), 'pool.get', { poolFqdn: 'eepool2.contoso.com' });
       await h.transport.sendCommand(cmd);
-      const [r] = await resultsFor(h, cmd.commandId);
+      const [r] = await resultsFor(h, cmd.commandId, 1, 30_000);
       expect(r).toMatchObject({ status: 'succeeded', duplicate: false, verification: { status: 'succeeded' } });
-      expect(Date.parse(r.verification!.finishedAt) - Date.parse(r.verification!.startedAt)).toBeGreaterThan(2_500);
-      // No second answer (a redelivery while the check ran would have been answered without it).
-      await new Promise((res) => setTimeout(res, 1500));
-      for (const x of await h.transport.receiveResults({ maxMessages: 32, maxWaitMs: 200 })) h.inbox.push(ResultMessage.parse(x.body));
+      expect(Date.parse(r.verification!.finishedAt) - Date.parse(r.verification!.startedAt)).toBeGreaterThan(lockMs);
+      // No second answer. The command's message is completed after its answer, and any answer a
+      // redelivery would give is sent before that copy is completed: once the queue is empty, every
+      // answer there will be is in the results queue.
+      const commands = await h.transport.queue(h.transport.names.commands(h.site));
+      for (const deadline = Date.now() + 2 * lockMs; (await commands.getProperties()).approximateMessagesCount !== 0;) {
+        if (Date.now() > deadline) throw new Error('the command message was not completed');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      for (let batch = await h.transport.receiveResults({ maxMessages: 32, maxWaitMs: 0 }); batch.length; batch = await h.transport.receiveResults({ maxMessages: 32, maxWaitMs: 0 })) {
+        for (const x of batch) h.inbox.push(ResultMessage.parse(x.body));
+      }
       expect(h.inbox.filter((x) => x.commandId === cmd.commandId)).toEqual([]);
+      expect(h.logs.join('')).not.toMatch(/command\.(concurrent-)?duplicate/);
     });
 
     it('a large output and a failing check still fit one queue message', async () => {
