@@ -52,7 +52,7 @@ const withCheck = (cmd: CommandMessage, name: string, params: Record<string, unk
   ({ ...cmd, verify: { commandId: `${cmd.commandId}.check`, invocation: { name, params }, timeoutMs } });
 
 /** The next `count` results for one command (others stay in the inbox); every one must be a valid contract message. */
-async function resultsFor(b: Bench, commandId: string, count = 1, timeoutMs = 20_000): Promise<ResultMessage[]> {
+async function resultsFor(b: Bench, commandId: string, count = 1, timeoutMs = 15_000): Promise<ResultMessage[]> {
   const found: ResultMessage[] = [];
   const take = () => {
     for (let i = 0; i < b.inbox.length && found.length < count;) {
