@@ -20,7 +20,7 @@ afterAll(() => { assertNoTimerHeld(h.host); });
 const trail = createAuditTrail({ connectionString: azurite(), tableName: values.LYNCDR_AUDIT_TABLE });
 
 const groups = { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] };
-const policy = (timeoutMinutes = 30, escalationTimeoutMinutes = 30): ApprovalPolicy => ({ required: 2, approverGroups: groups, timeoutMinutes, escalationTimeoutMinutes });
+const policy = (timeoutMinutes = 30, escalationTimeoutMinutes = 30): ApprovalPolicy => ({ required: 2, approverGroups: groups, timeoutMinutes, escalationTimeoutMinutes, rejectionStops: true });
 const PLAN_HASH = `sha256:${'a'.repeat(64)}`;
 
 async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean } = {}) {
