@@ -2,14 +2,14 @@
 // simulator with a journal on disk: what test/worker/worker-process.test.ts checks of the built
 // worker process, here against the sources, so that StrykerJS's mutants of worker.ts are what
 // runs. Results are read from the results queue as the orchestrator reads them.
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateInvocation } from '../../shared/commands/index.js';
 import { ResultMessage, type CommandMessage, type HealthMessage } from '../../shared/messages.js';
 import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
-import { FileJournal } from '../../worker/journal.js';
+import { FileJournal, journalKey } from '../../worker/journal.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import { catalogResolver, HybridWorker, type WorkerOptions } from '../../worker/worker.js';
 import { azurite, uniqueName } from '../support/azurite.js';
@@ -131,11 +131,15 @@ describe('the worker in process', () => {
     const badParams = command('pool.failover', { poolFqdn: 'eepool1.contoso.com; Remove-Item C:\\' }, { attempt: 4 });
     const unknown = command('Remove-Everything', {});
     const wrongSite = command('pool.failover', { poolFqdn: 'eepool1.contoso.com' }, { site: 'east' });
-    const noId = { ...command('pool.get', { poolFqdn: 'eepool1.contoso.com' }), mode: 'sometimes', runId: 'r'.repeat(201) };
+    const noId = { ...command('pool.get', { poolFqdn: 'eepool1.contoso.com' }), mode: 'sometimes', runId: 'r'.repeat(201), attempt: 2.5 };
+    // The longest run id a rejection keeps, an empty step id, attempt 0: neither is a valid attempt.
+    const edge = { ...command('pool.get', { poolFqdn: 'eepool1.contoso.com' }), mode: 'sometimes', runId: 'r'.repeat(200), stepId: '', attempt: 0 };
     await b.transport.sendCommand(badParams);
     await b.transport.sendCommand(unknown);
     await b.transport.sendRawCommand('west', JSON.stringify(wrongSite));
     await b.transport.sendRawCommand('west', JSON.stringify(noId));
+    await b.transport.sendRawCommand('west', JSON.stringify(edge));
+    await b.transport.sendRawCommand('west', '42');
     const [rp] = await resultsFor(b, badParams.commandId);
     const [ru] = await resultsFor(b, unknown.commandId);
     const [rw] = await resultsFor(b, wrongSite.commandId);
@@ -146,10 +150,16 @@ describe('the worker in process', () => {
     expect(rw).toMatchObject({ status: 'rejected', error: { kind: 'wrong-site', message: 'command for site "east" delivered to the worker of "west"' } });
     // An invalid message: the ids that are well-formed are kept, the others say unknown.
     expect(rn).toMatchObject({ status: 'rejected', runId: 'unknown', stepId: 'pool.get', error: { kind: 'invalid-message', message: expect.stringMatching(/^runId: .+; mode: /) } });
-    await expect.poll(async () => (await b.transport.peekDeadLettered('west', 32)).length, { timeout: 10_000 }).toBe(5);
+    expect(rn).not.toHaveProperty('attempt');
+    const [re] = await resultsFor(b, edge.commandId);
+    expect(re).toMatchObject({ status: 'rejected', runId: 'r'.repeat(200), stepId: 'unknown', error: { kind: 'invalid-message' } });
+    expect(re).not.toHaveProperty('attempt');
+    expect(b.logs.find(([e, f]) => e === 'command.rejected' && f?.commandId === badParams.commandId)?.[1]).toMatchObject({ kind: 'invalid-params', message: rp.error!.message });
+    await expect.poll(async () => (await b.transport.peekDeadLettered('west', 32)).length, { timeout: 10_000 }).toBe(7);
     const dead = await b.transport.peekDeadLettered('west', 32);
     expect(dead.every((d) => d.reason === 'InvalidCommand')).toBe(true);
     expect(dead.find((d) => d.body === 'this is not json')?.description).toBe('invalid-message: body is not JSON');
+    expect(dead.find((d) => d.body === 42)?.description).toMatch(/^invalid-message: \(root\): /);
     expect(dead.find((d) => (d.body as CommandMessage).commandId === badParams.commandId)?.description).toMatch(/^invalid-params: /);
     expect(dead.find((d) => (d.body as CommandMessage).commandId === wrongSite.commandId)?.description).toBe('wrong-site: command for site "east" delivered to the worker of "west"');
     expect((await b.sim.state()).executions).toEqual([]);
@@ -174,12 +184,14 @@ describe('the worker in process', () => {
     await expect.poll(async () => (await executionsOf(b, cmd.commandId)).length, { timeout: 10_000 }).toBe(1);
     await first.stop();
     expect(b.logs.map(([e]) => e)).toEqual(expect.arrayContaining(['worker.draining', 'command.abandoned', 'worker.stopped']));
+    expect(b.logs.filter(([e]) => e === 'command.unhandled')).toEqual([]);
     await b.worker({ workerId: 'west-second' });
     const [r] = await resultsFor(b, cmd.commandId);
     expect(r).toMatchObject({
       status: 'outcome-unknown', duplicate: false, workerId: 'west-second', startedAt: expect.any(String),
       error: { kind: 'outcome-unknown', message: expect.stringMatching(new RegExp(`^the worker stopped while running this command \\(started \\S+ by west-first, pid ${process.pid}\\); check the estate before retrying$`)) },
     });
+    expect(b.logs.find(([e]) => e === 'command.outcome-unknown')?.[1]).toEqual({ commandId: cmd.commandId });
     await b.transport.sendCommand(cmd);
     const [again] = await resultsFor(b, cmd.commandId);
     expect(again).toMatchObject({ status: 'outcome-unknown', duplicate: true });
@@ -218,6 +230,66 @@ describe('the worker in process', () => {
     expect(await executionsOf(b, changing.commandId)).toEqual([]);
     expect((await b.sim.state()).pools['eepool2.contoso.com'].failedOver).toBe(false);
   }, 60_000);
+
+  it('a claim whose started file is torn (the worker died writing it) is answered outcome-unknown, started at an unknown time', async () => {
+    const b = bench();
+    const cmd = command('pool.failover', { poolFqdn: 'eepool1.contoso.com' });
+    mkdirSync(path.join(b.dir, 'journal'), { recursive: true });
+    writeFileSync(path.join(b.dir, 'journal', `${journalKey(cmd.commandId)}.started.json`), '{"commandId":');
+    await b.worker();
+    await b.transport.sendCommand(cmd);
+    const [r] = await resultsFor(b, cmd.commandId);
+    expect(r).toMatchObject({ status: 'outcome-unknown', error: { message: 'the worker stopped while running this command (started at an unknown time); check the estate before retrying' } });
+    expect(r).not.toHaveProperty('startedAt');
+    expect(await executionsOf(b, cmd.commandId)).toEqual([]);
+  }, 40_000);
+
+  it('users.moveRecorded takes its users from the list the worker kept: past its end it moves nobody, and without a kept list it is refused', async () => {
+    const b = bench();
+    await b.worker();
+    const list = command('users.listByPool', { registrarPool: 'eepool1.contoso.com' }, { runId: 'run-rec', keep: 'users' });
+    await b.transport.sendCommand(list);
+    const [listed] = await resultsFor(b, list.commandId);
+    // The message carries a bounded part of the 20,000 users; the worker kept them all.
+    expect(listed).toMatchObject({ status: 'succeeded', output: { truncated: true, count: 20_000 } });
+    const count = 20_000;
+    const past = command('users.moveRecorded', { recorded: 'users', from: count, to: count + 10, targetPoolFqdn: 'eepool2.contoso.com' }, { runId: 'run-rec', attempt: 1 });
+    const none = command('users.moveRecorded', { recorded: 'users', from: 0, to: 10, targetPoolFqdn: 'eepool2.contoso.com' }, { runId: 'run-other' });
+    const bad = command('users.moveRecorded', { recorded: 'users', from: 10, to: 5, targetPoolFqdn: 'eepool2.contoso.com' }, { runId: 'run-rec' });
+    for (const c of [past, none, bad]) await b.transport.sendCommand(c);
+    const [rp] = await resultsFor(b, past.commandId);
+    const [rn] = await resultsFor(b, none.commandId);
+    const [rb] = await resultsFor(b, bad.commandId);
+    expect(rp).toMatchObject({ status: 'succeeded', duplicate: false, attempt: 1, runId: 'run-rec', workerId: expect.any(String), output: { moved: 0, recordedCount: count } });
+    expect(rn).toMatchObject({ status: 'rejected', error: { kind: 'invalid-params', message: 'users.moveRecorded: this worker kept no list users for run run-other (the read that records it ran elsewhere, or not at all)' } });
+    expect(rb).toMatchObject({ status: 'rejected', error: { kind: 'invalid-params', message: expect.stringMatching(/^users\.moveRecorded: .*from\.\.to/) } });
+    expect((await b.sim.state()).executions.filter((e) => e.name === 'users.move')).toEqual([]);
+  }, 40_000);
+
+  it('a delivery that comes back while the same command still runs (its lock lapsed) is dropped: the one answer is the running one\'s', async () => {
+    const b = bench();
+    await b.sim.faults.add({ command: 'pool.get', kind: 'hang', remaining: 1 });
+    // The lock (2 s) is never renewed in time, so the queue hands the message out again mid-command.
+    await b.worker({ lockRenewMs: 60_000 });
+    const cmd = command('pool.get', { poolFqdn: 'eepool1.contoso.com' }, { timeoutMs: 5000 });
+    await b.transport.sendCommand(cmd);
+    await expect.poll(() => b.logs.some(([e, f]) => e === 'command.concurrent-duplicate' && f?.commandId === cmd.commandId), { timeout: 15_000 }).toBe(true);
+    const [r] = await resultsFor(b, cmd.commandId);
+    expect(r).toMatchObject({ status: 'timeout', duplicate: false });
+    expect(await executionsOf(b, cmd.commandId)).toHaveLength(1);
+  }, 40_000);
+
+  it('renews the lock of a command that outlasts it, so the queue never hands it out again while it runs', async () => {
+    const b = bench();
+    await b.sim.faults.add({ command: 'pool.get', kind: 'hang', remaining: 1 });
+    await b.worker({ lockRenewMs: 300 });
+    const cmd = command('pool.get', { poolFqdn: 'eepool1.contoso.com' }, { timeoutMs: 5000 });
+    await b.transport.sendCommand(cmd);
+    const [r] = await resultsFor(b, cmd.commandId);
+    // It ran 5 s under a 2 s lock: without the renewals the message would have come back twice by now.
+    expect(r).toMatchObject({ status: 'timeout' });
+    expect(b.logs.filter(([e]) => e === 'command.concurrent-duplicate' || e === 'lock.renew-failed')).toEqual([]);
+  }, 40_000);
 
   it('refuses a concurrency below one', async () => {
     const b = bench();
