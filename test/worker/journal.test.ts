@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FileJournal, journalKey } from '../../worker/journal.js';
@@ -105,5 +105,18 @@ describe('FileJournal', () => {
     await expect(j.lookup('i')).rejects.toMatchObject({ code: 'EISDIR' });
     rmSync(dir, { recursive: true });
     await expect(j.claim(cmd('k'), 'w')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('closes every file and directory it opens: after a claim, a result and a second claim, no descriptor of this process points into the journal', async () => {
+    const dir = realpathSync(tmp());
+    // What this process holds open, from the kernel's table (Linux): the descriptors whose target lies in the journal folder.
+    const openInJournal = () => readdirSync('/proc/self/fd').flatMap((fd) => {
+      try { return [readlinkSync(`/proc/self/fd/${fd}`)]; } catch { return []; }
+    }).filter((target) => target === dir || target.startsWith(`${dir}/`));
+    const j = await FileJournal.open(dir);
+    expect(await j.claim(cmd('fd'), 'w')).toEqual({ claimed: true });
+    await j.recordResult(result('fd'));
+    expect((await j.claim(cmd('fd'), 'w')).claimed).toBe(false);
+    expect(openInJournal()).toEqual([]);
   });
 });

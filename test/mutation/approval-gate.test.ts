@@ -1,0 +1,178 @@
+// The approval gate orchestrator (orchestrations/approval) on the in-process host, started as the
+// executor starts it (a sub-orchestration instance `<runId>:gate:<stepId>` with a GateInput) and
+// fed vote and cancel events through the Durable API, as the runs API raises them. Without a run
+// around it, each turn is quick, so StrykerJS can afford it for every mutant of the gate; the
+// runs in test/runs and executor-runs.test.ts check the gate inside a run.
+import { afterAll, describe, expect, it } from 'vitest';
+import { REFUSED_AUDITED_PER_VOTER, REFUSED_SHOWN } from '../../orchestrations/approval/approval-gate.js';
+import { gateView } from '../../orchestrations/approval/gate-view.js';
+import { applyVote, openGate, type ApprovalPolicy } from '../../shared/approvals/index.js';
+import { createAuditTrail } from '../../shared/audit/index.js';
+import { sign } from '../../functions/runs/signing.js';
+import { gateInstanceId, type GateInput } from '../../shared/runs/contract.js';
+import { azurite, uniqueName } from '../support/azurite.js';
+import { hostForFile } from '../support/host.js';
+import { APP, assertNoTimerHeld, DECISION_KEY, runsSettings } from '../runs/support.js';
+
+const values = runsSettings(uniqueName('g').toLowerCase().slice(0, 12));
+const h = hostForFile({ entry: APP, values });
+afterAll(() => { assertNoTimerHeld(h.host); });
+const trail = createAuditTrail({ connectionString: azurite(), tableName: values.LYNCDR_AUDIT_TABLE });
+
+const groups = { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] };
+const policy = (timeoutMinutes = 30, escalationTimeoutMinutes = 30): ApprovalPolicy => ({ required: 2, approverGroups: groups, timeoutMinutes, escalationTimeoutMinutes, rejectionStops: true });
+const PLAN_HASH = `sha256:${'a'.repeat(64)}`;
+
+async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean } = {}) {
+  const runId = uniqueName('run-gate');
+  const input: GateInput = {
+    runId, stepId: 'declare', title: 'Declare the disaster', reason: 'East is down', planHash: PLAN_HASH, requester: 'operator1',
+    policyName: 'default', policy: o.policy ?? policy(), ...(o.signed ? { signedVotes: true } : {}),
+  };
+  const id = await h.api.start('approvalGate', input, gateInstanceId(runId, 'declare'));
+  const opened = await h.api.waitFor(id, (s) => s?.customStatus?.status === 'pending');
+  const vote = (approver: string, decision: 'approve' | 'reject' = 'approve', voteId = uniqueName('v')) =>
+    ({ voteId, approver, decision, planHash: PLAN_HASH, channel: 'http' as const, comment: `${decision} by ${approver}` });
+  const signed = (body: Record<string, unknown>) => sign(DECISION_KEY, { kind: 'vote', runId, target: 'gate:declare' }, body);
+  /** Raises one event and waits until the gate has taken it (`taken` counts what it has taken). */
+  const raise = async (event: 'vote' | 'cancel', data: unknown, taken: (s: any) => number) => {
+    const before = taken(await h.api.status(id));
+    expect(await h.api.raise(id, event, data)).toBe(202);
+    return h.api.waitFor(id, (s) => s?.runtimeStatus !== 'Running' || taken(s) > before);
+  };
+  return { id, runId, input, opened, vote, signed, raise, keys: async () => (await trail.readRun(runId)).map((e) => e.key) };
+}
+const votesTaken = (s: any) => s?.customStatus?.votes?.length ?? 0;
+const refusedTaken = (s: any) => s?.customStatus?.refusedTotal ?? 0;
+
+describe('the approval gate orchestrator', () => {
+  it('counts N of M eligible approvers, refusing an invalid vote, self-approval, a second vote and a voter of the group not yet asked; every vote is audited in order', async () => {
+    const g = await openTestGate();
+    expect(g.opened.customStatus).toEqual({
+      v: 1, runId: g.runId, stepId: 'declare', planHash: PLAN_HASH, status: 'pending', phase: 'primary', required: 2,
+      approvers: [], rejectors: [], eligible: ['alice', 'bob', 'carol'], deadline: expect.any(String), votes: [],
+    });
+    await g.raise('vote', { approver: 'bob' }, votesTaken);
+    await g.raise('vote', g.vote('operator1'), votesTaken);
+    await g.raise('vote', g.vote('bob', 'approve', 'bob-1'), votesTaken);
+    await g.raise('vote', g.vote('bob'), votesTaken);
+    const pending = await g.raise('vote', g.vote('dave'), votesTaken);
+    expect(pending.customStatus).toMatchObject({ status: 'pending', approvers: ['bob'], eligible: ['alice', 'bob', 'carol'] });
+    expect(pending.customStatus.votes.map((v: any) => [v.voteId.startsWith('invalid-') ? v.voteId : v.approver, v.outcome, v.code ?? ''])).toEqual([
+      ['invalid-1', 'refused', 'invalid-vote'], ['operator1', 'refused', 'self-approval'], ['bob', 'accepted', ''], ['bob', 'refused', 'duplicate-vote'], ['dave', 'refused', 'not-eligible'],
+    ]);
+    expect(pending.customStatus.votes[0]).toMatchObject({ approver: 'unknown', decision: 'unknown', reason: expect.stringMatching(/voteId/) });
+    await g.raise('vote', g.vote('carol'), votesTaken);
+    const done = await h.api.waitFor(g.id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(done.output).toEqual({ status: 'approved', approvers: ['bob', 'carol'], rejectors: [], decidedAt: expect.any(String) });
+    expect(done.customStatus).toMatchObject({ status: 'approved', eligible: [], approvers: ['bob', 'carol'] });
+    expect(done.customStatus).not.toHaveProperty('deadline');
+    expect(done.customStatus).not.toHaveProperty('refusedTotal');
+
+    const entries = await trail.readRun(g.runId);
+    expect(entries.map((e) => [e.key, e.kind, e.actor])).toEqual([
+      ['gate:declare:requested', 'approval-requested', 'operator1'],
+      ['gate:declare:vote:1', 'vote', 'unknown'],
+      ['gate:declare:vote:2', 'vote', 'operator1'],
+      ['gate:declare:vote:3', 'vote', 'bob'],
+      ['gate:declare:vote:4', 'vote', 'bob'],
+      ['gate:declare:vote:5', 'vote', 'dave'],
+      ['gate:declare:vote:6', 'vote', 'carol'],
+      ['gate:declare:decided', 'gate-decided', 'lyncdr'],
+    ]);
+    expect(entries[0].data).toEqual({
+      stepId: 'declare', title: 'Declare the disaster', reason: 'East is down', planHash: PLAN_HASH, policy: 'default',
+      required: 2, approverGroups: groups, timeoutMinutes: 30, escalationTimeoutMinutes: 30,
+    });
+    expect(entries[3].data).toMatchObject({ voteId: 'bob-1', outcome: 'accepted', comment: 'approve by bob', channel: 'http', planHash: PLAN_HASH });
+    expect(entries[7].data).toEqual(done.output);
+  }, 60_000);
+
+  it('a rejection decides at once', async () => {
+    const g = await openTestGate();
+    await g.raise('vote', g.vote('carol', 'reject'), votesTaken);
+    const done = await h.api.waitFor(g.id);
+    expect(done.output).toMatchObject({ status: 'rejected', approvers: [], rejectors: ['carol'], reason: 'rejected by carol' });
+  }, 60_000);
+
+  it('escalates to the second group when the first deadline passes, then aborts at the second; both are audited', async () => {
+    const g = await openTestGate({ policy: policy(0.01, 0.01) });
+    const done = await h.api.waitFor(g.id, (s) => s?.runtimeStatus === 'Completed', 30_000);
+    expect(done.output).toMatchObject({ status: 'aborted', approvers: [], reason: 'timed out with 0 of 2 approvals' });
+    const entries = await trail.readRun(g.runId);
+    expect(entries.map((e) => e.key)).toEqual(['gate:declare:requested', 'gate:declare:escalated', 'gate:declare:decided']);
+    expect(entries[1]).toMatchObject({ kind: 'gate-escalated', actor: 'lyncdr', data: { added: ['dave'], deadline: expect.any(String) } });
+    expect(Date.parse((entries[1].data as { deadline: string }).deadline)).toBeGreaterThan(Date.parse(g.opened.customStatus.deadline));
+    expect(done.customStatus).toMatchObject({ status: 'aborted', phase: 'timed-out', eligible: [] });
+  }, 60_000);
+
+  it('a cancel ends the gate cancelled, with who cancelled and why', async () => {
+    const g = await openTestGate();
+    await g.raise('vote', g.vote('bob'), votesTaken);
+    await g.raise('cancel', { by: 'carol', reason: 'false alarm' }, () => 0);
+    const done = await h.api.waitFor(g.id);
+    expect(done.output).toEqual({ status: 'cancelled', approvers: ['bob'], rejectors: [], reason: 'run cancelled by carol: false alarm', decidedAt: expect.any(String) });
+    expect(done.customStatus).toMatchObject({ status: 'cancelled', approvers: ['bob'] });
+    const decided = (await trail.readRun(g.runId)).at(-1);
+    expect(decided).toMatchObject({ key: 'gate:declare:decided', kind: 'gate-decided', actor: 'carol', data: done.output });
+  }, 60_000);
+
+  it('with signed votes: unsigned votes and cancels are refused; a voter refused too often is limited and no longer audited; the status keeps the last refusals', async () => {
+    const g = await openTestGate({ signed: true });
+    expect(g.opened.customStatus).toMatchObject({ refusedTotal: 0, limited: [] });
+    const forged = await g.raise('vote', g.vote('alice'), refusedTaken);
+    expect(forged.customStatus.votes).toEqual([expect.objectContaining({ approver: 'alice', outcome: 'refused', code: 'bad-signature', reason: expect.stringMatching(/not signed/) })]);
+    expect(forged.customStatus.approvers).toEqual([]);
+    // A forged cancel: refused and audited, the gate goes on.
+    expect(await h.api.raise(g.id, 'cancel', { by: 'operator1', reason: 'forged' })).toBe(202);
+    await expect.poll(async () => (await g.keys()).includes('gate:declare:refused-cancel:1'), { timeout: 20_000 }).toBe(true);
+    const refusedCancel = (await trail.readRun(g.runId)).find((e) => e.key === 'gate:declare:refused-cancel:1');
+    expect(refusedCancel).toMatchObject({ kind: 'vote', actor: 'lyncdr', data: { refused: 'cancel', claimedBy: 'operator1', reason: expect.stringMatching(/not signed/) } });
+
+    // mallory, signed but not an approver: refused each time; past REFUSED_AUDITED_PER_VOTER, limited.
+    for (let i = 0; i <= REFUSED_AUDITED_PER_VOTER; i++) await g.raise('vote', g.signed(g.vote('mallory')), refusedTaken);
+    const limited = await h.api.status(g.id);
+    expect(limited.customStatus).toMatchObject({ refusedTotal: REFUSED_AUDITED_PER_VOTER + 2, limited: ['mallory'] });
+    for (let i = 0; i < 4; i++) await g.raise('vote', g.signed(g.vote(`outsider${i}`)), refusedTaken);
+    const trimmed = await h.api.status(g.id);
+    const total = REFUSED_AUDITED_PER_VOTER + 6;
+    expect(trimmed.customStatus.refusedTotal).toBe(total);
+    expect(trimmed.customStatus.votes).toHaveLength(REFUSED_SHOWN);
+    expect(trimmed.customStatus.votes.at(-1)).toMatchObject({ approver: 'outsider3', code: 'not-eligible' });
+    // alice's forged vote, the oldest refusal, is the one dropped from the status.
+    expect(trimmed.customStatus.votes.map((v: any) => v.approver)).toEqual([...Array(REFUSED_AUDITED_PER_VOTER + 1).fill('mallory'), 'outsider0', 'outsider1', 'outsider2', 'outsider3']);
+
+    await g.raise('vote', g.signed(g.vote('bob')), votesTaken);
+    await g.raise('vote', g.signed(g.vote('carol')), votesTaken);
+    const done = await h.api.waitFor(g.id);
+    expect(done.output).toMatchObject({ status: 'approved', approvers: ['bob', 'carol'] });
+    const entries = await trail.readRun(g.runId);
+    const malloryAudited = entries.filter((e) => e.kind === 'vote' && e.actor === 'mallory');
+    expect(malloryAudited).toHaveLength(REFUSED_AUDITED_PER_VOTER);
+    expect(entries.at(-1)).toMatchObject({ key: 'gate:declare:decided', data: { status: 'approved', refusedTotal: total, refusedUnaudited: 1 } });
+  }, 90_000);
+});
+
+describe('the gate as its notifications show it (gateView)', () => {
+  const input = { runId: 'r', stepId: 'declare', title: 'T'.repeat(600), reason: 'R'.repeat(5000), planHash: PLAN_HASH, requester: 'operator1', policyName: 'default', policy: policy() } as GateInput;
+  it('clips its texts, shows the eligible voters and the deadline only while pending, names each vote\'s channel, and keeps the last 200 votes', () => {
+    const p = policy();
+    let state = openGate({ runId: 'r', planHash: PLAN_HASH, requester: 'operator1', requestedAt: '2026-01-01T00:00:00.000Z' });
+    state = applyVote(state, { approver: 'bob', decision: 'approve', planHash: PLAN_HASH, at: '2026-01-01T00:01:00.000Z', channel: 'http' }, p).state;
+    const votes = Array.from({ length: 205 }, (_, i) => ({ voteId: `v${i}`, approver: `a${i}`, decision: 'approve', outcome: 'refused' as const, code: 'not-eligible', reason: 'x'.repeat(600), at: '2026-01-01T00:01:00.000Z' }));
+    const view = gateView(input, p, state, votes, { v204: 'teams' });
+    expect(view).toMatchObject({ stepId: 'declare', status: 'pending', phase: 'primary', required: 2, approvers: ['bob'], rejectors: [], eligible: ['alice', 'bob', 'carol'], deadline: '2026-01-01T00:30:00.000Z', changes: [], changesTotal: 0 });
+    expect(view.title).toBe(`${'T'.repeat(499)}…`);
+    expect(view.reason).toHaveLength(4000);
+    expect(view.votes).toHaveLength(200);
+    expect(view.votes[0].approver).toBe('a5');
+    expect(view.votes.at(-1)).toEqual({ approver: 'a204', decision: 'approve', outcome: 'refused', at: '2026-01-01T00:01:00.000Z', code: 'not-eligible', reason: `${'x'.repeat(499)}…`, channel: 'teams' });
+    expect(view.votes[0]).not.toHaveProperty('channel');
+    expect(view).not.toHaveProperty('rtoForecastMinutes');
+
+    const cancelled = gateView({ ...input, changes: [{ id: 's', title: 'S' }], rtoForecastMinutes: 12, rtoTargetMinutes: 30 }, p, state, [], {}, 'cancelled');
+    expect(cancelled).toMatchObject({ status: 'cancelled', eligible: [], changes: [{ id: 's', title: 'S' }], changesTotal: 1, rtoForecastMinutes: 12, rtoTargetMinutes: 30 });
+    expect(cancelled).not.toHaveProperty('deadline');
+  });
+});
