@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lyncdr } from '../support/cli.js';
 import { api, type Api } from '../support/host.js';
-import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
+import { finished, startRunsEnv, stepState, trailUntil as trailUntilIn, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
 let durable: Api;
@@ -18,15 +18,7 @@ afterAll(async () => { await env?.stop(); });
 
 const cli = (...args: string[]) => lyncdr([...args, '--url', env.host.url]);
 const trailOf = (id: string) => env.trail.readRun(id);
-async function trailUntil(id: string, pred: (e: Awaited<ReturnType<typeof trailOf>>) => boolean, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const t = await trailOf(id);
-    if (pred(t)) return t;
-    if (Date.now() > deadline) throw new Error(`trail of ${id} never matched; last: ${JSON.stringify(t.map((e) => [e.key, e.kind]))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const trailUntil = (id: string, pred: (e: Awaited<ReturnType<typeof trailOf>>) => boolean) => trailUntilIn(env.trail, id, pred);
 const refusals = (t: Awaited<ReturnType<typeof trailOf>>, kind: string) => t.filter((e) => /^run:refused:/.test(e.key) && (e.data as { refused?: string }).refused === kind);
 
 describe('a signed pause (executor version 8)', () => {

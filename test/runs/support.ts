@@ -196,3 +196,14 @@ export function runsClient(url: () => string): RunsClient {
 export const phase = (p: string) => (r: any) => r?.status?.phase === p;
 export const stepState = (step: string, state: string) => (r: any) => r?.status?.steps?.[step]?.state === state;
 export const finished = (r: any) => ['Completed', 'Failed', 'Terminated'].includes(r?.runtimeStatus);
+
+/** Polls a run's trail until `pred` holds (the orchestrator writes it asynchronously); throws with the last trail after `ms`. */
+export async function trailUntil(trail: AuditTrail, id: string, pred: (e: Awaited<ReturnType<AuditTrail['readRun']>>) => boolean, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const t = await trail.readRun(id);
+    if (pred(t)) return t;
+    if (Date.now() > deadline) throw new Error(`trail of ${id} never matched; last: ${JSON.stringify(t.map((e) => [e.key, e.kind]))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

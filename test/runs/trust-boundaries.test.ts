@@ -8,7 +8,7 @@ import { runConfigFrom, appSettings, EXECUTOR_VERSION } from '../../shared/confi
 import { gateInstanceId } from '../../shared/runs/contract.js';
 import { seal, sign } from '../../functions/runs/signing.js';
 import { api, type Api } from '../support/host.js';
-import { DECISION_KEY, finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
+import { DECISION_KEY, finished, startRunsEnv, stepState, trailUntil as trailUntilIn, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
 let durable: Api;
@@ -20,16 +20,7 @@ afterAll(async () => { await env?.stop(); });
 
 const BAD_SIG = 'A'.repeat(43);
 const trailOf = (id: string) => env.trail.readRun(id);
-/** Polls the run's trail until `pred` holds for it (the orchestrator writes asynchronously). */
-async function trailUntil(id: string, pred: (e: Awaited<ReturnType<typeof trailOf>>) => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const t = await trailOf(id);
-    if (pred(t)) return t;
-    if (Date.now() > deadline) throw new Error(`trail of ${id} never matched; last: ${JSON.stringify(t.map((e) => [e.key, e.kind]))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const trailUntil = (id: string, pred: (e: Awaited<ReturnType<typeof trailOf>>) => boolean) => trailUntilIn(env.trail, id, pred);
 const refusals = (t: Awaited<ReturnType<typeof trailOf>>, kind: string) =>
   t.filter((e) => /^run:refused:|:refused-cancel:/.test(e.key) && (e.data as { refused?: string }).refused === kind);
 
