@@ -1,15 +1,14 @@
 // `npm run drill` as a real process: the whole approval-gated site failover on a fresh simulated
 // estate, through Azurite, the host and two worker processes, on free loopback ports.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/azurite.js';
 import { ROOT } from '../support/host.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-drill-'));
-beforeAll(() => { execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' }); }, 120_000);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** Runs the drill as a process with these arguments, on free ports. */

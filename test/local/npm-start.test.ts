@@ -1,16 +1,15 @@
 // `npm start`'s supervisor as a real process: it brings Azurite, the host and the workers up on
 // loopback, says where they listen, serves, and stops cleanly on SIGINT (Ctrl-C).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/azurite.js';
 import { ROOT } from '../support/host.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-start-'));
-beforeAll(() => { execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' }); }, 120_000);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function ports() {

@@ -1,6 +1,6 @@
 // `npm start` brings the Teams stand-in up with the stack and the app trusts it; `lyncdr lab teams`
 // writes to the bot, lists the cards in the team channel and presses a button as someone.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,6 @@ let url = '';
 const cliEnv = () => ({ ...process.env, LYNCDR_DATA_DIR: dataDir, LYNCDR_URL: url });
 
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore' });
   const ports = { AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()) };
   url = `http://127.0.0.1:${ports.LYNCDR_HTTP_PORT}`;
   child = spawn(process.execPath, [path.join(ROOT, 'dist/local/start.js')], {
