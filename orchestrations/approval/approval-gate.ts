@@ -107,7 +107,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     // A task can complete while the gate waits on its audit (a vote and the deadline in one episode,
     // as when a paused gate is resumed): the SDK's Task.any never completes over a task already done.
     const waiting = [vote, timer!, cancel];
-    const winner: unknown = waiting.find(hasResult) ?? (yield anyOf(context, waiting));
+    const winner: unknown = waiting.find(hasResult) ?? (yield anyOf(context, waiting, { oneWaiterPerEvent: !!input.oneWaiterPerEvent }));
     if (winner === cancel) {
       const c = cancel.result as { by?: string; reason?: string } | undefined;
       const v = yield* verify('cancel', cancel.result);

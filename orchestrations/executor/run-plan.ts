@@ -122,6 +122,8 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     // Durable suspend is seen by no orchestrator, so it could not be refused). Paused, no new step
     // starts; what is in flight finishes; the run waits for a signed resume.
     const pausable = version >= 8;
+    // Executor version 11: an event raised while the run is busy is kept for its next wait (tasks.ts).
+    const waits = { oneWaiterPerEvent: version >= 11 };
     let pauseEvent = pausable ? context.df.waitForExternalEvent(EVENTS.pause) : undefined;
     let resumeEvent = pausable ? context.df.waitForExternalEvent(EVENTS.resume) : undefined;
     let turns = 0;
@@ -177,7 +179,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
         if (status.paused && !run.stopping && pendingLeft()) {
           // Paused with nothing in flight: wait below for the resume (or a cancel).
         } else if (!windowOpen && !run.stopping && pendingLeft()) {
-          const w: unknown = yield anyOf(context, [window!, cancel]);
+          const w: unknown = (waits.oneWaiterPerEvent ? [window!, cancel].find(hasResult) : undefined) ?? (yield anyOf(context, [window!, cancel], waits));
           if (w === window) { windowOpen = true; status.phase = 'running'; delete status.windowOpensAt; publish(); continue; }
         } else {
           break;
@@ -200,7 +202,11 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
           if (flushed.length) flush = act.recordSteps({ runId: input.runId, steps: flushed });
         }
         if (flush) extra.push(flush);
-        winner = (yield anyOf(context, [...[...live.values()].map((l) => l.task), ...extra])) as Task;
+        const waitingOn = [...[...live.values()].map((l) => l.task), ...extra];
+        // Executor version 11: a cancel (or any task here) can complete while the run is busy with
+        // another that completed in the same turn; the SDK's Task.any never completes over a task
+        // already done, and would list its answered wait again, so it is taken without a yield.
+        winner = ((waits.oneWaiterPerEvent ? waitingOn.find(hasResult) : undefined) ?? (yield anyOf(context, waitingOn, waits))) as Task;
       }
       if (winner === flush) {
         if ((flush as unknown as { isFaulted: boolean }).isFaulted) rows.forget(flushed);

@@ -409,6 +409,7 @@ function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unkn
     ...gateNotifyFields(run, run.plan),
     ...((input.config.executorVersion ?? 1) >= 5 ? { signedVotes: true } : {}),
     ...((input.config.executorVersion ?? 1) >= 8 ? { singleUse: true } : {}),
+    ...((input.config.executorVersion ?? 1) >= 11 ? { oneWaiterPerEvent: true } : {}),
   };
   const result = (yield context.df.callSubOrchestrator(ORCHESTRATION.approvalGate, gate, gateInstanceId(input.runId, step.id))) as GateResult;
   st.approvers = result.approvers;

@@ -142,5 +142,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 10: a refused precondition (the estate's, or the worker's not-supported) is not retried
  * automatically, and a result whose shape is impossible for its command counts as malformed
  * (orchestrations/executor/result-shape.ts): both wait for an operator's decision.
+ * 11: an event raised while the run or a gate is busy with another (a second confirmation, vote or
+ * cancel while the first is verified) is kept for the next wait of its name; before, the Durable
+ * SDK could hand it to a wait already answered, and it was lost (orchestrations/executor/tasks.ts).
  */
-export const EXECUTOR_VERSION = 10;
+export const EXECUTOR_VERSION = 11;

@@ -38,7 +38,8 @@ export const RunConfig = z.strictObject({
    * (shared/config EXECUTOR_VERSION). 4: the run and its gates call the notify activity (gates,
    * manual steps, decisions, the end). 7: a command step with `records` is sent with `keep`, so
    * the worker keeps a listed output whole for later users.moveRecorded ranges. 10: a refused precondition is
-   * not retried automatically, and a result impossible for its command counts as malformed. Absent (1): runs started before that.
+   * not retried automatically, and a result impossible for its command counts as malformed. 11: an
+   * event raised while the run or its gate is busy is kept for the next wait of its name. Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });
@@ -299,4 +300,6 @@ export interface GateInput {
   signedVotes?: boolean;
   /** Executor version 8: votes and cancels are single-use (nonce) and fresh (checked by verifyDecision). */
   singleUse?: boolean;
+  /** Executor version 11: a vote or cancel raised while the gate is busy is kept for its next wait (orchestrations/executor/tasks.ts). */
+  oneWaiterPerEvent?: boolean;
 }

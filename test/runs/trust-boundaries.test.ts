@@ -92,6 +92,25 @@ describe('decisions that bypass the API (§1)', () => {
   }, 90_000);
 });
 
+describe('events raised at once, while the run is busy with the first (executor version 11)', () => {
+  it('four forged confirmations and four forged cancels raised together are each refused and audited; none is lost, and the API\'s confirmation still counts', async () => {
+    const id = await env.start('operator', 'readiness', { fixture: 'manual', lock: 'test:at-once' });
+    await env.waitFor(id, stepState('recreate-log-shipping', 'waiting-confirmation'));
+    // Raised together, several land in one batch: the run verifies the first while the rest wait.
+    const n = 4;
+    const codes = await Promise.all([
+      ...Array.from({ length: n }, (_, i) => durable.raise(id, 'confirm:recreate-log-shipping', { by: 'operator', comment: `forged ${i}` })),
+      ...Array.from({ length: n }, (_, i) => durable.raise(id, 'cancel', { by: 'operator', reason: `forged ${i}` })),
+    ]);
+    expect(codes).toEqual(Array(2 * n).fill(202));
+    const t = await trailUntil(id, (e) => refusals(e, 'confirm').length + refusals(e, 'cancel').length === 2 * n);
+    expect([refusals(t, 'confirm').length, refusals(t, 'cancel').length]).toEqual([n, n]);
+    expect((await env.run(id)).status).toMatchObject({ phase: 'running', steps: { 'recreate-log-shipping': { state: 'waiting-confirmation' } } });
+    expect((await env.call('operator', 'POST', `runs/${id}/steps/recreate-log-shipping/confirm`, { comment: 'done' })).status).toBe(202);
+    expect((await env.waitFor(id, finished)).status.phase).toBe('succeeded');
+  }, 90_000);
+});
+
 describe('signed events are single-use, fresh and bound to the failure they answer (§1, executor version 8)', () => {
   /** The events raised into an instance, as its history keeps them (the management API shows their bodies). */
   const raised = async (id: string, name: string) => ((await durable.status(id, '?showHistory=true&showHistoryOutput=true')).historyEvents as Array<{ EventType: string; FunctionName?: string; Input?: any }>)
