@@ -81,7 +81,10 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   const gateId = gateInstanceId(runId, stepId);
   const voteId = randomUUID();
   const gate = await waitForInstance(client, gateId);
-  if (!gate || !isActive(gate)) return refusal(409, `approval gate ${stepId} is not open${gate ? ` (${gate.runtimeStatus})` : ' yet: try again'}`, { code: 'gate-closed' });
+  // The run's summary can still show the gate waiting a moment after the gate decided: the voter
+  // gets the same answer either way.
+  if (gate && !isActive(gate)) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+  if (!gate) return refusal(409, `approval gate ${stepId} is not open yet: try again`, { code: 'gate-closed' });
   const limited = (gate.customStatus as GateCustomStatus | undefined)?.limited ?? [];
   if (limited.includes(user.trim().toLowerCase())) {
     return refusal(429, `${user}'s votes on gate ${stepId} were refused too often: no further vote of theirs is taken`, { code: 'rate-limited' });
