@@ -109,6 +109,25 @@ describe('events raised at once, while the run is busy with the first (executor 
     expect((await env.call('operator', 'POST', `runs/${id}/steps/recreate-log-shipping/confirm`, { comment: 'done' })).status).toBe(202);
     expect((await env.waitFor(id, finished)).status.phase).toBe('succeeded');
   }, 90_000);
+
+  it('two forged votes, then three forged cancels raised together at the gate: each is refused and audited, the gate stays open, then two votes through the API approve it', async () => {
+    const id = await env.start('operator', 'readiness', { fixture: 'quick-gate', policy: 'default', tag: 'at-once' });
+    await env.waitFor(id, stepState('declare', 'waiting-approval'));
+    const gateId = gateInstanceId(id, 'declare');
+    const planHash = (await env.run(id)).status.planHash as string;
+    // Each vote the gate takes is one more wait on the same open cancel wait...
+    for (const a of ['alice', 'bob']) expect(await durable.raise(gateId, 'vote', { voteId: `forged-${a}`, approver: a, decision: 'approve', planHash, channel: 'http' })).toBe(202);
+    await durable.waitFor(gateId, (g) => (g?.customStatus?.votes ?? []).length === 2);
+    // ...so cancels raised together then meet the gate busy with the first.
+    expect(await Promise.all(['x', 'y', 'z'].map((r) => durable.raise(gateId, 'cancel', { by: 'operator', reason: `forged ${r}` })))).toEqual([202, 202, 202]);
+    const votes = (e: Awaited<ReturnType<typeof trailOf>>) => e.filter((x) => /^gate:declare:vote:\d+$/.test(x.key));
+    const t = await trailUntil(id, (e) => refusals(e, 'cancel').length === 3 && votes(e).length === 2);
+    expect(votes(t).map((x) => (x.data as { outcome: string }).outcome)).toEqual(['refused', 'refused']);
+    expect((await durable.status(gateId)).customStatus).toMatchObject({ status: 'pending', approvers: [] });
+    expect((await env.vote('alice', id, 'approve')).body).toMatchObject({ outcome: 'accepted' });
+    expect((await env.vote('bob', id, 'approve')).body).toMatchObject({ outcome: 'accepted' });
+    expect((await env.waitFor(id, finished)).status.phase).toBe('succeeded');
+  }, 90_000);
 });
 
 describe('signed events are single-use, fresh and bound to the failure they answer (§1, executor version 8)', () => {
