@@ -57,4 +57,21 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
+  {
+    // Issue 14 §3: a test's temp folder lives in the run's scratch folder (os.tmpdir() there), and
+    // a process it starts is killed with its whole group when the test ends, even by a timeout.
+    files: ['test/**/*.ts'],
+    ignores: ['test/support/stack-process.ts'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: 'Literal[value=/^\\/tmp(\\/|$)/]', message: 'No fixed /tmp path: use mkdtempSync(path.join(os.tmpdir(), ...)), inside the run\'s scratch folder.' },
+        { selector: 'TemplateElement[value.raw=/^\\/tmp(\\/|$)/]', message: 'No fixed /tmp path: use mkdtempSync(path.join(os.tmpdir(), ...)), inside the run\'s scratch folder.' },
+      ],
+      'no-restricted-imports': ['error', {
+        paths: ['child_process', 'node:child_process'].map((name) => ({
+          name, importNames: ['spawn', 'fork'], message: 'Start processes with spawnStack (test/support/stack-process.ts): its own process group, killed whole when the test ends.',
+        })),
+      }],
+    },
+  },
 );

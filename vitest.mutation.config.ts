@@ -14,6 +14,7 @@ const DEFAULT = [
 export default defineConfig({
   test: {
     globalSetup: ['test/support/mutation-setup.ts'],
+    setupFiles: ['test/support/file-hooks.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     include: process.env.LYNCDR_MUTATION_TESTS?.split(',') ?? DEFAULT,

@@ -72,13 +72,22 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): P
   });
 }
 
-/** Reads local.settings.json (created from the example on first run) into the environment. */
-export function loadSettings() {
-  const settingsFile = path.join(ROOT, 'local.settings.json');
+/**
+ * The local.settings.json the stack reads and gives the host: LYNCDR_LOCAL_SETTINGS (a file; the
+ * tests give each stack its own, so none reads or writes the checkout's), else the checkout's.
+ */
+export function localSettingsFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(ROOT, env.LYNCDR_LOCAL_SETTINGS || 'local.settings.json');
+}
+
+/** Reads the local settings (created from the example on first run) into the environment. */
+export function loadSettings(settingsFile = localSettingsFile()) {
   const example = path.join(ROOT, 'local.settings.example.json');
+  const shown = path.relative(ROOT, settingsFile);
   if (!existsSync(settingsFile)) {
+    mkdirSync(path.dirname(settingsFile), { recursive: true });
     copyFileSync(example, settingsFile);
-    log('created local.settings.json from local.settings.example.json');
+    log(`created ${shown} from local.settings.example.json`);
   }
   const settings = readLocalSettings(settingsFile);
   applyValues(settings);
@@ -88,7 +97,7 @@ export function loadSettings() {
   const missing = Object.keys(defaults.Values).filter((k) => process.env[k] === undefined);
   if (missing.length) {
     applyValues(defaults);
-    log(`local.settings.json has no ${missing.join(', ')}: using the defaults of local.settings.example.json`);
+    log(`${shown} has no ${missing.join(', ')}: using the defaults of local.settings.example.json`);
   }
   return settings;
 }
@@ -163,7 +172,8 @@ export function channelsSetting(on: { mail: boolean; teams: boolean }, env: Node
 }
 
 export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boolean; mail?: boolean; beforeWorkers?: (s: { dataDir: string; topology: Topology }) => Promise<void> } = {}): Promise<Stack> {
-  const settings = loadSettings();
+  const settingsFile = localSettingsFile();
+  const settings = loadSettings(settingsFile);
   const dataDir = path.resolve(ROOT, process.env.LYNCDR_DATA_DIR || '.data');
   const topologyFile = path.resolve(ROOT, process.env.LYNCDR_TOPOLOGY || 'examples/estate.sample.yaml');
   const topology = await loadTopologyFile(topologyFile);
@@ -226,7 +236,7 @@ export async function startStack(opts: { quietWorkers?: boolean; quietHost?: boo
 
   try {
     const logDir = path.join(dataDir, 'logs');
-    const host = run('host', [path.join(ROOT, 'dist/local/host-main.js'), '--root', ROOT, '--port', String(port)], env, Boolean(opts.quietHost), logDir);
+    const host = run('host', [path.join(ROOT, 'dist/local/host-main.js'), '--root', ROOT, '--settings', settingsFile, '--port', String(port)], env, Boolean(opts.quietHost), logDir);
     children.push(host);
     host.once('exit', (code) => { if (!stopping) brokenResolve(`the host exited (code ${code})`); });
     const line = await waitForLine(host, /"event":"listening"/, 60_000);

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadTopologyFile, parseTopology, summarizeTopology, formatTopologySummary, type Problem } from '../../shared/topology/index.js';
@@ -32,10 +34,9 @@ describe('sample estates', () => {
   });
 
   it('the same estate as JSON loads too', async () => {
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-    const dir = mkdtempSync('/tmp/lyncdr-topo-');
-    writeFileSync(`${dir}/estate.json`, JSON.stringify(sample()));
-    expect((await loadTopologyFile(`${dir}/estate.json`)).ok).toBe(true);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-topo-'));
+    writeFileSync(path.join(dir, 'estate.json'), JSON.stringify(sample()));
+    expect((await loadTopologyFile(path.join(dir, 'estate.json'))).ok).toBe(true);
     rmSync(dir, { recursive: true });
   });
 });

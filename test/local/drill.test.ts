@@ -1,12 +1,12 @@
 // `npm run drill` as a real process: the whole approval-gated site failover on a fresh simulated
 // estate, through Azurite, the host and two worker processes, on free loopback ports.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/azurite.js';
 import { ROOT } from '../support/host.js';
+import { spawnStack } from '../support/stack-process.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-drill-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -14,14 +14,15 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 /** Runs the drill as a process with these arguments, on free ports. */
 async function drill(args: string[]): Promise<{ out: string; code: number | null }> {
   const env = {
-    ...process.env, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '', LYNCDR_TASK_HUB: '',
+    // Its own settings file (made from the example, as on a fresh checkout), never the checkout's.
+    ...process.env, LYNCDR_DATA_DIR: dataDir, LYNCDR_LOCAL_SETTINGS: path.join(dataDir, 'local.settings.json'), AzureWebJobsStorage: '', LYNCDR_TASK_HUB: '',
     AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()),
   };
   delete (env as Record<string, string | undefined>).LYNCDR_TASK_HUB;
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/drill.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnStack(process.execPath, [path.join(ROOT, 'dist/local/drill.js'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.on('data', (d) => { out += String(d); });
-  child.stderr.on('data', (d) => { out += String(d); });
+  child.stdout!.on('data', (d) => { out += String(d); });
+  child.stderr!.on('data', (d) => { out += String(d); });
   const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   return { out, code };
 }

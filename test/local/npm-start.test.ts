@@ -1,6 +1,5 @@
 // `npm start`'s supervisor as a real process: it brings Azurite, the host and the workers up on
 // loopback, says where they listen, serves, and stops cleanly on SIGINT (Ctrl-C).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -8,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/azurite.js';
 import { ROOT } from '../support/host.js';
+import { spawnStack } from '../support/stack-process.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-start-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -17,12 +17,12 @@ async function ports() {
 }
 
 function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/local/start.js')], {
-    cwd: ROOT, env: { ...process.env, ...env, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawnStack(process.execPath, [path.join(ROOT, 'dist/local/start.js')], {
+    cwd: ROOT, env: { ...process.env, ...env, LYNCDR_DATA_DIR: dataDir, LYNCDR_LOCAL_SETTINGS: path.join(dataDir, 'local.settings.json'), AzureWebJobsStorage: '' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d) => { out += String(d); });
-  child.stderr.on('data', (d) => { out += String(d); });
+  child.stdout!.on('data', (d) => { out += String(d); });
+  child.stderr!.on('data', (d) => { out += String(d); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const waitFor = async (re: RegExp, ms = 60_000) => {
     const deadline = Date.now() + ms;

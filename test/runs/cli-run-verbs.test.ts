@@ -2,11 +2,11 @@
 // (dist/cli/lyncdr.js) as a child process against the real local host. Each: its exit code, what
 // it prints, what it did to the run (status, audit trail), and one bad input (clear message,
 // exit 1). LYNCDR_OPERATORS is set, so a non-operator is refused.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lyncdr, type CliResult } from '../support/cli.js';
 import { ROOT } from '../support/host.js';
+import { spawnStack } from '../support/stack-process.js';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 let env: RunsEnv;
@@ -19,11 +19,11 @@ const manualRun = (lock: string) => env.start('operator1', 'readiness', { fixtur
 
 /** A child process that runs until the CLI exits, with what it printed so far readable meanwhile. */
 function background(args: string[]): { output: () => string; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/cli/lyncdr.js'), ...args, '--url', env.host.url], { cwd: ROOT });
+  const child = spawnStack(process.execPath, [path.join(ROOT, 'dist/cli/lyncdr.js'), ...args, '--url', env.host.url], { cwd: ROOT });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += String(d); });
-  child.stderr.on('data', (d) => { stderr += String(d); });
+  child.stdout!.on('data', (d) => { stdout += String(d); });
+  child.stderr!.on('data', (d) => { stderr += String(d); });
   const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? 2, stdout, stderr })));
   return { output: () => stdout, done };
 }

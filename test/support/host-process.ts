@@ -1,10 +1,11 @@
 // Runs the local host as a real child process (so it can be killed with SIGKILL), loading a
 // TypeScript test app through tsx.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './host.js';
+import { killStack, spawnStack } from './stack-process.js';
 
 /**
  * A root folder with the project's host.json and no local.settings.json: a developer's (made by
@@ -22,7 +23,7 @@ export interface HostProcess { child: ChildProcess; url: string; resumed: number
 export async function spawnHost(opts: { hub: string; entry: string; connectionString: string; env?: Record<string, string>; triggers?: boolean }): Promise<HostProcess> {
   const args = ['--import', 'tsx', path.join(ROOT, 'local/host-main.ts'), '--entry', opts.entry, '--root', isolatedRoot(), '--port', '0', '--hub', opts.hub];
   if (!opts.triggers) args.push('--no-triggers');
-  const child = spawn(process.execPath, args, {
+  const child = spawnStack(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, AzureWebJobsStorage: opts.connectionString, LYNCDR_TASK_HUB: opts.hub, LYNCDR_QUIET: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,15 +46,12 @@ export async function spawnHost(opts: { hub: string; entry: string; connectionSt
       if (child.exitCode !== null || child.signalCode) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      setTimeout(() => void killStack(child), 5000).unref();
     }),
   };
 }
 
+/** kill -9 of the host, and of anything it started (its whole process group). */
 export function kill9(h: HostProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (h.child.exitCode !== null || h.child.signalCode) return resolve();
-    h.child.once('exit', () => resolve());
-    h.child.kill('SIGKILL');
-  });
+  return killStack(h.child);
 }

@@ -1,6 +1,6 @@
 // `npm start` brings the Teams stand-in up with the stack and the app trusts it; `lyncdr lab teams`
 // writes to the bot, lists the cards in the team channel and presses a button as someone.
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/azurite.js';
 import { lyncdr } from '../support/cli.js';
 import { ROOT } from '../support/host.js';
+import { spawnStack } from '../support/stack-process.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lyncdr-teams-start-'));
-let child: ReturnType<typeof spawn> | undefined;
+let child: ChildProcess | undefined;
 let out = '';
 let url = '';
 const cliEnv = () => ({ ...process.env, LYNCDR_DATA_DIR: dataDir, LYNCDR_URL: url });
@@ -18,8 +19,8 @@ const cliEnv = () => ({ ...process.env, LYNCDR_DATA_DIR: dataDir, LYNCDR_URL: ur
 beforeAll(async () => {
   const ports = { AZURITE_BLOB_PORT: String(await freePort()), AZURITE_QUEUE_PORT: String(await freePort()), AZURITE_TABLE_PORT: String(await freePort()), LYNCDR_HTTP_PORT: String(await freePort()) };
   url = `http://127.0.0.1:${ports.LYNCDR_HTTP_PORT}`;
-  child = spawn(process.execPath, [path.join(ROOT, 'dist/local/start.js')], {
-    cwd: ROOT, env: { ...process.env, ...ports, LYNCDR_DATA_DIR: dataDir, AzureWebJobsStorage: '', LYNCDR_TASK_HUB: `TeamsCli${Date.now().toString(36)}` }, stdio: ['ignore', 'pipe', 'pipe'],
+  child = spawnStack(process.execPath, [path.join(ROOT, 'dist/local/start.js')], {
+    cwd: ROOT, env: { ...process.env, ...ports, LYNCDR_DATA_DIR: dataDir, LYNCDR_LOCAL_SETTINGS: path.join(dataDir, 'local.settings.json'), AzureWebJobsStorage: '', LYNCDR_TASK_HUB: `TeamsCli${Date.now().toString(36)}` }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d) => { out += String(d); });
   child.stderr!.on('data', (d) => { out += String(d); });

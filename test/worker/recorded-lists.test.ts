@@ -2,7 +2,7 @@
 // runs as users.move with a range of it: a real worker process over Azurite queues, the simulator
 // as the estate. The list never travels back in full (a result message holds ~46 KB).
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resultKey } from '../support/result-keys.js';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import { azurite, uniqueName } from '../support/azurite.js';
 import { AzuriteQueueTransport } from '../../shared/transport/azurite.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import { ResultMessage, type CommandMessage } from '../../shared/messages.js';
+import { killStack, spawnStack } from '../support/stack-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const mainJs = path.join(root, 'dist/worker/main.js');
@@ -22,7 +23,7 @@ interface Harness { site: string; prefix: string; transport: AzuriteQueueTranspo
 const harnesses: Harness[] = [];
 afterEach(async () => {
   for (const h of harnesses.splice(0)) {
-    if (h.child && h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
+    if (h.child) await killStack(h.child);
     await h.transport.close();
   }
 });
@@ -34,7 +35,7 @@ function startHarness(): Harness {
     site: 'west', prefix, transport: new AzuriteQueueTransport({ connectionString: azurite(), prefix, pollMs: 50 }),
     sim: new Simulator({ dir: path.join(dir, 'sim'), timeFactor: 0.001 }), logs: [], inbox: [],
   };
-  h.child = spawn(process.execPath, [mainJs, '--site', h.site, '--journal', path.join(dir, 'journal'), '--sim-dir', path.join(dir, 'sim'), '--queue-prefix', prefix, '--heartbeat-ms', '1000'], {
+  h.child = spawnStack(process.execPath, [mainJs, '--site', h.site, '--journal', path.join(dir, 'journal'), '--sim-dir', path.join(dir, 'sim'), '--queue-prefix', prefix, '--heartbeat-ms', '1000'], {
     cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001', LYNCDR_RESULT_KEY: resultKey(h.site) }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   h.child.stderr!.on('data', (b: Buffer) => h.logs.push(b.toString()));

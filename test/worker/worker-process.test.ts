@@ -1,6 +1,6 @@
 // The worker as a real child process over Azurite queues: what an operator deploys.
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { Simulator } from '../../worker/simulator/simulator.js';
 import { ResultMessage, type CommandMessage } from '../../shared/messages.js';
 import { resultKey } from '../support/result-keys.js';
 import { signatureMatches } from '../../shared/results/signature.js';
+import { killStack, spawnStack } from '../support/stack-process.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const mainJs = path.join(root, 'dist/worker/main.js');
@@ -25,7 +26,7 @@ interface Harness {
 const harnesses: Harness[] = [];
 afterEach(async () => {
   for (const h of harnesses.splice(0)) {
-    for (const c of h.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of h.children) await killStack(c);
     await h.transport.close();
   }
 });
@@ -43,7 +44,7 @@ function harness(): Harness {
 }
 
 function startWorker(h: Harness, extra: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, [mainJs, '--site', h.site, '--journal', h.journal, '--sim-dir', h.simDir,
+  const child = spawnStack(process.execPath, [mainJs, '--site', h.site, '--journal', h.journal, '--sim-dir', h.simDir,
     '--queue-prefix', h.prefix, '--lock-ms', '2000', '--heartbeat-ms', '300', '--grace-ms', '5000', ...extra], {
     cwd: root, env: { ...process.env, AzureWebJobsStorage: azurite(), LYNCDR_SIM_TIME_FACTOR: '0.001', LYNCDR_RESULT_KEY: resultKey(h.site), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
