@@ -145,6 +145,27 @@ describe('results raised straight into a run (executor version 12)', () => {
     expect(refused(after)).toHaveLength(1);
   }, 90_000);
 
+  it('forged results raised without pause past the deadline do not hold the step: it times out while they are being refused', async () => {
+    // A second for the command plus the five seconds' grace: the deadline passes while forgeries keep coming.
+    const runId = await client.start('operator', 'readiness', { fixture: 'three-attempts', tag: 'deadline', timeoutMs: 1000 });
+    await client.waitFor(runId, onAttempt(1));
+    const commandId = commandIdFor(runId, 'step', 1);
+    // Ten at a time, so some always wait behind the one being checked: the deadline passes while
+    // the run is busy refusing one, and what it waits on next must still end at the deadline.
+    const until = Date.now() + 8000;
+    let n = 0;
+    await Promise.all(Array.from({ length: 10 }, async () => {
+      while (Date.now() < until) expect(await durable.raise(runId, `result:${commandId}`, answer(runId, 1, { workerId: `forger-${n++}` }))).toBe(202);
+    }));
+    const r = await client.waitFor(runId, (x) => x?.status?.steps?.step?.state === 'waiting-decision', 20_000);
+    expect(r.status.steps.step).toMatchObject({ attempt: 1, lastError: expect.stringMatching(/^no result from the east worker within 6000 ms/) });
+    const t = await trail.readRun(runId);
+    expect(refused(t).length).toBeGreaterThan(0);
+    expect(stepResults(t)).toEqual([]);
+    expect((await client.call('operator', 'POST', `runs/${runId}/steps/step/decision`, { decision: 'abort', comment: 'test over' })).status).toBe(202);
+    expect((await client.waitFor(runId, finished)).status.phase).toBe('aborted');
+  }, 90_000);
+
   it('a run started by executor version 11 replays as it ran: a result raised into it counts unchecked', async () => {
     const runId = `run-v11-${Date.now().toString(36)}`;
     const config = { ...runConfigFrom(appSettings({ ...process.env, ...values })), executorVersion: 11 };
