@@ -12,6 +12,7 @@ import './triggers/results.js';
 import './orchestrations.js';
 import './activities/runs.js';
 import './activities/trust.js';
+import './activities/verify-result.js';
 import './activities/notify.js';
 import './http/links.js';
 import './channels/teams/endpoint.js';

@@ -6,11 +6,12 @@
 // signed), when it goes to its step as it came, to be recorded as malformed; a result for a run that has ended is
 // logged and dropped (a paused run has not ended); a refused one is audited in the run's trail and
 // dropped, so its step keeps waiting for the real answer.
-import { createHash } from 'node:crypto';
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { CommandId, ResultMessage, SiteName } from '../../shared/messages.js';
+import { ResultMessage } from '../../shared/messages.js';
+import { correlated } from '../../shared/results/correlated.js';
 import { authenticateResult } from '../../shared/results/authenticate.js';
+import { refusedEntry } from '../../shared/results/refused-entry.js';
 import { resultKeysFor } from '../../shared/results/signature.js';
 import { EVENTS } from '../../shared/runs/contract.js';
 import { appendAudit, sentCommands } from '../activities/runs.js';
@@ -41,28 +42,12 @@ export async function onWorkerResult(message: unknown, context: InvocationContex
   if (!verdict.ok) {
     if (!r.success) throw notAResult();
     context.warn(`result ${result.commandId} for run ${result.runId} (site ${result.site}, worker ${result.workerId}) refused, ${verdict.refusal}: ${verdict.reason}`);
-    // Keyed by the message's bytes: a redelivery is recorded once, each distinct forgery once.
-    const digest = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
-    await appendAudit({ runId: result.runId, key: `result-refused:${result.commandId}:${digest}`, kind: 'result-refused', actor: 'lyncdr', at: new Date().toISOString(),
-      data: { commandId: result.commandId, stepId: result.stepId.slice(0, 200), site: result.site, workerId: result.workerId.slice(0, 100), attempt: result.attempt ?? null, refusal: verdict.refusal, reason: verdict.reason } });
+    await appendAudit(refusedEntry({ runId: result.runId, commandId: result.commandId, body, result, refusal: verdict.refusal, reason: verdict.reason, at: new Date().toISOString() }));
     return;
   }
-  const { signature: _signature, ...event } = result;
-  await client.raiseEvent(result.runId, EVENTS.result(result.commandId), event);
-}
-
-/**
- * The fields a result is matched and authenticated by, when they have the right types: the body
- * itself (its signature covers every field), or undefined. Only the authentication makes it
- * count; the orchestrator parses it again and finds it malformed.
- */
-function correlated(body: unknown): ResultMessage | undefined {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const b = body as Record<string, unknown>;
-  const ok = SiteName.safeParse(b.site).success && CommandId.safeParse(b.commandId).success && typeof b.signature === 'string'
-    && typeof b.runId === 'string' && b.runId.length > 0 && b.runId.length <= 200 && typeof b.stepId === 'string' && b.stepId.length <= 200
-    && typeof b.workerId === 'string' && (b.attempt === undefined || Number.isInteger(b.attempt));
-  return ok ? (body as ResultMessage) : undefined;
+  // With its signature: from executor version 12 the run checks it again itself (anyone who can
+  // raise events could otherwise put a result straight into it); older runs' parse ignores it.
+  await client.raiseEvent(result.runId, EVENTS.result(result.commandId), result);
 }
 
 app.serviceBusQueue('runResults', {

@@ -5,7 +5,7 @@
 import type { OrchestrationContext, RetryOptions, Task } from 'durable-functions';
 import type { Notification } from '../../shared/runs/notifications.js';
 import {
-  ACTIVITY, type AuditInput, type BuildPlanInput, type CheckStartInput, type VerifyDecisionInput, type DispatchInput, type LocksInput, type RecordStepsInput,
+  ACTIVITY, type AuditInput, type BuildPlanInput, type CheckStartInput, type VerifyDecisionInput, type VerifyResultInput, type DispatchInput, type LocksInput, type RecordStepsInput,
 } from '../../shared/runs/activities.js';
 import type { StepRow } from '../../shared/runs/contract.js';
 
@@ -24,6 +24,7 @@ export const activities = (context: OrchestrationContext, rows: () => StepRow[] 
   },
   recordSteps: (input: RecordStepsInput): Task => context.df.callActivity(ACTIVITY.recordSteps, input),
   verifyDecision: (input: VerifyDecisionInput): Task => context.df.callActivity(ACTIVITY.verifyDecision, input),
+  verifyResult: (input: VerifyResultInput): Task => context.df.callActivity(ACTIVITY.verifyResult, input),
   checkStart: (input: CheckStartInput): Task => context.df.callActivity(ACTIVITY.checkStart, input),
   /** A channel that fails (the mail server is down) is retried: 3 attempts, 2 s then 4 s apart. */
   notify: (n: Notification): Task => context.df.callActivityWithRetry(ACTIVITY.notify, NOTIFY_RETRY, n),

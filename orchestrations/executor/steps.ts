@@ -6,7 +6,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import type { AuditKind } from '../../shared/audit/schema.js';
 import { ResultMessage, type VerificationResult } from '../../shared/messages.js';
 import type { CommandStep, GateStep, ManualStep, Plan, PlanStep } from '../../shared/plan/schema.js';
-import { executionModeFor, type AuditInput, type DispatchOutput, type VerifyDecisionInput, type VerifyDecisionOutput } from '../../shared/runs/activities.js';
+import { executionModeFor, type AuditInput, type DispatchOutput, type VerifyDecisionInput, type VerifyDecisionOutput, type VerifyResultOutput } from '../../shared/runs/activities.js';
 import {
   ConfirmEvent, DecisionEvent, EVENTS, ORCHESTRATION, gateInstanceId,
   type GateInput, type GateResult, type RunInput, type RunStatus, type StepStatus,
@@ -16,7 +16,7 @@ import type { activities } from './activities.js';
 import { gateNotifyFields, notify } from './notify.js';
 import type { TakenNonces } from './single-use.js';
 import { impossibleShape } from './result-shape.js';
-import { addMs, anyOf, cancelTimer } from './tasks.js';
+import { addMs, anyOf, cancelTimer, hasResult } from './tasks.js';
 
 export type StepEnd =
   | { kind: 'succeeded' } | { kind: 'skipped' } | { kind: 'failed' } | { kind: 'cancelled' }
@@ -141,14 +141,29 @@ function* sendAndWait(run: RunState, step: Pick<CommandStep, 'site'> & Partial<P
   })) as DispatchOutput;
   // The worker runs the check after the command, so it gets its own time on top.
   const waitMs = timeoutMs + (verify ? timeoutMs : 0) + input.config.resultGraceMs;
-  const result = context.df.waitForExternalEvent(EVENTS.result(sent.commandId));
+  let result = context.df.waitForExternalEvent(EVENTS.result(sent.commandId));
   const timer = context.df.createTimer(addMs(context.df.currentUtcDateTime, waitMs));
-  const winner: unknown = yield anyOf(context, [result, timer]);
-  if (winner === timer) {
-    const error = `no result from the ${step.site} worker within ${waitMs} ms: outcome unknown (the command may have run)`;
-    return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error }), answered: false };
+  // Executor version 12: what is raised as this command's result counts only when the worker of
+  // the step's site signed it for this very command (verifyResult: the trigger's rule, bound to
+  // what this wait sent). Anyone who can raise Durable events reaches the run without the trigger.
+  const checked = (input.config.executorVersion ?? 1) >= 12;
+  for (;;) {
+    // The deadline may have passed while a refused event was being checked: a Task.any never
+    // completes over a task already done, so it is taken without a yield.
+    const winner: unknown = hasResult(timer) ? timer : yield anyOf(context, [result, timer]);
+    if (winner === timer) {
+      const error = `no result from the ${step.site} worker within ${waitMs} ms: outcome unknown (the command may have run)`;
+      return { attempt: { ok: false, error, retryable: false }, record: auditEntry(run, `${auditPrefix}:timed-out`, 'step-timed-out', 'lyncdr', { commandId: sent.commandId, error }), answered: false };
+    }
+    if (!checked) break;
+    const verdict = (yield run.act.verifyResult({ runId: input.runId, commandId: sent.commandId, stepId, site: step.site, attempt, event: result.result, at: run.now() })) as VerifyResultOutput;
+    if (verdict.ok) break;
+    // Refused and audited (result-refused) by the activity. The same attempt waits on under the
+    // same deadline: nothing consumed, nothing retried. The SDK keeps an event of this name that
+    // came meanwhile for this new wait (tasks.ts, oneWaiterPerEvent from version 11).
+    result = context.df.waitForExternalEvent(EVENTS.result(sent.commandId));
   }
-  timer.cancel();
+  cancelTimer(timer);
   const parsed = ResultMessage.safeParse(result.result);
   if (!parsed.success) {
     const error = `the worker's result is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;

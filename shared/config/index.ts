@@ -145,5 +145,9 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 11: an event raised while the run or a gate is busy with another (a second confirmation, vote or
  * cancel while the first is verified) is kept for the next wait of its name; before, the Durable
  * SDK could hand it to a wait already answered, and it was lost (orchestrations/executor/tasks.ts).
+ * 12: the run checks every result raised into it (the verifyResult activity, the results trigger's
+ * rule): signed with the key of the step's site for the very command, attempt and site it waits
+ * for; anything else (raised straight through the Durable API) is audited as result-refused and
+ * the step waits on. Before, whatever came as `result:<commandId>` counted.
  */
-export const EXECUTOR_VERSION = 11;
+export const EXECUTOR_VERSION = 12;

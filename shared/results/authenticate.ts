@@ -5,7 +5,9 @@ import type { ResultMessage } from '../messages.js';
 import type { SentCommand } from './sent-commands.js';
 import { resultKeySetting, signatureMatches } from './signature.js';
 
-export type Refusal = 'unsigned' | 'no-key' | 'bad-signature' | 'unknown-command' | 'wrong-step' | 'wrong-site' | 'wrong-attempt';
+export type Refusal = 'unsigned' | 'no-key' | 'bad-signature' | 'unknown-command' | 'wrong-step' | 'wrong-site' | 'wrong-attempt'
+  // Executor version 12, an event raised straight into a run: no result at all, or one for another command than the wait's.
+  | 'not-a-result' | 'wrong-command';
 
 export type Verdict = { ok: true; command: SentCommand } | { ok: false; refusal: Refusal; reason: string };
 

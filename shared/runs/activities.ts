@@ -3,6 +3,7 @@
 // (they may not import the registrations, which carry I/O); functions/activities/ registers them.
 import type { AuditKind } from '../audit/schema.js';
 import type { Invocation, ExecutionMode } from '../messages.js';
+import type { Refusal } from '../results/authenticate.js';
 import type { Plan } from '../plan/schema.js';
 import type { RunConfig, RunMode, RunOptions, StepRow } from './contract.js';
 
@@ -15,6 +16,8 @@ export const ACTIVITY = {
   recordSteps: 'runs-recordSteps',
   /** Executor version 5: is a decision event signed by the API (functions/activities/trust.ts)? */
   verifyDecision: 'runs-verifyDecision',
+  /** Executor version 12: is a result raised into the run the genuine answer to the command it waits for (functions/activities/verify-result.ts)? */
+  verifyResult: 'runs-verifyResult',
   /** Executor version 5: is the run's input the API's, and the configuration it runs under. */
   checkStart: 'runs-checkStart',
   /** Tells people on every configured channel (functions/activities/notify.ts). */
@@ -94,6 +97,14 @@ export function executionModeFor(mode: RunMode): ExecutionMode {
  */
 export interface VerifyDecisionInput { runId: string; kind: 'vote' | 'confirm' | 'decision' | 'cancel' | 'pause' | 'resume'; target: string; event: unknown; fresh?: boolean }
 export type VerifyDecisionOutput = { ok: true } | { ok: false; reason: string; code?: 'stale' };
+
+/**
+ * Executor version 12: a result event as it reached the run, and the command the run waits for
+ * (what it dispatched: run, command id, step, site, attempt). A refusal is audited by the activity
+ * (`result-refused`, keyed by the command and the event's bytes) under the run's time `at`.
+ */
+export interface VerifyResultInput { runId: string; commandId: string; stepId: string; site: string; attempt: number; event: unknown; at: string }
+export type VerifyResultOutput = { ok: true } | { ok: false; refusal: Refusal; reason: string };
 
 export interface CheckStartInput { input: unknown; at: string }
 /** The configuration is read from the app's settings when the run starts: never from the input. */

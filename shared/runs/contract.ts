@@ -39,7 +39,9 @@ export const RunConfig = z.strictObject({
    * manual steps, decisions, the end). 7: a command step with `records` is sent with `keep`, so
    * the worker keeps a listed output whole for later users.moveRecorded ranges. 10: a refused precondition is
    * not retried automatically, and a result impossible for its command counts as malformed. 11: an
-   * event raised while the run or its gate is busy is kept for the next wait of its name. Absent (1): runs started before that.
+   * event raised while the run or its gate is busy is kept for the next wait of its name. 12: a
+   * result raised into the run counts only when its site's worker signed it for the command,
+   * attempt and site the step waits for (verifyResult); anything else is audited as refused. Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });
@@ -61,7 +63,10 @@ export type RunInput = z.infer<typeof RunInput>;
 // ---- external events (names are part of the contract) ----
 
 export const EVENTS = {
-  /** On the run: a worker's ResultMessage for one attempt of one step. */
+  /**
+   * On the run: a worker's ResultMessage for one attempt of one step, with its signature (the
+   * trigger raises it as the worker signed it; from executor version 12 the run checks it again).
+   */
   result: (commandId: string) => `result:${commandId}`,
   /** On the run: an operator's decision for a step waiting-for-decision. */
   decision: (stepId: string) => `decision:${stepId}`,
