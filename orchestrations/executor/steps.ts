@@ -292,7 +292,7 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
   // finally: also when the run stops and closes this coroutine while it waits.
   try {
     for (;;) {
-      const winner: unknown = yield anyOf(context, [event, deadline]);
+      const winner: unknown = deadlineFirst(run, deadline) ?? (yield anyOf(context, [event, deadline]));
       let d: DecisionEvent;
       if (winner === deadline) {
         d = { decision: 'abort', by: 'lyncdr', comment: `no decision within ${input.config.decisionTimeoutMinutes} minutes` };
@@ -321,6 +321,15 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
   }
 }
 
+/**
+ * Executor version 11: a deadline that passed while a refused decision or confirmation was being
+ * checked is taken at once. The SDK's Task.any never completes over a task already done, so the
+ * step would otherwise wait past its deadline until some other event came. Older runs replay as
+ * they ran.
+ */
+const deadlineFirst = (run: RunState, deadline: Task): Task | undefined =>
+  ((run.input.config.executorVersion ?? 1) >= 11 && hasResult(deadline) ? deadline : undefined);
+
 function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, unknown> {
   const { context, input } = run;
   const st = run.status.steps[step.id];
@@ -331,7 +340,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
   let confirmations = 0;
   try {
     for (;;) {
-      const winner: unknown = yield anyOf(context, [event, deadline]);
+      const winner: unknown = deadlineFirst(run, deadline) ?? (yield anyOf(context, [event, deadline]));
       if (winner === deadline) {
         const reason = `manual step ${step.id} was not confirmed within ${input.config.confirmationTimeoutMinutes} minutes`;
         finishStep(run, st, 'failed', reason);

@@ -144,7 +144,7 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * (orchestrations/executor/result-shape.ts): both wait for an operator's decision.
  * 11: an event raised while the run or a gate is busy with another (a second confirmation, vote or
  * cancel while the first is verified) is kept for the next wait of its name; before, the Durable
- * SDK could hand it to a wait already answered, and it was lost (orchestrations/executor/tasks.ts).
+ * SDK could hand it to a wait already answered, and it was lost (orchestrations/executor/tasks.ts); a decision or confirmation deadline that passed meanwhile is taken at once.
  * 12: the run checks every result raised into it (the verifyResult activity, the results trigger's
  * rule): signed with the key of the step's site for the very command, attempt and site it waits
  * for; anything else (raised straight through the Durable API) is audited as result-refused and

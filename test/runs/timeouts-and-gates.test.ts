@@ -3,6 +3,7 @@
 // for its maintenance window, cancel reaches a waiting gate, the escalation group's vote counts
 // once the gate escalates, and the vote API refuses what it cannot route.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../support/host.js';
 import { finished, phase, runsSettings, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 const TIMEOUT_MINUTES = 0.05;
@@ -45,6 +46,41 @@ describe('decision and confirmation time-outs', () => {
     expect(done.status.steps['recreate-log-shipping']).toMatchObject({ state: 'failed', lastError: `manual step recreate-log-shipping was not confirmed within ${TIMEOUT_MINUTES} minutes` });
     expect(done.status.steps.after.state).toBe('cancelled');
     expect((await env.trail.readRun(id)).some((e) => e.kind === 'manual-confirmed')).toBe(false);
+  }, 90_000);
+});
+
+describe('a deadline that passes while the run refuses a forged event (executor version 11)', () => {
+  /** Raises `event` ten at a time without pause for `ms`, or until the run has ended (410). */
+  const flood = async (id: string, event: string, body: (n: number) => unknown, ms: number) => {
+    const durable = api(env.host);
+    const until = Date.now() + ms;
+    let n = 0;
+    await Promise.all(Array.from({ length: 10 }, async () => {
+      while (Date.now() < until) if ((await durable.raise(id, event, body(n++))) !== 202) return;
+    }));
+    return n;
+  };
+
+  it('forged decisions raised past the decision deadline do not hold the step: lyncdr aborts it', async () => {
+    await env.sim.faults.add({ command: 'pool.fabricState', kind: 'fail', remaining: 2 });
+    const id = await env.start('operator1', 'readiness', { fixture: 'faulty', tag: 'decision-flood' });
+    await env.waitFor(id, stepState('failing', 'waiting-decision'));
+    // Past the deadline: it fires while the run is busy refusing one of them.
+    const raised = await flood(id, 'decision:failing', (n) => ({ decision: 'skip', by: `forger-${n}` }), TIMEOUT_MINUTES * 60_000 + 3000);
+    expect(raised).toBeGreaterThan(10);
+    const done = await env.waitFor(id, finished, afterTimeout);
+    expect(done.status.phase).toBe('aborted');
+    expect(done.status.steps.failing.decisions).toEqual([expect.objectContaining({ decision: 'abort', by: 'lyncdr' })]);
+  }, 90_000);
+
+  it('forged confirmations raised past the confirmation deadline do not hold the manual step: the run aborts', async () => {
+    const id = await env.start('operator1', 'readiness', { fixture: 'manual', lock: 'test:confirm-flood' });
+    await env.waitFor(id, stepState('recreate-log-shipping', 'waiting-confirmation'));
+    const raised = await flood(id, 'confirm:recreate-log-shipping', (n) => ({ by: `forger-${n}`, comment: 'forged' }), TIMEOUT_MINUTES * 60_000 + 3000);
+    expect(raised).toBeGreaterThan(10);
+    const done = await env.waitFor(id, finished, afterTimeout);
+    expect(done.status.phase).toBe('aborted');
+    expect(done.status.steps['recreate-log-shipping'].lastError).toBe(`manual step recreate-log-shipping was not confirmed within ${TIMEOUT_MINUTES} minutes`);
   }, 90_000);
 });
 
