@@ -109,14 +109,22 @@ describe('the object id decides, the UPN is shown beside it (issue 13 §4)', () 
     expect((await env.trail.verify(id)).ok).toBe(true);
   }, 150_000);
 
-  it('a manual step confirmed by a signed-in operator: the decision and the trail carry the UPN beside the object id', async () => {
+  it('a run paused, resumed and its manual step confirmed by a signed-in operator: the status and the trail carry the UPN beside the object id', async () => {
     const id = await start('readiness', { fixture: 'manual', lock: 'test:upn-manual' });
     await waitFor(id, stepIs('recreate-log-shipping', 'waiting-confirmation'));
+    // Paused and resumed first: the signed pause names the operator with the UPN too.
+    expect((await call('ops', 'POST', `runs/${id}/pause`, { reason: 'freeze' })).status).toBe(202);
+    expect((await waitFor(id, (r) => !!r.status?.paused)).status.paused).toMatchObject({ by: OPS, byName: UPN, reason: 'freeze' });
+    expect((await call('ops', 'POST', `runs/${id}/resume`, { reason: 'thaw' })).status).toBe(202);
+    await waitFor(id, (r) => r.status && !r.status.paused);
     expect((await call('ops', 'POST', `runs/${id}/steps/recreate-log-shipping/confirm`, { comment: 'done' })).status).toBe(202);
     const done = await waitFor(id, ended);
     expect(done.status.steps['recreate-log-shipping'].decisions).toEqual([expect.objectContaining({ decision: 'confirm', by: OPS, byName: UPN })]);
     const t = await trailUntil(env.trail, id, (e) => e.some((x) => x.kind === 'manual-confirmed'));
     expect(t.find((e) => e.kind === 'manual-confirmed')).toMatchObject({ actor: OPS, data: { actorName: UPN, comment: 'done' } });
+    expect(t.filter((e) => e.kind === 'run-paused' || e.kind === 'run-resumed').map((e) => [e.kind, e.actor, (e.data as any).actorName])).toEqual([
+      ['run-paused', OPS, UPN], ['run-resumed', OPS, UPN],
+    ]);
     const shown = await lyncdr(['status', id, '--url', front.url, '--token', 'token-c'], { PATH: process.env.PATH });
     expect(shown.stdout).toContain(`confirm by ${UPN} (${OPS})`);
   }, 90_000);
