@@ -5,6 +5,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- the server's JSON is only displayed here; it is validated where it is produced */
 import type { Command } from 'commander';
 import { describeMeasure } from '../../shared/runs/measure.js';
+import { namesOfVotes, shownAll, shownAs } from '../../shared/identity/display.js';
 import { appRequest } from '../app-request.js';
 
 interface Common { json?: boolean; as?: string; url?: string; token?: string }
@@ -176,7 +177,7 @@ function phaseOf(r: any): string {
   const phase = r.status?.phase ?? r.runtimeStatus;
   if (r.runtimeStatus === 'Suspended') return `${phase}, PAUSED (runtimeStatus Suspended)`;
   // Executor version 8: the run took a signed pause; it says so in its status.
-  return r.status?.paused ? `${phase}, PAUSED by ${r.status.paused.by}` : phase;
+  return r.status?.paused ? `${phase}, PAUSED by ${shownAs(r.status.paused.by, r.status.paused.byName)}` : phase;
 }
 
 function formatSteps(r: any): string {
@@ -184,7 +185,9 @@ function formatSteps(r: any): string {
   if (!s) return `${r.runtimeStatus}\n`;
   return s.order.map((id: string) => {
     const st = s.steps[id];
-    const extra = [st.attempt > 1 ? `attempt ${st.attempt}` : '', st.approvers?.length ? `approved by ${st.approvers.join(', ')}` : '', st.lastError ? `error: ${st.lastError}` : '']
+    // People as shownAs says (the UPN beside the object id), the same rule as cards and e-mails.
+    const decided = (st.decisions ?? []).map((d: any) => `${d.decision} by ${shownAs(d.by, d.byName)}`).join(', ');
+    const extra = [st.attempt > 1 ? `attempt ${st.attempt}` : '', st.approvers?.length ? `approved by ${shownAll(st.approvers, st.approverNames).join(', ')}` : '', decided, st.lastError ? `error: ${st.lastError}` : '']
       .filter(Boolean).join('; ');
     return `[${MARK[st.state] ?? '?'}] ${id.padEnd(32)} ${st.state.padEnd(21)} ${extra}\n`;
   }).join('');
@@ -194,9 +197,10 @@ function formatRun(r: any): string {
   const s = r.status;
   if (!s) return `${r.runId}: ${r.runtimeStatus}\n`;
   const paused = r.runtimeStatus === 'Suspended' ? `paused: nothing advances it until an operator runs lyncdr resume ${s.runId} --reason ...\n`
-    : s.paused ? `paused by ${s.paused.by} at ${s.paused.at}: ${s.paused.reason}; no new step starts until an operator runs lyncdr resume ${s.runId} --reason ...\n` : '';
+    : s.paused ? `paused by ${shownAs(s.paused.by, s.paused.byName)} at ${s.paused.at}: ${s.paused.reason}; no new step starts until an operator runs lyncdr resume ${s.runId} --reason ...\n` : '';
   const head = `${s.runId}  ${s.runbook} (${s.mode})  ${phaseOf(r)}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n${paused}`;
-  const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${g.approvers.join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
+  const cancel = s.cancelRequested ? `cancel requested by ${shownAs(s.cancelRequested.by, s.cancelRequested.byName)} at ${s.cancelRequested.at}: ${s.cancelRequested.reason}\n` : '';
+  const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${shownAll(g.approvers, namesOfVotes(g.votes)).join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
   const measures = [s.rto ? describeMeasure('RTO', s.rto) : '', s.rpo ? describeMeasure('RPO', s.rpo) : ''].filter(Boolean).map((l) => `${l}\n`).join('');
-  return head + gates + formatSteps(r) + (s.error ? `error: ${s.error}\n` : '') + measures;
+  return head + cancel + gates + formatSteps(r) + (s.error ? `error: ${s.error}\n` : '') + measures;
 }

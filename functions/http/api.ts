@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { JsonTooDeepError, parseJsonWithDepthLimit } from '../../shared/json/depth.js';
 import { prefix } from '../../shared/text/quote.js';
 import { identityOf } from './identity.js';
+import { nameBeside } from '../../shared/identity/display.js';
 import { operatorRefusal } from '../runs/decisions.js';
 
 import type { Client } from '../runs/read.js';
@@ -32,7 +33,12 @@ export async function body<T extends z.ZodType>(req: HttpRequest, schema: T): Pr
   return { ok: true, data: r.data };
 }
 
-export type Handler = (req: HttpRequest, client: Client, user: string, context: InvocationContext) => Promise<HttpResponseInit>;
+/**
+ * `user`: the identity every rule compares (an Entra object id in easy-auth mode). `name`: the
+ * caller's UPN for display beside it (shared/identity/display.ts), undefined when it says nothing
+ * more; decisions carry it, signed, so the trail and the status can show who that was.
+ */
+export type Handler = (req: HttpRequest, client: Client, user: string, context: InvocationContext, name: string | undefined) => Promise<HttpResponseInit>;
 
 export function route(name: string, methods: Array<'GET' | 'POST'>, path: string, handler: Handler): void {
   app.http(name, {
@@ -41,7 +47,7 @@ export function route(name: string, methods: Array<'GET' | 'POST'>, path: string
       const who = identityOf(req);
       if (!who.ok) return problem(401, who.error);
       try {
-        return await handler(req, df.getClient(context), who.user, context);
+        return await handler(req, df.getClient(context), who.user, context, nameBeside(who.user, who.display));
       } catch (err) {
         context.error(`${name}: ${(err as Error).stack ?? err}`);
         return problem(500, `internal error: ${(err as Error).message}`);

@@ -20,6 +20,7 @@ import { UsedLinks } from '../channels/email/used-links.js';
 import { castVote, confirmStep, decideStep, type DecisionAnswer, type DecisionClient } from '../runs/decisions.js';
 import { findRun, runView, statusOf, type Client } from '../runs/read.js';
 import { identityOf } from './identity.js';
+import { nameBeside, namesOfVotes, shownAs } from '../../shared/identity/display.js';
 import { identityMode, resolveConfigured } from '../../shared/identity/index.js';
 
 const SECURITY_HEADERS = {
@@ -39,7 +40,7 @@ const usedLinks = (s: LinkSettings) => {
   return used.links;
 };
 
-type Who = { ok: true; user: string; how: string } | { ok: false; res: HttpResponseInit };
+type Who = { ok: true; user: string; name?: string; how: string } | { ok: false; res: HttpResponseInit };
 
 function whoUses(req: HttpRequest, c: LinkClaims, token: string): Who {
   const named = req.headers.has('x-ms-client-principal') || req.headers.has('x-lyncdr-user');
@@ -51,10 +52,10 @@ function whoUses(req: HttpRequest, c: LinkClaims, token: string): Who {
   }
   // A link names its person as the run's configuration did: resolved the same way as the caller.
   if (who.user !== resolveConfigured(IdentitySchema.parse(c.u))) {
-    const as = who.display === who.user ? who.user : `${who.display} (${who.user})`;
-    return { ok: false, res: html(403, resultPage('This link is not yours', `This link was issued to ${c.u}; you are signed in as ${as}. Nothing was changed.`)) };
+    return { ok: false, res: html(403, resultPage('This link is not yours', `This link was issued to ${c.u}; you are signed in as ${shownAs(who.user, who.display)}. Nothing was changed.`)) };
   }
-  return { ok: true, user: who.user, how: who.source === 'easy-auth' ? 'signed in' : 'x-lyncdr-user' };
+  const name = nameBeside(who.user, who.display);
+  return { ok: true, user: who.user, ...(name ? { name } : {}), how: who.source === 'easy-auth' ? 'signed in' : 'x-lyncdr-user' };
 }
 
 async function contextOf(client: Client, c: LinkClaims): Promise<LinkContext> {
@@ -66,7 +67,7 @@ async function contextOf(client: Client, c: LinkClaims): Promise<LinkContext> {
   };
   if (st?.kind === 'approval' && st.state !== 'pending') {
     const g = (await statusOf(client, gateInstanceId(c.r, c.s)))?.customStatus as GateCustomStatus | undefined;
-    if (g) ctx.gate = { approvers: g.approvers, required: g.required, status: g.status };
+    if (g) ctx.gate = { approvers: g.approvers, names: namesOfVotes(g.votes), required: g.required, status: g.status };
   }
   return ctx;
 }
@@ -86,8 +87,8 @@ function answerPage(c: LinkClaims, a: DecisionAnswer): HttpResponseInit {
   return html(a.status, resultPage('Refused', `${DONE[c.d]} was refused: ${b.error ?? 'no reason given'}`, [['Run', c.r], ['Step', c.s], ['Code', b.code], ['Gate', gate]]));
 }
 
-async function decide(client: Client, c: LinkClaims, user: string, comment: string | undefined, from: DecisionClient): Promise<DecisionAnswer> {
-  const common = { ...(comment ? { comment } : {}), channel: 'email' as const, client: from };
+async function decide(client: Client, c: LinkClaims, user: string, name: string | undefined, comment: string | undefined, from: DecisionClient): Promise<DecisionAnswer> {
+  const common = { ...(comment ? { comment } : {}), ...(name ? { name } : {}), channel: 'email' as const, client: from };
   switch (c.d) {
     case 'approve': case 'reject':
       return castVote(client, c.r, user, { decision: c.d, planHash: c.h, step: c.s, ...common });
@@ -139,7 +140,7 @@ export async function handleLink(req: HttpRequest, client: Client): Promise<Http
   if (!(await links.claim(c.r, c.i, use))) return html(410, resultPage('This link was already used', 'A link works once. Nothing was changed.'));
   let a: DecisionAnswer;
   try {
-    a = await decide(client, c, who.user, comment, from);
+    a = await decide(client, c, who.user, who.name, comment, from);
   } catch (err) {
     // The decision did not reach the run: give the link back.
     await links.release(c.r, c.i);

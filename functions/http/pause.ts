@@ -47,10 +47,10 @@ const signedPause = (run: FoundRun) => ((run.status.input as RunInput | undefine
  * run shows it took it, so a vote sent right after the answer finds the run paused. The run
  * itself records it in its trail, with who and why, once it has verified the signature.
  */
-async function raiseSigned(client: Client, id: string, user: string, reason: string, kind: 'pause' | 'resume'): Promise<HttpResponseInit | undefined> {
+async function raiseSigned(client: Client, id: string, user: string, name: string | undefined, reason: string, kind: 'pause' | 'resume'): Promise<HttpResponseInit | undefined> {
   let key: string;
   try { key = decisionKey(); } catch (err) { return problem(503, `cannot ${kind} the run: ${(err as Error).message}`); }
-  await client.raiseEvent(id, EVENTS[kind], sign(key, { kind, runId: id, target: 'run' }, { by: user, reason, channel: 'http' }));
+  await client.raiseEvent(id, EVENTS[kind], sign(key, { kind, runId: id, target: 'run' }, { by: user, ...(name ? { byName: name } : {}), reason, channel: 'http' }));
   const deadline = Date.now() + 10_000;
   for (;;) {
     const run = await findRun(client, id);
@@ -61,7 +61,7 @@ async function raiseSigned(client: Client, id: string, user: string, reason: str
 }
 const isActiveStatus = (run: FoundRun) => ['Running', 'Pending'].includes(String(run.status.runtimeStatus));
 
-route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
+route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user, _context, name) => {
   const asked = await operatorAsks(req, client, user, 'pause a run');
   if (!asked.ok) return asked.res;
   const { id, run, reason } = asked;
@@ -70,7 +70,7 @@ route('runs-pause', ['POST'], 'runs/{id}/pause', async (req, client, user) => {
     const p = run.custom?.paused;
     if (p) return problem(409, `run ${id} is already paused (by ${p.by} at ${p.at}: ${p.reason})`);
     if (status !== 'Running' && status !== 'Pending') return problem(409, `run ${id} is ${status}: only a running run can be paused`);
-    const failed = await raiseSigned(client, id, user, reason, 'pause');
+    const failed = await raiseSigned(client, id, user, name, reason, 'pause');
     return failed ?? json(202, { runId: id, pausedBy: user, reason, gates: openGates(id, run.custom) });
   }
   if (status === 'Suspended') {
@@ -104,13 +104,13 @@ async function suspendedRun(client: Client, id: string, ms = 10_000): Promise<Aw
   }
 }
 
-route('runs-resume', ['POST'], 'runs/{id}/resume', async (req, client, user) => {
+route('runs-resume', ['POST'], 'runs/{id}/resume', async (req, client, user, _context, name) => {
   const asked = await operatorAsks(req, client, user, 'resume a run');
   if (!asked.ok) return asked.res;
   const { id, run, reason } = asked;
   if (signedPause(run)) {
     if (!run.custom?.paused || !isActiveStatus(run)) return problem(409, `run ${id} is not paused (${run.status.runtimeStatus})`);
-    const failed = await raiseSigned(client, id, user, reason, 'resume');
+    const failed = await raiseSigned(client, id, user, name, reason, 'resume');
     return failed ?? json(202, { runId: id, resumedBy: user, reason, gates: openGates(id, run.custom) });
   }
   if (String(run.status.runtimeStatus) !== 'Suspended') return problem(409, `run ${id} is not paused (${run.status.runtimeStatus})`);

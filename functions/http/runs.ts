@@ -68,26 +68,26 @@ route('runs-get', ['GET'], 'runs/{id}', async (req, client) => {
   });
 });
 
-route('runs-vote', ['POST'], 'runs/{id}/votes', async (req, client, user) => {
+route('runs-vote', ['POST'], 'runs/{id}/votes', async (req, client, user, _context, name) => {
   const b = await body(req, VoteBody);
   if (!b.ok) return b.res;
-  return send(await castVote(client, req.params.id, user, b.data));
+  return send(await castVote(client, req.params.id, user, { ...b.data, ...(name ? { name } : {}) }));
 });
 
-route('runs-decision', ['POST'], 'runs/{id}/steps/{step}/decision', async (req, client, user) => {
+route('runs-decision', ['POST'], 'runs/{id}/steps/{step}/decision', async (req, client, user, _context, name) => {
   const b = await body(req, DecisionBody);
   if (!b.ok) return b.res;
-  return send(await decideStep(client, req.params.id, req.params.step, user, b.data));
+  return send(await decideStep(client, req.params.id, req.params.step, user, { ...b.data, ...(name ? { name } : {}) }));
 });
 
-route('runs-confirm', ['POST'], 'runs/{id}/steps/{step}/confirm', async (req, client, user) => {
+route('runs-confirm', ['POST'], 'runs/{id}/steps/{step}/confirm', async (req, client, user, _context, name) => {
   const b = await body(req, ConfirmBody);
   if (!b.ok) return b.res;
-  return send(await confirmStep(client, req.params.id, req.params.step, user, b.data));
+  return send(await confirmStep(client, req.params.id, req.params.step, user, { ...b.data, ...(name ? { name } : {}) }));
 });
 
-route('runs-cancel', ['POST'], 'runs/{id}/cancel', async (req, client, user) => {
+route('runs-cancel', ['POST'], 'runs/{id}/cancel', async (req, client, user, _context, name) => {
   const b = await body(req, CancelBody);
   if (!b.ok) return b.res;
-  return send(await cancelRun(client, req.params.id, user, b.data));
+  return send(await cancelRun(client, req.params.id, user, { ...b.data, ...(name ? { name } : {}) }));
 });

@@ -12,6 +12,7 @@ import { pausedRefusal } from './paused.js';
 import { decisionKey, sign, type SignedFor } from './signing.js';
 import { findRun, isActive, statusOf, waitForInstance, type Client, type FoundRun } from './read.js';
 import { prefix } from '../../shared/text/quote.js';
+import { nameBeside } from '../../shared/identity/display.js';
 
 export type Channel = (typeof VOTE_CHANNELS)[number];
 
@@ -62,7 +63,19 @@ async function stepIn(custom: RunSummary | undefined, runId: string, stepId: str
 /** The browser a decision came from (e-mailed links); the trail records it with the decision. */
 export interface DecisionClient { userAgent: string; address: string }
 
-export interface VoteRequest { decision: 'approve' | 'reject'; planHash: string; comment?: string; channel: Channel; step?: string; client?: DecisionClient }
+/**
+ * `name` in every request: the caller's UPN for display (shared/identity/display.ts), never
+ * compared. It is raised beside the identity and signed with the rest of the event, so nobody on
+ * the way can put another name beside that identity.
+ */
+interface Named { name?: string }
+/** The event's display-name field (`field`: approverName on votes, byName elsewhere), when there is a name beside `user`. */
+const nameField = (field: 'approverName' | 'byName', user: string, r: Named) => {
+  const n = nameBeside(user, r.name);
+  return n ? { [field]: n } : {};
+};
+
+export interface VoteRequest extends Named { decision: 'approve' | 'reject'; planHash: string; comment?: string; channel: Channel; step?: string; client?: DecisionClient }
 
 /**
  * A vote on the run's open gate. The gate applies the rules (N-of-M, no self-approval, one vote
@@ -90,7 +103,7 @@ export async function castVote(client: Client, runId: string, user: string, v: V
     return refusal(429, `${user}'s votes on gate ${stepId} were refused too often: no further vote of theirs is taken`, { code: 'rate-limited' });
   }
   await client.raiseEvent(gateId, EVENTS.vote, signed({ kind: 'vote', runId, target: `gate:${stepId}` },
-    { voteId, approver: user, decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel, ...(v.client ? { client: v.client } : {}) }));
+    { voteId, approver: user, ...nameField('approverName', user, v), decision: v.decision, planHash: v.planHash, comment: v.comment, channel: v.channel, ...(v.client ? { client: v.client } : {}) }));
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const g = (await statusOf(client, gateId))?.customStatus as GateCustomStatus | undefined;
@@ -117,7 +130,7 @@ async function refuseStepSignal(client: Client, runId: string, stepId: string, u
   return { attempt: found.run.custom?.active.find((a) => a.id === stepId)?.attempt };
 }
 
-export interface StepDecisionRequest { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel; client?: DecisionClient }
+export interface StepDecisionRequest extends Named { decision: 'retry' | 'skip' | 'abort'; comment?: string; channel: Channel; client?: DecisionClient }
 
 /** An operator's retry / skip / abort for a step waiting for a decision: 202, or 403 / 404 / 409. */
 export async function decideStep(client: Client, runId: string, stepId: string, user: string, d: StepDecisionRequest): Promise<DecisionAnswer> {
@@ -125,22 +138,22 @@ export async function decideStep(client: Client, runId: string, stepId: string, 
   if ('refused' in asked) return asked.refused;
   // The failed attempt it answers (executor version 8 counts it for that failure only).
   await client.raiseEvent(runId, EVENTS.decision(stepId), signed({ kind: 'decision', runId, target: stepId },
-    { decision: d.decision, by: user, comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}), ...(asked.attempt ? { attempt: asked.attempt } : {}) }));
+    { decision: d.decision, by: user, ...nameField('byName', user, d), comment: d.comment, channel: d.channel, ...(d.client ? { client: d.client } : {}), ...(asked.attempt ? { attempt: asked.attempt } : {}) }));
   return answer(202, { runId, step: stepId, decision: d.decision, by: user, channel: d.channel });
 }
 
-export interface ConfirmRequest { comment?: string; channel: Channel; client?: DecisionClient; override?: { reason: string } }
+export interface ConfirmRequest extends Named { comment?: string; channel: Channel; client?: DecisionClient; override?: { reason: string } }
 
 /** An operator says a manual step is done: 202, or 403 / 404 / 409. */
 export async function confirmStep(client: Client, runId: string, stepId: string, user: string, c: ConfirmRequest): Promise<DecisionAnswer> {
   const asked = await refuseStepSignal(client, runId, stepId, user, 'confirm a manual step', 'waiting-confirmation');
   if ('refused' in asked) return asked.refused;
   await client.raiseEvent(runId, EVENTS.confirm(stepId), signed({ kind: 'confirm', runId, target: stepId },
-    { by: user, comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) }));
+    { by: user, ...nameField('byName', user, c), comment: c.comment, channel: c.channel, ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) }));
   return answer(202, { runId, step: stepId, confirmedBy: user, channel: c.channel, ...(c.override ? { override: c.override } : {}) });
 }
 
-export interface CancelRequest { reason: string; channel: Channel }
+export interface CancelRequest extends Named { reason: string; channel: Channel }
 
 /** Cancels a run: its open gates first, so a gate cannot approve after the run decided to stop. */
 export async function cancelRun(client: Client, runId: string, user: string, c: CancelRequest): Promise<DecisionAnswer> {
@@ -150,7 +163,7 @@ export async function cancelRun(client: Client, runId: string, user: string, c: 
   if (!found.ok) return found.res;
   const { run } = found;
   if (run.custom?.cancelRequested) return refusal(409, `run ${runId} is already being cancelled (by ${run.custom.cancelRequested.by})`);
-  const event = { by: user, reason: c.reason, channel: c.channel };
+  const event = { by: user, ...nameField('byName', user, c), reason: c.reason, channel: c.channel };
   for (const { id: stepId, state } of run.custom?.active ?? []) {
     if (state !== 'waiting-approval') continue;
     const g = await waitForInstance(client, gateInstanceId(runId, stepId));

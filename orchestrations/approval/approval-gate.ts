@@ -13,6 +13,7 @@ import { activities } from '../executor/activities.js';
 import { TakenNonces } from '../executor/single-use.js';
 import { anyOf, cancelTimer, hasResult } from '../executor/tasks.js';
 import { clip, gateView } from './gate-view.js';
+import { nameBeside } from '../../shared/identity/display.js';
 
 /**
  * Executor version 5 (GateInput.signedVotes): the gate's customStatus keeps every accepted vote (at
@@ -53,6 +54,12 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
   let refusedUnaudited = 0;
   let refusedCancels = 0;
   const refusedBy = new Map<string, number>();
+  // The signed display names of those whose votes counted, by identity (GateResult.names): shown, never compared.
+  const names = new Map<string, string>();
+  const namesOf = (ids: string[]) => {
+    const known = ids.filter((id) => names.has(id)).map((id) => [id, names.get(id)!] as const);
+    return known.length ? { names: Object.fromEntries(known) } : {};
+  };
   const limited = () => [...refusedBy].filter(([, n]) => n >= REFUSED_AUDITED_PER_VOTER).map(([id]) => id).slice(0, LIMITED_SHOWN);
   // The gate's status follows from its state; only a cancellation is said from outside.
   const publish = (cancelled?: 'cancelled') => {
@@ -91,7 +98,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
   for (;;) {
     const st = gateStatus(state, policy);
     if (st.status !== 'pending') {
-      const result: GateResult = { status: st.status, approvers: st.approvers, rejectors: st.rejectors, reason: 'reason' in st ? st.reason : undefined, decidedAt: now() };
+      const result: GateResult = { status: st.status, approvers: st.approvers, rejectors: st.rejectors, ...namesOf([...st.approvers, ...st.rejectors]), reason: 'reason' in st ? st.reason : undefined, decidedAt: now() };
       // A deadline nobody waits for would keep the gate, and so its run, Running until it passed.
       cancelTimer(timer);
       publish();
@@ -109,7 +116,7 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     const waiting = [vote, timer!, cancel];
     const winner: unknown = waiting.find(hasResult) ?? (yield anyOf(context, waiting, { oneWaiterPerEvent: !!input.oneWaiterPerEvent }));
     if (winner === cancel) {
-      const c = cancel.result as { by?: string; reason?: string } | undefined;
+      const c = cancel.result as { by?: string; byName?: unknown; reason?: string } | undefined;
       const v = yield* verify('cancel', cancel.result);
       if (!v.ok) {
         refusedCancels++;
@@ -117,10 +124,11 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
         cancel = context.df.waitForExternalEvent(EVENTS.cancel);
         continue;
       }
-      const result: GateResult = { status: 'cancelled', approvers: st.approvers, rejectors: st.rejectors, reason: `run cancelled by ${c?.by ?? 'unknown'}: ${c?.reason ?? ''}`, decidedAt: now() };
+      const result: GateResult = { status: 'cancelled', approvers: st.approvers, rejectors: st.rejectors, ...namesOf([...st.approvers, ...st.rejectors]), reason: `run cancelled by ${c?.by ?? 'unknown'}: ${c?.reason ?? ''}`, decidedAt: now() };
+      const cancelledBy = typeof c?.byName === 'string' && c.by ? nameBeside(c.by, c.byName) : undefined;
       cancelTimer(timer);
       publish('cancelled');
-      yield audit('decided', 'gate-decided', c?.by ?? 'lyncdr', result);
+      yield audit('decided', 'gate-decided', c?.by ?? 'lyncdr', cancelledBy ? { ...result, actorName: cancelledBy } : result);
       yield* notify('cancelled');
       return result;
     }
@@ -145,16 +153,20 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
     if (!parsed.success) {
       entry = { voteId: `invalid-${n}`, approver: 'unknown', decision: 'unknown', outcome: 'refused', code: 'invalid-vote', reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), at };
     } else {
-      const { voteId, client: _client, sig: _sig, signedAt: _signedAt, nonce: _nonce, ...v } = parsed.data;
+      const { voteId, client: _client, sig: _sig, signedAt: _signedAt, nonce: _nonce, approverName, ...v } = parsed.data;
       const check = yield* verify('vote', raw);
+      // The name is shown only where the signature held: a forger's name is not repeated.
+      const name = check.ok ? nameBeside(v.approver, approverName) : undefined;
+      const named = name ? { approverName: name } : {};
       if (!check.ok) {
         entry = { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: check.code ?? 'bad-signature', reason: check.reason, at };
       } else {
         const r = applyVote(state, { ...v, at }, policy);
         state = r.state;
         entry = r.outcome.kind === 'accepted'
-          ? { voteId, approver: v.approver, decision: v.decision, outcome: 'accepted', at }
-          : { voteId, approver: v.approver, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
+          ? { voteId, approver: v.approver, ...named, decision: v.decision, outcome: 'accepted', at }
+          : { voteId, approver: v.approver, ...named, decision: v.decision, outcome: 'refused', code: r.outcome.code, reason: r.outcome.reason, at };
+        if (name && r.outcome.kind === 'accepted') names.set(v.approver, name);
       }
     }
     votes.push(entry);
@@ -179,7 +191,9 @@ export function* approvalGate(context: OrchestrationContext): Generator<Task, Ga
       }
     }
     publish();
-    yield audit(`vote:${n}`, 'vote', entry.approver, { ...entry, comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined, ...(parsed.success && parsed.data.client ? { client: parsed.data.client } : {}) });
+    // The trail's entry names the voter as `actor` (the identity) with `actorName` beside it.
+    const { approverName: actorName, ...recorded } = entry;
+    yield audit(`vote:${n}`, 'vote', entry.approver, { ...recorded, ...(actorName ? { actorName } : {}), comment: parsed.success ? parsed.data.comment : undefined, channel: parsed.success ? parsed.data.channel : undefined, planHash: parsed.success ? parsed.data.planHash : undefined, ...(parsed.success && parsed.data.client ? { client: parsed.data.client } : {}) });
     yield* notify();
   }
 }

@@ -25,7 +25,7 @@ export function gateView(input: GateInput, policy: ApprovalPolicy, state: GateSt
     eligible: pending && st.status === 'pending' ? st.eligible : [],
     ...(pending && st.status === 'pending' ? { deadline: st.deadline } : {}),
     votes: votes.slice(-200).map((v) => ({
-      approver: clip(v.approver, 256), decision: clip(v.decision, 20), outcome: v.outcome, at: v.at,
+      approver: clip(v.approver, 256), ...(v.approverName ? { approverName: clip(v.approverName, 256) } : {}), decision: clip(v.decision, 20), outcome: v.outcome, at: v.at,
       ...(v.code ? { code: clip(v.code, 60) } : {}), ...(v.reason ? { reason: clip(v.reason, 500) } : {}),
       ...(channels[v.voteId] ? { channel: channels[v.voteId] } : {}),
     })),

@@ -20,6 +20,7 @@ import { StepRowTracker } from './step-rows.js';
 import { auditRefusal, decisionRefusal, stepRunner, type RunState, type StepEnd } from './steps.js';
 import { TakenNonces } from './single-use.js';
 import { anyOf, cancelTimer, hasResult } from './tasks.js';
+import { nameBeside, shownAs } from '../../shared/identity/display.js';
 
 const WAITING: StepState[] = ['waiting-approval', 'waiting-decision', 'waiting-confirmation'];
 
@@ -81,7 +82,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
       yield audit('run:rto-rpo', 'rto-rpo', 'lyncdr', { rto: status.rto, rpo: status.rpo, targetsSource: plan.targets.source });
     }
     const kind: AuditKind = outcome === 'succeeded' ? 'run-completed' : outcome === 'failed' ? 'run-failed' : 'run-aborted';
-    yield audit('run:end', kind, status.cancelRequested?.by ?? 'lyncdr', { outcome, error, steps: Object.fromEntries(status.order.map((id) => [id, status.steps[id].state])) });
+    yield audit('run:end', kind, status.cancelRequested?.by ?? 'lyncdr', { ...(status.cancelRequested?.byName ? { actorName: status.cancelRequested.byName } : {}), outcome, error, steps: Object.fromEntries(status.order.map((id) => [id, status.steps[id].state])) });
     if (locked && plan) yield act.releaseLocks({ runId: input.runId, locks: plan.locks, at: now() });
     publish();
     yield* notify(run, { kind: 'run-ended', outcome, ...(error ? { error: error.slice(0, 2000) } : {}), ...(status.rto ? { rto: status.rto } : {}), ...(status.rpo ? { rpo: status.rpo } : {}) });
@@ -223,9 +224,11 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
           cancel = context.df.waitForExternalEvent(EVENTS.cancel);
           continue;
         }
-        status.cancelRequested = { by, reason, at: now() };
-        yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', reason, ...(c.success && c.data.channel ? { channel: c.data.channel } : {}) });
-        stop(`cancelled by ${by}: ${reason}`);
+        // The canceller's signed UPN, for display beside the identity (never compared).
+        const byName = c.success ? nameBeside(by, c.data.byName) : undefined;
+        status.cancelRequested = { by, ...(byName ? { byName } : {}), reason, at: now() };
+        yield audit('run:cancel', 'operator-decision', by, { decision: 'cancel', ...(byName ? { actorName: byName } : {}), reason, ...(c.success && c.data.channel ? { channel: c.data.channel } : {}) });
+        stop(`cancelled by ${shownAs(by, byName)}: ${reason}`);
         continue;
       }
       if (pauseEvent && resumeEvent && (winner === pauseEvent || winner === resumeEvent)) {
@@ -245,12 +248,13 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
           continue;
         }
         const { reason, channel } = p.data!;
+        const byName = nameBeside(by, p.data!.byName);
         // The gates it waits on are named: their outcome is held (no step after them starts) until it resumes.
         const gates = status.order.filter((id) => status.steps[id].state === 'waiting-approval').map((id) => gateInstanceId(input.runId, id));
         turns++;
-        if (pausing) status.paused = { by, reason, at: now() };
+        if (pausing) status.paused = { by, ...(byName ? { byName } : {}), reason, at: now() };
         else delete status.paused;
-        yield audit(`run:${pausing ? 'paused' : 'resumed'}:${turns}`, pausing ? 'run-paused' : 'run-resumed', by, { reason, gates, ...(channel ? { channel } : {}) });
+        yield audit(`run:${pausing ? 'paused' : 'resumed'}:${turns}`, pausing ? 'run-paused' : 'run-resumed', by, { ...(byName ? { actorName: byName } : {}), reason, gates, ...(channel ? { channel } : {}) });
         publish();
         continue;
       }
@@ -271,7 +275,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     // flight is waited for, so the run ends with nothing outstanding.
     cancelTimer(window);
     if (flush && !hasResult(flush)) yield flush;
-    if (status.cancelRequested) return yield* finish('cancelled', `cancelled by ${status.cancelRequested.by}: ${status.cancelRequested.reason}`, plan, true);
+    if (status.cancelRequested) return yield* finish('cancelled', `cancelled by ${shownAs(status.cancelRequested.by, status.cancelRequested.byName)}: ${status.cancelRequested.reason}`, plan, true);
     const aborted = abort as { outcome: 'aborted' | 'rejected'; reason: string } | undefined;
     if (aborted) return yield* finish(aborted.outcome, aborted.reason, plan, true);
     const failed = status.order.filter((id) => status.steps[id].state === 'failed');

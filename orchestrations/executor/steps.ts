@@ -17,6 +17,7 @@ import { gateNotifyFields, notify } from './notify.js';
 import type { TakenNonces } from './single-use.js';
 import { impossibleShape } from './result-shape.js';
 import { addMs, anyOf, cancelTimer, hasResult } from './tasks.js';
+import { nameBeside } from '../../shared/identity/display.js';
 
 export type StepEnd =
   | { kind: 'succeeded' } | { kind: 'skipped' } | { kind: 'failed' } | { kind: 'cancelled' }
@@ -310,10 +311,13 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
         cancelTimer(deadline);
       }
       const at = run.now();
-      (st.decisions ??= []).push({ decision: d.decision, by: d.by, at });
+      // The decider's signed UPN, for display: beside `by` in the status, `actorName` in the trail.
+      const { byName: claimedName, ...decision } = d;
+      const byName = nameBeside(d.by, claimedName);
+      (st.decisions ??= []).push({ decision: d.decision, by: d.by, ...(byName ? { byName } : {}), at });
       st.state = d.decision === 'retry' ? 'running' : st.state;
       run.publish();
-      yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...d });
+      yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...decision, ...(byName ? { actorName: byName } : {}) });
       return d.decision;
     }
   } finally {
@@ -355,15 +359,19 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
         continue;
       }
       const c = parsed.data;
+      // The confirmer's signed UPN, for display: beside `by` in the status, `actorName` in the trail.
+      const byName = nameBeside(c.by, c.byName);
+      const named = byName ? { byName } : {};
+      const actorName = byName ? { actorName: byName } : {};
       if (checks(run, step)) {
         // Each confirmation is checked, and audited under its own key (a refused one is kept).
         confirmations++;
         const prefix = `step:${step.id}:confirmation:${confirmations}`;
         st.state = 'running';
         run.publish();
-        yield auditStep(run, `${prefix}:confirmed`, 'manual-confirmed', c.by, { stepId: step.id, instructions: step.instructions, comment: c.comment, ...(c.channel ? { channel: c.channel } : {}), ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) });
+        yield auditStep(run, `${prefix}:confirmed`, 'manual-confirmed', c.by, { stepId: step.id, ...actorName, instructions: step.instructions, comment: c.comment, ...(c.channel ? { channel: c.channel } : {}), ...(c.client ? { client: c.client } : {}), ...(c.override ? { override: c.override } : {}) });
         const finding = yield* checkManualStep(run, step, confirmations, prefix);
-        (st.decisions ??= []).push({ decision: finding && c.override ? 'override' : 'confirm', by: c.by, at: run.now() });
+        (st.decisions ??= []).push({ decision: finding && c.override ? 'override' : 'confirm', by: c.by, ...named, at: run.now() });
         if (finding && !c.override) {
           // Back to waiting, with what the check found; the deadline keeps running.
           st.state = 'waiting-confirmation';
@@ -374,7 +382,7 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
         }
         cancelTimer(deadline);
         if (finding) {
-          yield auditStep(run, `${prefix}:override`, 'operator-decision', c.by, { stepId: step.id, decision: 'override', reason: c.override!.reason, finding });
+          yield auditStep(run, `${prefix}:override`, 'operator-decision', c.by, { stepId: step.id, decision: 'override', ...actorName, reason: c.override!.reason, finding });
           st.lastError = `check overridden by ${c.by} (${c.override!.reason.slice(0, 200)}): ${finding}`;
         } else {
           delete st.lastError;
@@ -384,9 +392,9 @@ function* manualStep(run: RunState, step: ManualStep): Generator<Task, StepEnd, 
         return { kind: 'succeeded' };
       }
       cancelTimer(deadline);
-      yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
+      yield auditStep(run, `step:${step.id}:confirmed`, 'manual-confirmed', parsed.data.by, { stepId: step.id, ...actorName, instructions: step.instructions, comment: parsed.data.comment, ...(parsed.data.channel ? { channel: parsed.data.channel } : {}), ...(parsed.data.client ? { client: parsed.data.client } : {}) });
       if (step.records) run.records[step.records] = { confirmedBy: parsed.data.by, comment: parsed.data.comment, at: run.now() };
-      (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, at: run.now() });
+      (st.decisions ??= []).push({ decision: 'confirm', by: parsed.data.by, ...named, at: run.now() });
       finishStep(run, st, 'succeeded');
       return { kind: 'succeeded' };
     }
@@ -437,6 +445,9 @@ function* gateStep(run: RunState, step: GateStep): Generator<Task, StepEnd, unkn
   };
   const result = (yield context.df.callSubOrchestrator(ORCHESTRATION.approvalGate, gate, gateInstanceId(input.runId, step.id))) as GateResult;
   st.approvers = result.approvers;
+  // The approvers' signed UPNs, for display beside them (a gate of an older version sends none).
+  const names = result.approvers.filter((id) => result.names && Object.hasOwn(result.names, id)).map((id) => [id, result.names![id]] as const);
+  if (names.length) st.approverNames = Object.fromEntries(names);
   if (result.status === 'approved') {
     if (step.startsRtoClock && !run.rtoClockStart) run.rtoClockStart = result.decidedAt;
     finishStep(run, st, 'succeeded');

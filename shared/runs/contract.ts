@@ -93,16 +93,22 @@ const DecisionChannel = z.enum(VOTE_CHANNELS).optional();
  * before it counts). Version 8: its single-use id, taken once by the run or gate it is for.
  */
 const Signed = { signedAt: z.iso.datetime({ offset: true }).optional(), nonce: z.string().max(100).optional(), sig: z.string().max(100).optional() };
+/**
+ * The decider's UPN for display beside `by` / `approver` (the identity compared, an Entra object
+ * id in easy-auth mode): never compared, signed with the rest of the event. Absent in events raised
+ * before it existed and when it would only repeat the identity (shared/identity/display.ts).
+ */
+const DisplayName = z.string().trim().min(1).max(256).optional();
 /** The browser a decision came from, when the channel knows it (e-mailed links): recorded in the trail. */
 export const DecisionClient = z.strictObject({ userAgent: z.string().max(500), address: z.string().max(100) }).optional();
 /** `attempt`: the failed attempt the decision answers (executor version 8 refuses it for any other). */
-export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, attempt: z.number().int().positive().optional(), ...Signed });
+export const DecisionEvent = z.strictObject({ decision: z.enum(['retry', 'skip', 'abort']), by: IdentitySchema, byName: DisplayName, comment: Comment, channel: DecisionChannel, client: DecisionClient, attempt: z.number().int().positive().optional(), ...Signed });
 export type DecisionEvent = z.infer<typeof DecisionEvent>;
 /** `override`: the operator confirms although the step's check fails; the reason is audited with them. */
 export const ConfirmOverride = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
-export const ConfirmEvent = z.strictObject({ by: IdentitySchema, comment: Comment, channel: DecisionChannel, client: DecisionClient, override: ConfirmOverride.optional(), ...Signed });
+export const ConfirmEvent = z.strictObject({ by: IdentitySchema, byName: DisplayName, comment: Comment, channel: DecisionChannel, client: DecisionClient, override: ConfirmOverride.optional(), ...Signed });
 export type ConfirmEvent = z.infer<typeof ConfirmEvent>;
-export const CancelEvent = z.strictObject({ by: IdentitySchema, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel, ...Signed });
+export const CancelEvent = z.strictObject({ by: IdentitySchema, byName: DisplayName, reason: z.string().trim().min(1).max(2000), channel: DecisionChannel, ...Signed });
 export type CancelEvent = z.infer<typeof CancelEvent>;
 /** Executor version 8: a pause or a resume (the same body), counted only when signed by the API for the run. */
 export const PauseEvent = CancelEvent;
@@ -111,6 +117,7 @@ export type PauseEvent = CancelEvent;
 export const VoteEvent = z.strictObject({
   voteId: z.string().min(1).max(100),
   approver: IdentitySchema,
+  approverName: DisplayName,
   decision: z.enum(['approve', 'reject']),
   planHash: z.string().min(1).max(200),
   comment: Comment,
@@ -144,8 +151,10 @@ export const StepStatus = z.object({
   lastError: z.string().optional(),
   /** approval steps: who approved so far (final once the gate is decided). */
   approvers: z.array(z.string()).optional(),
-  /** the operator decisions taken on this step, in order. */
-  decisions: z.array(z.object({ decision: z.string(), by: z.string(), at: z.string() })).optional(),
+  /** approval steps: the display names (UPNs) of those approvers that have one, by identity (shared/identity/display.ts). */
+  approverNames: z.record(z.string(), z.string()).optional(),
+  /** the operator decisions taken on this step, in order (`byName`: the decider's UPN, for display). */
+  decisions: z.array(z.object({ decision: z.string(), by: z.string(), byName: z.string().optional(), at: z.string() })).optional(),
 });
 export type StepStatus = z.infer<typeof StepStatus>;
 
@@ -171,10 +180,10 @@ const RunHeader = {
 };
 const RunOutcomeFields = {
   error: z.string().optional(),
-  cancelRequested: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  cancelRequested: z.object({ by: z.string(), byName: z.string().optional(), reason: z.string(), at: z.string() }).optional(),
   windowOpensAt: z.string().optional(),
   /** Executor version 8: paused by an operator (a signed pause the run took): no new step starts until a signed resume. */
-  paused: z.object({ by: z.string(), reason: z.string(), at: z.string() }).optional(),
+  paused: z.object({ by: z.string(), byName: z.string().optional(), reason: z.string(), at: z.string() }).optional(),
   rto: Measure.optional(),
   rpo: Measure.optional(),
   updatedAt: z.string(),
@@ -263,7 +272,8 @@ export interface GateCustomStatus {
   eligible: string[];
   deadline?: string;
   /** Every vote received, accepted or refused, by voteId. */
-  votes: Array<{ voteId: string; approver: string; decision: string; outcome: 'accepted' | 'refused'; code?: string; reason?: string; at: string }>;
+  /** `approverName`: the voter's signed UPN, for display (only on votes whose signature held). */
+  votes: Array<{ voteId: string; approver: string; approverName?: string; decision: string; outcome: 'accepted' | 'refused'; code?: string; reason?: string; at: string }>;
   /** Executor version 5: every refused vote, counted; `votes` keeps the accepted ones and the last refused (REFUSED_SHOWN). */
   refusedTotal?: number;
   /** Executor version 5: voters refused often enough that the API no longer raises their votes (at most LIMITED_SHOWN). */
@@ -274,6 +284,8 @@ export interface GateResult {
   status: 'approved' | 'rejected' | 'aborted' | 'cancelled';
   approvers: string[];
   rejectors: string[];
+  /** The display names (UPNs) of approvers and rejectors that have one, by identity. */
+  names?: Record<string, string>;
   reason?: string;
   decidedAt: string;
 }

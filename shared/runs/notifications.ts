@@ -13,7 +13,7 @@ const Iso = z.iso.datetime({ offset: true });
 export const ChangeView = z.strictObject({ id: Text(200), title: Text(500), site: Text(100).optional() });
 
 export const GateVoteView = z.strictObject({
-  approver: Text(256), decision: Text(20), outcome: z.enum(['accepted', 'refused']), code: Text(60).optional(), reason: Text(500).optional(), at: Iso,
+  approver: Text(256), approverName: Text(256).optional(), decision: Text(20), outcome: z.enum(['accepted', 'refused']), code: Text(60).optional(), reason: Text(500).optional(), at: Iso,
   channel: Text(20).optional(),
 });
 

@@ -52,7 +52,8 @@ describe('lyncdr watch and confirm', () => {
     // Each change of the steps is printed once, under the phase it was read in; then the run's summary.
     const changes = w.stdout.split(/^--- /m).slice(1).map((c) => c.split('\n').slice(1, 4).map((l) => l.replace(/\s+$/, '').replace(/ +/g, ' ')));
     expect(changes[0]).toEqual(['[+] read-pool succeeded', '[?] recreate-log-shipping waiting-confirmation', '[ ] after pending']);
-    expect(changes.at(-1)).toEqual(['[+] read-pool succeeded', '[+] recreate-log-shipping succeeded', '[+] after succeeded']);
+    // Who confirmed is shown on the step's line (shared/identity/display.ts: a dev identity alone).
+    expect(changes.at(-1)).toEqual(['[+] read-pool succeeded', '[+] recreate-log-shipping succeeded confirm by operator2', '[+] after succeeded']);
     expect(new Set(changes.map((c) => c.join('|'))).size).toBe(changes.length);
     expect(w.stdout).toMatch(new RegExp(`^${id} +readiness \\(drill\\) +succeeded +requested by operator1$`, 'm'));
     expect(w.stdout).toMatch(/^RTO: not measured/m);

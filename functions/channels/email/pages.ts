@@ -3,6 +3,7 @@
 // fetch the link and run its scripts find nothing to click.
 import { esc, page, rows } from './html.js';
 import type { LinkClaims } from './links.js';
+import { shownAll } from '../../../shared/identity/display.js';
 
 export interface LinkContext {
   runTitle?: string;
@@ -12,7 +13,8 @@ export interface LinkContext {
   stepState?: string;
   /** The plan hash the run has now (a link for another one will be refused by the gate). */
   runPlanHash?: string;
-  gate?: { approvers: string[]; required: number; status: string };
+  /** `names`: the approvers' display names, by identity (from their signed votes). */
+  gate?: { approvers: string[]; names?: Record<string, string>; required: number; status: string };
 }
 
 const WHAT: Record<LinkClaims['d'], string> = {
@@ -26,7 +28,7 @@ export function confirmPage(c: LinkClaims, user: string, ctx: LinkContext, csrf:
     ['Run', c.r], ['Runbook', ctx.runbook], ['Run title', ctx.runTitle], ['Run phase', ctx.runPhase],
     [gate ? 'Approval' : 'Step', `${ctx.stepTitle ?? c.s} (${c.s})`], ['Step state', ctx.stepState],
     ...(gate ? [['Plan hash (this link)', c.h] as [string, string], ['Plan hash (the run now)', ctx.runPlanHash] as [string, string | undefined]] : []),
-    ...(ctx.gate ? [['Approvals', `${ctx.gate.approvers.length} of ${ctx.gate.required}${ctx.gate.approvers.length ? ` (${ctx.gate.approvers.join(', ')})` : ''}, ${ctx.gate.status}`] as [string, string]] : []),
+    ...(ctx.gate ? [['Approvals', `${ctx.gate.approvers.length} of ${ctx.gate.required}${ctx.gate.approvers.length ? ` (${shownAll(ctx.gate.approvers, ctx.gate.names).join(', ')})` : ''}, ${ctx.gate.status}`] as [string, string]] : []),
     ...(c.a ? [['Attempt', String(c.a)] as [string, string]] : []),
     ['Acting as', `${user} (${how})`], ['Link expires', new Date(c.e * 1000).toISOString()],
   ]);

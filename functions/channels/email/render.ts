@@ -5,6 +5,7 @@ import { formatDuration } from '../../../shared/plan/rto.js';
 import type { Measure } from '../../../shared/runs/contract.js';
 import type { Notification } from '../../../shared/runs/notifications.js';
 import { button, esc, rows } from './html.js';
+import { namesOfVotes, shownAll } from '../../../shared/identity/display.js';
 
 export interface MailLink { label: string; decision: string; url: string }
 export interface RenderedMail { subject: string; text: string; html: string }
@@ -21,10 +22,12 @@ function facts(n: Sendable): Array<[string, string | undefined]> {
   switch (n.kind) {
     case 'gate': {
       const g = n.gate;
+      // People as shownAs says: the UPN their signed vote carried beside the object id.
+      const names = namesOfVotes(g.votes);
       return [...common,
         ['Approval', g.title], ['Why', g.reason], ['Requested by', g.requester], ['Plan hash', g.planHash],
-        ['Approvals', `${g.approvers.length} of ${g.required}${g.approvers.length ? ` (${g.approvers.join(', ')})` : ''}`],
-        ['Rejected by', g.rejectors.join(', ') || undefined], ['Phase', g.phase], ['Decide before', g.deadline],
+        ['Approvals', `${g.approvers.length} of ${g.required}${g.approvers.length ? ` (${shownAll(g.approvers, names).join(', ')})` : ''}`],
+        ['Rejected by', shownAll(g.rejectors, names).join(', ') || undefined], ['Phase', g.phase], ['Decide before', g.deadline],
         ['RTO forecast', g.rtoForecastMinutes !== undefined ? `${formatDuration(g.rtoForecastMinutes * 60_000)}${g.rtoTargetMinutes !== undefined ? ` (target ${g.rtoTargetMinutes} min)` : ''}` : undefined],
       ];
     }

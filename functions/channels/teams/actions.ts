@@ -12,6 +12,7 @@ import { previewPlan, startRun } from '../../runs/start.js';
 import { errorCard, gateCard, messageCard, whatIfCard, VERBS, type Card, type GateCardOptions } from './cards.js';
 import type { TeamsStore } from './store.js';
 import { RequestedRunOptions } from '../../../shared/runs/requested-options.js';
+import { shownAs } from '../../../shared/identity/display.js';
 
 /** What a button sends back; untrusted, so parsed. Teams merges the card's inputs (comment) into it. */
 export const ActionValue = z.object({
@@ -46,7 +47,7 @@ async function liveGate(d: ActionDeps, runId: string, stepId: string): Promise<G
     gate: {
       ...sent.data.gate, status: g.status, phase: g.phase, required: g.required, approvers: g.approvers, rejectors: g.rejectors, eligible: g.eligible,
       ...(g.deadline ? { deadline: g.deadline } : {}),
-      votes: g.votes.slice(-200).map((v) => ({ approver: v.approver, decision: v.decision, outcome: v.outcome, at: v.at, ...(v.code ? { code: v.code } : {}), ...(v.reason ? { reason: v.reason.slice(0, 500) } : {}) })),
+      votes: g.votes.slice(-200).map((v) => ({ approver: v.approver, ...(v.approverName ? { approverName: v.approverName.slice(0, 256) } : {}), decision: v.decision, outcome: v.outcome, at: v.at, ...(v.code ? { code: v.code } : {}), ...(v.reason ? { reason: v.reason.slice(0, 500) } : {}) })),
     },
   };
 }
@@ -64,14 +65,16 @@ export async function refreshCard(d: ActionDeps, v: ActionValue, viewer: string 
   return (await gateView(d, runId, stepId, viewer)) ?? errorCard(`no gate card of run ${runId} is known here`);
 }
 
-export async function runAction(d: ActionDeps, v: ActionValue, user: string): Promise<Card> {
+/** `name`: the person's UPN beside their identity, for display (it rides, signed, with their decision). */
+export async function runAction(d: ActionDeps, v: ActionValue, user: string, name?: string): Promise<Card> {
   const { runId, stepId, comment } = v.data;
+  const named = name ? { name } : {};
   switch (v.verb) {
     case 'refresh': return refreshCard(d, v, user);
     case 'approve':
     case 'reject': {
       if (!runId || !v.data.planHash) return errorCard('this card names no run or plan hash');
-      const a = await castVote(d.client, runId, user, { decision: v.verb, planHash: v.data.planHash, channel: 'teams', ...(comment ? { comment } : {}), ...(stepId ? { step: stepId } : {}) });
+      const a = await castVote(d.client, runId, user, { decision: v.verb, planHash: v.data.planHash, channel: 'teams', ...named, ...(comment ? { comment } : {}), ...(stepId ? { step: stepId } : {}) });
       if (a.status === 200) {
         const card = stepId ? await gateView(d, runId, stepId, user, { text: `Your ${v.verb === 'approve' ? 'approval' : 'rejection'} counted.`, tone: 'good' }) : undefined;
         return card ?? messageCard('Your vote counted', [`${v.verb} on run ${runId}`], 'good');
@@ -83,13 +86,13 @@ export async function runAction(d: ActionDeps, v: ActionValue, user: string): Pr
     case 'skip':
     case 'abort': {
       if (!runId || !stepId) return errorCard('this card names no run or step');
-      const a = await decideStep(d.client, runId, stepId, user, { decision: v.verb, channel: 'teams', ...(comment ? { comment } : {}) });
-      return a.status === 202 ? messageCard(`${v.verb[0].toUpperCase()}${v.verb.slice(1)} sent`, [`${user} decided ${v.verb} for step ${stepId} of run ${runId}.`], 'good') : errorCard(reason(a));
+      const a = await decideStep(d.client, runId, stepId, user, { decision: v.verb, channel: 'teams', ...named, ...(comment ? { comment } : {}) });
+      return a.status === 202 ? messageCard(`${v.verb[0].toUpperCase()}${v.verb.slice(1)} sent`, [`${shownAs(user, name)} decided ${v.verb} for step ${stepId} of run ${runId}.`], 'good') : errorCard(reason(a));
     }
     case 'confirm': {
       if (!runId || !stepId) return errorCard('this card names no run or step');
-      const a = await confirmStep(d.client, runId, stepId, user, { channel: 'teams', ...(comment ? { comment } : {}) });
-      return a.status === 202 ? messageCard('Confirmed', [`${user} confirmed step ${stepId} of run ${runId}.`], 'good') : errorCard(reason(a));
+      const a = await confirmStep(d.client, runId, stepId, user, { channel: 'teams', ...named, ...(comment ? { comment } : {}) });
+      return a.status === 202 ? messageCard('Confirmed', [`${shownAs(user, name)} confirmed step ${stepId} of run ${runId}.`], 'good') : errorCard(reason(a));
     }
     case 'declare': {
       const refused = operatorRefusal(user, 'start a run');

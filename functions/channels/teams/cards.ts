@@ -6,6 +6,7 @@
 import { formatDuration, type Plan, type RtoForecast } from '../../../shared/plan/index.js';
 import type { Measure } from '../../../shared/runs/contract.js';
 import type { GateView, Notification } from '../../../shared/runs/notifications.js';
+import { shownAs } from '../../../shared/identity/display.js';
 // Types only (a devDependency, erased at build): the Teams SDK's interfaces are generated from the
 // Adaptive Cards schema, so tsc checks every element, property name and enum value the builders
 // below write against it. The 1.5 version limit is checked at test time (test/teams/card-schema.ts).
@@ -70,7 +71,8 @@ export interface GateCardOptions {
 }
 
 function voteLines(g: GateView): Element[] {
-  const lines = g.votes.map((v) => `${v.outcome === 'accepted' ? '✔' : '✖'} ${v.approver}: ${v.decision}${v.channel ? ` (${v.channel})` : ''}${v.outcome === 'refused' ? ` — refused: ${v.reason ?? v.code ?? ''}` : ''}`);
+  // Each voter as shownAs says: the UPN their signed vote carried beside the object id.
+  const lines = g.votes.map((v) => `${v.outcome === 'accepted' ? '✔' : '✖'} ${shownAs(v.approver, v.approverName)}: ${v.decision}${v.channel ? ` (${v.channel})` : ''}${v.outcome === 'refused' ? ` — refused: ${v.reason ?? v.code ?? ''}` : ''}`);
   const still = Math.max(0, g.required - g.approvers.length);
   return [
     text('Votes', { weight: 'Bolder', spacing: 'Medium' }),

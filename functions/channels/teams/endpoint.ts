@@ -50,7 +50,7 @@ async function onInvoke(t: Turn): Promise<HttpResponseInit> {
   // A refresh only shows; whoever cannot be identified gets the shared view without buttons' rights.
   if (v.data.verb === 'refresh') return invokeAnswer(await refreshCard(t.deps, v.data, who.ok ? who.user : undefined));
   if (!who.ok) return invokeAnswer(errorCard(who.why, 'Who are you?'));
-  return invokeAnswer(await runAction(t.deps, v.data, who.user));
+  return invokeAnswer(await runAction(t.deps, v.data, who.user, who.name));
 }
 
 async function reply(t: Turn, card: Card): Promise<void> {
@@ -64,7 +64,7 @@ async function onMessage(t: Turn): Promise<HttpResponseInit> {
   const flat = t.a.value && typeof t.a.value === 'object' ? t.a.value as { verb?: unknown } : undefined;
   const submitted = ActionValue.safeParse(flat ? { verb: flat.verb, data: flat } : undefined);
   if (!who.ok) await reply(t, errorCard(who.why, 'Who are you?'));
-  else if (submitted.success) await reply(t, await runAction(t.deps, submitted.data, who.user));
+  else if (submitted.success) await reply(t, await runAction(t.deps, submitted.data, who.user, who.name));
   else await reply(t, await answerMessage(t.deps.client, t.a.removeRecipientMention() ?? t.a.text ?? '', who.user));
   return { status: 200 };
 }

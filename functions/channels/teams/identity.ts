@@ -8,11 +8,13 @@
 import type { Activity } from '@microsoft/agents-activity';
 import { IdentitySchema } from '../../../shared/approvals/schema.js';
 import { entraIdentity, identityMode } from '../../../shared/identity/index.js';
+import { nameBeside } from '../../../shared/identity/display.js';
 import type { BotConnector } from './connector.js';
 import type { TeamsSettings } from './settings.js';
 import type { TeamsStore } from './store.js';
 
-export type TeamsIdentity = { ok: true; user: string; aadObjectId: string } | { ok: false; why: string };
+/** `name`: in easy-auth mode, the UPN LYNCDR_TEAMS_UPN_MAP gives the object id, for display only (never compared). */
+export type TeamsIdentity = { ok: true; user: string; name?: string; aadObjectId: string } | { ok: false; why: string };
 
 export function tenantOf(a: Activity): string | undefined {
   const channelData = a.channelData as { tenant?: { id?: string } } | undefined;
@@ -31,7 +33,8 @@ export async function teamsIdentity(a: Activity, s: TeamsSettings, connector: Bo
     const r = entraIdentity({ oid: aad, tid: tenant, display: s.upnMap[aad] });
     if (!r.ok) return { ok: false, why: r.error };
     await store.saveUser(r.user, from.id).catch(() => undefined);
-    return { ok: true, user: r.user, aadObjectId: aad };
+    const name = nameBeside(r.user, r.display);
+    return { ok: true, user: r.user, ...(name ? { name } : {}), aadObjectId: aad };
   }
   let upn = s.upnMap[aad];
   if (!upn) {
