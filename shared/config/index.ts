@@ -145,5 +145,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 11: an event raised while the run or a gate is busy with another (a second confirmation, vote or
  * cancel while the first is verified) is kept for the next wait of its name; before, the Durable
  * SDK could hand it to a wait already answered, and it was lost (orchestrations/executor/tasks.ts).
+ * 13: a command step's verification may compare with the run's records (`from`), as a manual
+ * step's check could already: legacy-site-dr checks the contact-list import's count against the
+ * users its pre-flight listed. Before, a command's check saw no records.
  */
-export const EXECUTOR_VERSION = 11;
+export const EXECUTOR_VERSION = 13;

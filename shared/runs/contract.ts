@@ -39,7 +39,8 @@ export const RunConfig = z.strictObject({
    * manual steps, decisions, the end). 7: a command step with `records` is sent with `keep`, so
    * the worker keeps a listed output whole for later users.moveRecorded ranges. 10: a refused precondition is
    * not retried automatically, and a result impossible for its command counts as malformed. 11: an
-   * event raised while the run or its gate is busy is kept for the next wait of its name. Absent (1): runs started before that.
+   * event raised while the run or its gate is busy is kept for the next wait of its name. 13: a command
+   * step's verification may read the run's records (`from`), as a manual step's check does. Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });
