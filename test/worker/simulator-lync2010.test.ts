@@ -117,6 +117,8 @@ describe('contact lists: an import of 0 users fails, and the count is the users 
     expect(early.status).toBe('succeeded');
     expect(early.output).toEqual({ Users: 0 });
     expect(checkExpectations(early.output, importStep.verification!.expect, records).ok).toBe(false);
+    // 0 is a failure even when the pre-flight listed nobody (a list read from the wrong pool).
+    expect(checkExpectations(early.output, importStep.verification!.expect, { 'legacy.usersToMove': [] }).results.map((r) => r.ok)).toEqual([false, true]);
 
     const users = (listed.output as Array<{ SipAddress: string }>).map((u) => u.SipAddress);
     for (let i = 0; i < users.length; i += 500) {
