@@ -1,7 +1,10 @@
 // Issue 12 §8 / §4: the simulated Lync 2010 estate refuses what a real one refuses, and the
 // Lync 2010 runbooks do only what Lync 2010 can. Each case runs the old (wrong) plan or command
 // against the simulator and sees it refused, then the fixed one succeed.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { catalog } from '../../shared/commands/index.js';
+import { FIRST_VERSION } from '../../worker/simulator/estate/versions.js';
 import { buildPlan } from '../../orchestrations/runbooks/index.js';
 import { cmd } from '../../orchestrations/runbooks/steps.js';
 import type { Plan } from '../../shared/plan/index.js';
@@ -31,6 +34,17 @@ function commandOf(plan: Plan, id: string) {
 }
 
 describe('cmdlets on a version that lacks them (§8)', () => {
+  it('the simulator\'s first versions are the reference\'s "introduced in" for every cmdlet the catalog sends', () => {
+    const reference: Record<string, { introducedIn: string }> = JSON.parse(readFileSync(new URL('../fixtures/reference/cmdlets.json', import.meta.url), 'utf8'));
+    const cmdlets = new Set(Object.values(catalog).map((c) => c.build(c.params.parse(c.example))).flatMap((spec) => (spec.kind === 'powershell' && !/DnsServer/.test(spec.cmdlet) ? [spec.cmdlet] : [])));
+    expect(cmdlets.size).toBeGreaterThan(20);
+    for (const cmdlet of cmdlets) {
+      const key = Object.keys(reference).find((k) => k.toLowerCase() === cmdlet.toLowerCase())!;
+      const documented = reference[key].introducedIn.startsWith('Lync Server 2010') ? 'lync2010' : reference[key].introducedIn.startsWith('Lync Server 2013') ? 'lync2013' : reference[key].introducedIn;
+      expect({ cmdlet, first: FIRST_VERSION[cmdlet.toLowerCase()] ?? 'lync2010' }).toEqual({ cmdlet, first: documented });
+    }
+  });
+
   it('a Lync 2010 shell does not know the Lync 2013 cmdlets; a Lync 2013 estate runs them', async () => {
     const old = newSimulator(legacy);
     const cases: Array<[string, Record<string, unknown>, string]> = [

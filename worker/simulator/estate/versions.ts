@@ -1,10 +1,9 @@
 // Which product version first ships each cmdlet the estate models. A Lync 2010 Management Shell
 // does not have the Lync 2013 cmdlets at all, so a plan that sends one fails the way PowerShell
-// fails for an unknown name, not with a Lync error. Sources: Microsoft's cmdlet reference for
-// Lync Server 2010 and 2013 (the 2013 "What's new" and disaster-recovery pages introduce pool
-// pairing, the Backup Service, CMS failover, Export/Import-CsRgsConfiguration, Export/Import/
-// Update-CsUserData and the Persistent Chat cmdlets; Lync 2010 backs up Response Groups as the
-// RgsConfig database and contact lists with DBImpExp.exe).
+// fails for an unknown name, not with a Lync error. The table is the "introduced in" line of
+// Microsoft's cmdlet reference (the copy in test/fixtures/reference/cmdlets.json; a test keeps
+// the two equal). Lync 2010 backs up Response Groups as the RgsConfig database and contact lists
+// with DBImpExp.exe instead.
 import type { EstateState } from '../state.js';
 import { PreconditionError } from './model.js';
 
