@@ -10,6 +10,7 @@ import type { Simulator } from '../worker/simulator/simulator.js';
 export async function doManualStep(sim: Simulator, step: string): Promise<string | undefined> {
   if (step === 'pchat-apply-log-backups') return sim.applyLogBackups();
   if (step === 'pchat-recreate-log-shipping') return sim.reestablishLogShipping();
+  if (step === 'restore-response-groups') return sim.restoreRgsConfig();
   if (/^dns-.+-remove$/.test(step)) {
     // The SRV record's old target: a pool that is down, or in a site that is down.
     const st = await sim.state();

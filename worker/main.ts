@@ -97,7 +97,7 @@ function queueTransportFor(config: Config): WorkerTransport {
 
 async function executorFor(config: Config): Promise<WorkerExecutor> {
   if (config.executor === 'simulator') {
-    return new Simulator({ dir: config.simDir, topology: await loadSimulatorTopology(config.topology) });
+    return new Simulator({ dir: config.simDir, topology: await loadSimulatorTopology(config.topology), site: config.site });
   }
   // PowerShell, SQL (LYNCDR_SQL_*), file copies (LYNCDR_FILE_PATH_MAP off Windows) and DBImpExp.exe.
   return realEstateExecutor();

@@ -75,15 +75,16 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     });
 
   lab.command('manual <action> [target]')
-    .description('do a manual runbook step in the simulated estate: apply-log-backups (the DBA copies and restores the log backups mgc\'s secondary lacks), remove-srv-target <fqdn> (the old target of the SRV record), reestablish-log-shipping (the DBA re-creates log shipping of mgc)')
+    .description('do a manual runbook step in the simulated estate: apply-log-backups (the DBA copies and restores the log backups mgc\'s secondary lacks), remove-srv-target <fqdn> (the old target of the SRV record), reestablish-log-shipping (the DBA re-creates log shipping of mgc), restore-rgsconfig (Lync 2010: the DBA restores the lost pool\'s newest RgsConfig backup onto the DR store)')
     .action(async (action: string, target: string | undefined) => {
       if (action === 'apply-log-backups') return out(`${await sim().applyLogBackups()}\n`);
       if (action === 'reestablish-log-shipping') return out(`${await sim().reestablishLogShipping()}\n`);
+      if (action === 'restore-rgsconfig') return out(`${await sim().restoreRgsConfig()}\n`);
       if (action === 'remove-srv-target') {
         if (!target) throw new InvalidArgumentError('remove-srv-target needs the target FQDN, e.g. eepool1.contoso.com');
         return out(`${await sim().removeSrvTarget(target)}\n`);
       }
-      throw new InvalidArgumentError('action must be apply-log-backups, remove-srv-target <fqdn> or reestablish-log-shipping');
+      throw new InvalidArgumentError('action must be apply-log-backups, remove-srv-target <fqdn>, reestablish-log-shipping or restore-rgsconfig');
     });
 
   lab.command('fault <command> <kind>')

@@ -240,7 +240,10 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
             }
             if (v.ok) checked = v.output; else verifyError = `verification command failed: ${v.error}`;
           }
-          const check = verifyError ? undefined : checkExpectations(checked, verification.expect);
+          // From version 13 a command's check may compare with what the run recorded before (an
+          // import's count against the users the pre-flight listed); earlier runs checked the
+          // output alone, and replay so.
+          const check = verifyError ? undefined : checkExpectations(checked, verification.expect, (input.config.executorVersion ?? 1) >= 13 ? run.records : {});
           records.push(auditEntry(run, `${prefix}:verified`, 'postcondition-checked', 'lyncdr', {
             description: verification.description, ok: !!check?.ok, results: check?.results, error: verifyError,
           }));

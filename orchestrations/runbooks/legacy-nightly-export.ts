@@ -1,6 +1,7 @@
 // The nightly job legacy-site-dr depends on (seed 002 "Backing up your data"): export every
 // production pool's contact lists (DBImpExp.exe on Lync 2010, Export-CsUserData later) and its
-// Response Group configuration to the DR site. Dated files: Export-CsRgsConfiguration refuses
+// Response Group configuration to the DR site (a SQL backup of RgsConfig on Lync 2010,
+// Export-CsRgsConfiguration later). Dated files: Export-CsRgsConfiguration refuses
 // to overwrite, and the DR run picks the night to restore.
 import { z } from 'zod';
 import { fqdn } from '../../shared/commands/values.js';
@@ -8,7 +9,7 @@ import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan, PlanStep } from '../../shared/plan/schema.js';
 import { cmd } from './steps.js';
 import { findPool, poolFailoverTargets, slug } from './estate.js';
-import { contactsFile, requireLegacyDr, rgsFile, usesDbImpExp } from './legacy.js';
+import { backsUpRgsWithSql, contactsFile, requireLegacyDr, rgsConfigBackup, rgsFile, usesDbImpExp } from './legacy.js';
 import { isoDate } from './pchat-backup.js';
 
 export const LegacyNightlyExportOptions = z.strictObject({
@@ -34,6 +35,15 @@ export function buildLegacyNightlyExport(t: Topology, options: LegacyNightlyExpo
       : cmd(`export-contacts-${slug(p.fqdn)}`, 'userdata.export', { poolFqdn: p.fqdn, fileName: contacts }, {
         title: `Export ${p.fqdn}'s user data (contacts, meetings) to ${contacts}`, site: p.site, source: SOURCE,
       }));
+    if (backsUpRgsWithSql(t)) {
+      const bak = rgsConfigBackup(t, p.fqdn, options.date);
+      steps.push(cmd(`export-rgs-${slug(p.fqdn)}`, 'sql.backupDatabase', {
+        sqlServerFqdn: p.backEnd.serverFqdn, ...(p.backEnd.instance ? { sqlInstanceName: p.backEnd.instance } : {}), database: 'rgsconfig', folder: bak.folder, file: bak.file,
+      }, {
+        title: `Back up ${p.fqdn}'s Response Groups (the RgsConfig database) to ${bak.path}`, site: p.site, source: `${SOURCE}; Lync 2010 has no Export-CsRgsConfiguration`,
+      }));
+      continue;
+    }
     const rgs = rgsFile(t, p.fqdn, options.date);
     steps.push(cmd(`export-rgs-${slug(p.fqdn)}`, 'rgs.export', { sourcePoolFqdn: p.fqdn, fileName: rgs }, {
       title: `Export ${p.fqdn}'s Response Groups to ${rgs}`, site: p.site, source: SOURCE,

@@ -6,7 +6,8 @@
 //      legacyDr.parallelMoves at a time (the failed pool is down, so only the home server changes:
 //      contact lists are lost); then count that none is left on the failed pool
 //   2. restore the contact lists from the nightly export (DBImpExp.exe /import; Import-CsUserData on 2013+)
-//   3. restore the Response Groups
+//   3. restore the Response Groups (Import-CsRgsConfiguration on 2013+; on Lync 2010 the DBA
+//      restores the nightly RgsConfig SQL backup by hand, checked in msdb's restore history)
 //   4. sip A / SRV records -> the DR server; verify a sign-in
 import { z } from 'zod';
 import { fqdn } from '../../shared/commands/values.js';
@@ -16,7 +17,8 @@ import { cmd, expectEq, gate, PlanBuildError, verifyOutput } from './steps.js';
 import { cmsPool, findPool, poolFailoverTargets, thousands } from './estate.js';
 import { dnsReadSteps, dnsRepointSteps } from './dns.js';
 import { dnsChangesToSite } from './fe-branch.js';
-import { contactsFile, requireLegacyDr, rgsFile, usesDbImpExp } from './legacy.js';
+import { backsUpRgsWithSql, contactsFile, requireLegacyDr, rgsFile, usesDbImpExp } from './legacy.js';
+import { restoreRgsConfigByHand } from './legacy-rgs-restore.js';
 import { isoDate } from './pchat-backup.js';
 
 export const MOVE_BATCH = 500;
@@ -85,14 +87,21 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
   const restoreContacts = usesDbImpExp(t)
     ? cmd('restore-contacts', 'legacy.importContacts', { fileName: contacts, sqlServerFqdn: backEnd.serverFqdn, ...(backEnd.instance ? { sqlInstanceName: backEnd.instance } : {}) }, {
       title: `Import the contact lists from ${contacts} into ${drPool.fqdn}`, site, dependsOn: [moved], source: SOURCE,
+      // DBImpExp.exe imports only the lists of users homed on the store now, and 0 is no error
+      // to it: an import before the moves, or of another pool's file, restores nobody.
+      verification: verifyOutput('the contact lists of every moved user were imported', [
+        ...(failed.userCount > 0 ? [{ path: 'Users', op: 'greaterThan' as const, value: 0, description: 'DBImpExp.exe imported at least one contact list' }] : []),
+        { path: 'Users', op: 'equals', from: { record: USERS_TO_MOVE, path: '.', pick: 'count' }, description: `as many contact lists as users the pre-flight listed on ${failed.fqdn}` },
+      ]),
     })
     : cmd('restore-contacts', 'userdata.import', { poolFqdn: drPool.fqdn, fileName: contacts }, {
       title: `Import the user data from ${contacts} into ${drPool.fqdn}`, site, dependsOn: [moved], source: SOURCE,
     });
-  const rgs = rgsFile(t, failed.fqdn, options.exportDate);
-  const restoreRgs = cmd('restore-response-groups', 'rgs.import', { destinationPoolFqdn: drPool.fqdn, fileName: rgs, overwriteOwner: true }, {
-    title: `Restore ${failed.fqdn}'s Response Groups from ${rgs} onto ${drPool.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
-  });
+  const restoreRgs = backsUpRgsWithSql(t)
+    ? restoreRgsConfigByHand(t, failed.fqdn, drPool, options.exportDate, [declare.id])
+    : cmd('restore-response-groups', 'rgs.import', { destinationPoolFqdn: drPool.fqdn, fileName: rgsFile(t, failed.fqdn, options.exportDate), overwriteOwner: true }, {
+      title: `Restore ${failed.fqdn}'s Response Groups from ${rgsFile(t, failed.fqdn, options.exportDate)} onto ${drPool.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
+    });
   const dns = dnsRepointSteps(changes, site, [declare.id], SOURCE);
   const verify = cmd('verify-registration', 'pool.testRegistration', { targetFqdn: drPool.fqdn }, {
     title: `Sign in a test user on ${drPool.fqdn}`, site, dependsOn: [restoreContacts.id, restoreRgs.id, ...dns.ends], source: SOURCE,

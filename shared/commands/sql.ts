@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { defineCommand } from './define.js';
 import type { SqlSpec } from './spec.js';
-import { fileName, fqdn, logBackupFileName, logShippedDatabase, pchatDatabase, sqlInstance, uncPath, windowsPath, type SqlIdentifier } from './values.js';
+import { backupDatabase, fileName, fqdn, logBackupFileName, logShippedDatabase, pchatDatabase, sqlInstance, uncPath, windowsPath, type SqlIdentifier } from './values.js';
 
 const server = { sqlServerFqdn: fqdn, sqlInstanceName: sqlInstance.optional() };
 const example = { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT' };
@@ -68,7 +68,7 @@ export const sqlLastRestoredBackup = defineCommand({
   name: 'sql.lastRestoredBackup',
   kind: 'sql',
   summary: 'The backup most recently restored into a database and its LSN range; survives the removal of log shipping.',
-  params: z.strictObject({ ...server, database: pchatDatabase.default('mgc') }),
+  params: z.strictObject({ ...server, database: backupDatabase.default('mgc') }),
   effect: 'read-only',
   supportsWhatIf: false,
   example,
@@ -174,8 +174,8 @@ const bakFile = fileName.refine((s) => /\.bak$/i.test(s), 'must name a .bak file
 export const sqlBackupDatabase = defineCommand({
   name: 'sql.backupDatabase',
   kind: 'sql',
-  summary: 'Full backup to the log-shipping share, overwriting the file (BACKUP DATABASE ... WITH INIT).',
-  params: z.strictObject({ ...server, database: pchatDatabase.default('mgc'), folder: uncPath, file: bakFile }),
+  summary: 'Full backup to a share, overwriting the file (BACKUP DATABASE ... WITH INIT): mgc to the log-shipping share, or a pool store\'s rgsconfig (Lync 2010 Response Groups).',
+  params: z.strictObject({ ...server, database: backupDatabase.default('mgc'), folder: uncPath, file: bakFile }),
   effect: 'idempotent',
   supportsWhatIf: false,
   example: { ...example, folder: '\\\\fs-east.contoso.com\\pchat-logship', file: 'mgc_failback.bak' },
@@ -190,7 +190,7 @@ export const sqlRestoreDatabaseReplace = defineCommand({
   name: 'sql.restoreDatabaseReplace',
   kind: 'sql',
   summary: 'Overwrite a database from a full backup and leave it ready to use (RESTORE DATABASE ... WITH REPLACE, RECOVERY).',
-  params: z.strictObject({ ...server, database: pchatDatabase.default('mgc'), folder: uncPath, file: bakFile }),
+  params: z.strictObject({ ...server, database: backupDatabase.default('mgc'), folder: uncPath, file: bakFile }),
   effect: 'idempotent',
   supportsWhatIf: false,
   example: { sqlServerFqdn: 'pchatsql-east.contoso.com', sqlInstanceName: 'PCHAT', folder: '\\\\fs-east.contoso.com\\pchat-logship', file: 'mgc_failback.bak' },

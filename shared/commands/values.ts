@@ -82,6 +82,11 @@ export function timeSpan(seconds: number): string {
 /** Databases a SQL command may name. Identifiers cannot be bound as parameters everywhere, so they come only from here. */
 export const PCHAT_DATABASES = ['mgc', 'mgccomp'] as const;
 export const pchatDatabase = z.enum(PCHAT_DATABASES, { error: 'must be one of the Persistent Chat databases: mgc, mgccomp' });
+/**
+ * Databases a full backup, a restore or the restore history may name (always a bound parameter):
+ * the Persistent Chat ones, and rgsconfig, the Response Group store Lync 2010 backs up with SQL.
+ */
+export const backupDatabase = z.enum([...PCHAT_DATABASES, 'rgsconfig'], { error: 'must be mgc, mgccomp or rgsconfig' });
 export const SQL_IDENTIFIERS = ['mgc', 'mgccomp', 'master', 'msdb'] as const;
 export const sqlIdentifier = z.enum(SQL_IDENTIFIERS);
 export type SqlIdentifier = z.infer<typeof sqlIdentifier>;

@@ -149,5 +149,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * rule): signed with the key of the step's site for the very command, attempt and site it waits
  * for; anything else (raised straight through the Durable API) is audited as result-refused and
  * the step waits on. Before, whatever came as `result:<commandId>` counted.
+ * 13: a command step's verification may compare with the run's records (`from`), as a manual
+ * step's check could already: legacy-site-dr checks the contact-list import's count against the
+ * users its pre-flight listed. Before, a command's check saw no records.
  */
-export const EXECUTOR_VERSION = 12;
+export const EXECUTOR_VERSION = 13;

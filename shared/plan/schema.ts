@@ -29,9 +29,11 @@ export const Expectation = z.object({
   value: z.unknown().optional(),
   /**
    * The expected value is read from what the run recorded earlier (a manual step's check against
-   * the read before it): `path` in record `record`; `pick: 'max'` takes the greatest of a list.
+   * the read before it): `path` in record `record`; `pick: 'max'` takes the greatest of a list;
+   * `pick: 'count'` the size of the list at `path` ('.': the record itself), whole or as the
+   * worker cut it for the queue message ({ truncated, count, items }).
    */
-  from: z.strictObject({ record: z.string().min(1), path: z.string().min(1), pick: z.enum(['max']).optional() }).optional(),
+  from: z.strictObject({ record: z.string().min(1), path: z.string().min(1), pick: z.enum(['max', 'count']).optional() }).optional(),
   description: z.string().min(1),
 });
 export type Expectation = z.infer<typeof Expectation>;

@@ -41,7 +41,8 @@ export const RunConfig = z.strictObject({
    * not retried automatically, and a result impossible for its command counts as malformed. 11: an
    * event raised while the run or its gate is busy is kept for the next wait of its name. 12: a
    * result raised into the run counts only when its site's worker signed it for the command,
-   * attempt and site the step waits for (verifyResult); anything else is audited as refused. Absent (1): runs started before that.
+   * attempt and site the step waits for (verifyResult); anything else is audited as refused. 13: a command
+   * step's verification may read the run's records (`from`), as a manual step's check does. Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });

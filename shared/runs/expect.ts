@@ -32,12 +32,21 @@ function step(cur: unknown, seg: string): unknown {
   return undefined;
 }
 
+/** A list's size: an array's length, or the count a cut list ({ truncated: true, count, items }) carries; else nothing. */
+function listSize(v: unknown): number | undefined {
+  if (Array.isArray(v)) return v.length;
+  const cut = v as { truncated?: unknown; count?: unknown } | null | undefined;
+  return cut && typeof cut === 'object' && cut.truncated === true && typeof cut.count === 'number' ? cut.count : undefined;
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The expected value: the expectation's own, or the one read from the run's records (`from`). */
 function expectedValue(e: Expectation, records: Record<string, unknown>): unknown {
   if (!e.from) return e.value;
-  const v = valueAt(records[e.from.record], e.from.path);
+  const record = records[e.from.record];
+  const v = e.from.path === '.' ? record : valueAt(record, e.from.path);
+  if (e.from.pick === 'count') return listSize(v);
   if (e.from.pick !== 'max') return v;
   const list = (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
   return list.length ? list.reduce((a, b) => (b > a ? b : a)) : undefined;

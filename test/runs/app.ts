@@ -80,6 +80,17 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
       }), retry: { maxAttempts: 2, firstIntervalMs: 10, backoffCoefficient: 2 } },
     ],
   }),
+  // A command whose check compares with what an earlier step recorded (executor version 13).
+  'recorded-check': (o) => ({
+    v: 1, runbook: 'readiness', title: 'A check against a record', options: o, targets, locks: [`test:recorded-check:${String(o.tag ?? '')}`],
+    steps: [
+      cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', records: 'pool' }),
+      { ...cmd('step', 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }, {
+        title: 'Read eepool2 fabric state', site: 'west', dependsOn: ['read-pool'],
+        verification: { description: 'the fabric is the pool read before', expect: [{ path: 'PoolFqdn', op: 'equals', from: { record: 'pool', path: 'Fqdn' }, description: 'PoolFqdn is the recorded pool' }] },
+      }), retry: { maxAttempts: 1, firstIntervalMs: 10, backoffCoefficient: 2 } },
+    ],
+  }),
 };
 
 usePlanBuilder((runbook, topology, options) => {

@@ -29,7 +29,8 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     const exports = Object.values((await env.sim.state()).exports).map((e) => [e.path, e.kind]).sort();
     expect(exports).toEqual([
       ['\\\\fs-dr.contoso.com\\contacts\\pool1-contacts-2026-11-20.xml', 'contacts'],
-      ['\\\\fs-dr.contoso.com\\rgs\\pool1-rgs-2026-11-20.zip', 'rgs'],
+      // Lync 2010 has no Export-CsRgsConfiguration: a SQL backup of pool1's RgsConfig.
+      ['\\\\fs-dr.contoso.com\\rgs\\pool1-rgsconfig-2026-11-20.bak', 'rgsconfig'],
     ]);
     expect(await env.sim.snapshot()).toEqual(before);
   }, 60_000);
@@ -43,6 +44,7 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     const { run, approved } = await drive(env, id, { timeoutMs: 120_000, manual: async (step) => {
       if (step === 'move-users') await moveUsersByHand(env.sim, 'pool1.contoso.com', 'drse1.contoso.com');
       if (step.startsWith('dns-sipinternaltls')) await removeSrvTarget(env.sim, 'pool1.contoso.com');
+      if (step === 'restore-response-groups') await env.sim.restoreRgsConfig();
     } });
     expectSucceeded(run);
     expect(approved.length).toBeGreaterThanOrEqual(1);
@@ -54,6 +56,12 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     expect(new Set(Object.values(after.movedUsers))).toEqual(new Set(['drse1.contoso.com']));
     expect(run.status.order.filter((s: string) => /^move-users-\d+$/.test(s))).toHaveLength(10);
     expect(run.status.steps['check-users-moved'].state).toBe('succeeded');
+    // The contact import was checked against the 5,000 users the pre-flight listed (executor
+    // version 13 hands the run's records to a command's check), and the DBA's RgsConfig restore
+    // (the DBA's step, done in the hook) was read back from msdb on drse1.
+    expect(run.status.steps['restore-contacts'].state).toBe('succeeded');
+    expect(run.status.steps['restore-response-groups'].state).toBe('succeeded');
+    expect((await env.sim.state()).pools['drse1.contoso.com'].rgsConfigRestore?.file).toBe('\\\\fs-dr.contoso.com\\rgs\\pool1-rgsconfig-2026-11-21.bak');
     // sip and the SRV record now lead clients to the DR Standard Edition server.
     expect(before.dns['sip.contoso.com'].records).not.toEqual(['10.9.0.20']);
     expect(after.dns['sip.contoso.com'].records).toEqual(['10.9.0.20']);

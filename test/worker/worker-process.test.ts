@@ -109,6 +109,17 @@ describe('hybrid worker process over Azurite queues', () => {
     expect(health.find((m) => m.kind === 'probe')?.probes?.length).toBeGreaterThan(0);
   });
 
+  it('the worker of a lost site runs nothing: every command is refused as a precondition and the estate is unchanged', async () => {
+    const h = harness();
+    startWorker(h);
+    await h.sim.disaster('West');
+    const cmd = command(h, 'dns.addA', { dnsServer: 'dc1.contoso.com', zoneName: 'contoso.com', name: 'lost-site-probe', ipv4Address: '10.2.0.99', ttlSeconds: 300 });
+    await h.transport.sendCommand(cmd);
+    const [r] = await resultsFor(h, cmd.commandId);
+    expect(r).toMatchObject({ status: 'failed', site: 'west', error: { kind: 'precondition', message: expect.stringMatching(/site "west" is down/) } });
+    expect((await h.sim.state()).dns['lost-site-probe.contoso.com']).toBeUndefined();
+  });
+
   it('a duplicate delivery of a finished command gets the recorded result with duplicate:true, not a second execution', async () => {
     const h = harness();
     startWorker(h);

@@ -2,6 +2,7 @@
 // to the process as argv, with no shell; the executable is the one configured, never one named
 // by a message.
 import { validateInvocation, type CommandInvocation } from '../../shared/commands/invocation.js';
+import { dbImpExpUserCount } from '../../shared/commands/dbimpexp-output.js';
 import { runProcess } from './process.js';
 import { refused, type CommandExecutor, type ExecutionContext, type ExecutionResult } from './types.js';
 
@@ -39,10 +40,12 @@ export class DbImpExpExecutor implements CommandExecutor {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const ok = !r.timedOut && !r.spawnError && r.exitCode === 0;
+    const users = ok && !r.truncated ? dbImpExpUserCount(r.stdout) : undefined;
     return {
       status: r.timedOut ? 'timeout' : ok ? 'succeeded' : 'failed',
       exitCode: r.exitCode,
-      output: null,
+      // The count it reports, for the plan's check (an import of 0 users restored nothing).
+      output: users === undefined ? null : { Users: users },
       stdout: r.stdout,
       stderr: r.spawnError ? `${r.stderr}cannot start DBImpExp.exe: ${r.spawnError}` : r.stderr || (ok ? '' : `DBImpExp.exe exited with code ${r.exitCode}`),
       durationMs: r.durationMs,

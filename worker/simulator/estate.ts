@@ -19,6 +19,7 @@ import { lastBackupSync, needPchat, PreconditionError, S, sqlHost, switchArg, ty
 import { pchatCmdlets } from './estate/pchat-cmdlets.js';
 import { runSql } from './estate/sql.js';
 import { userCmdlets } from './estate/users.js';
+import { requireCmdletInVersion } from './estate/versions.js';
 
 export { BACKUP_SYNC_INTERVAL_MS, cmsReachable, lastBackupSync, poolUp, PreconditionError, servingPool, type Applied, type RefusalKind } from './estate/model.js';
 
@@ -34,6 +35,7 @@ function runPowerShell(s: EstateState, spec: PowerShellSpec, now: Date): Applied
 }
 function applyPs(s: EstateState, spec: PowerShellSpec, now: Date): Applied {
   if (/DnsServerResourceRecord/i.test(spec.cmdlet)) return dnsCmdlet(s, spec);
+  requireCmdletInVersion(s.product, spec.cmdlet);
   const h = cmdlets[spec.cmdlet.toLowerCase()];
   if (!h) throw new PreconditionError(`The simulated estate does not implement ${spec.cmdlet}.`, 'NotImplemented');
   return h(s, spec, now);
@@ -50,6 +52,16 @@ export function applySpec(s: EstateState, spec: ExecutionSpec, now: Date): Appli
     case 'exe':
       return runExe(s, spec, now);
   }
+}
+
+/**
+ * The worker of a lost site is in the disaster: it reaches no server, so it runs nothing. The
+ * refusal is a precondition (permanent to the executor from version 10): retrying meets the same
+ * lost site; the plan must run the step on a surviving site's worker.
+ */
+export function refuseInLostSite(s: EstateState, workerSite: string | undefined): void {
+  if (workerSite === undefined || !s.sites[workerSite] || s.sites[workerSite].up) return;
+  throw new PreconditionError(`The worker's site "${workerSite}" is down (disaster): no server can be reached from it. Run the step on a worker of a surviving site.`, 'ResourceUnavailable');
 }
 
 /** Takes a site or a pool / SQL server (FQDN) down, as a disaster would; `recover` brings it back. */

@@ -7,7 +7,7 @@ import { validateInvocation, type CommandInvocation } from '../../shared/command
 import { abortableDelay, type WorkerExecutor } from '../execution.js';
 import { refused, type ExecutionContext, type ExecutionResult } from '../executors/types.js';
 import type { Topology } from '../../shared/topology/schema.js';
-import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, setDown, type Applied } from './estate.js';
+import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, refuseInLostSite, setDown, type Applied } from './estate.js';
 import { FaultStore, type Fault } from './faults.js';
 import { snapshotOf, type EstateSnapshot } from './snapshot.js';
 import { estateFromTopology, StateStore, type EstateState } from './state.js';
@@ -27,6 +27,12 @@ export interface SimulatorOptions {
   crash?: () => void;
   /** False: armed faults are neither applied nor used up (work done by hand, not by a worker). */
   faults?: boolean;
+  /**
+   * The site whose worker this simulator executes for (worker --site). While that site is down
+   * the worker is in the disaster too: it reaches no server and runs nothing. Absent: commands
+   * done by hand or by a test, from no particular site.
+   */
+  site?: string;
 }
 
 export function timeFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
@@ -70,6 +76,7 @@ export class Simulator implements WorkerExecutor {
   private readonly crash: () => void;
   private readonly dir: string;
   private readonly applyFaults: boolean;
+  private readonly site: string | undefined;
 
   private topology: Topology | undefined;
 
@@ -77,6 +84,7 @@ export class Simulator implements WorkerExecutor {
     this.topology = options.topology;
     this.dir = options.dir;
     this.applyFaults = options.faults ?? true;
+    this.site = options.site?.toLowerCase();
     this.store = new StateStore(path.join(options.dir, 'state.json'), async () => estateFromTopology(await this.getTopology()));
     this.faults = new FaultStore(path.join(options.dir, 'faults.json'));
     this.timeFactor = options.timeFactor ?? timeFactorFromEnv();
@@ -143,6 +151,28 @@ export class Simulator implements WorkerExecutor {
     return `copied and restored ${files.length} log backup(s) of mgc on ${sql.secondary.server}: ${files.join(', ')}`;
   }
 
+  /**
+   * The manual Response Group step of legacy-site-dr on Lync 2010: the DBA restores the newest
+   * RgsConfig backup of a lost pool onto the CMS pool's store (seed 002 keeps the CMS on the DR
+   * pool) with RESTORE DATABASE, through the same command a run would send.
+   */
+  async restoreRgsConfig(): Promise<string> {
+    const s = await this.state();
+    const lost = new Set(Object.values(s.pools).filter((p) => !p.up || s.sites[p.site]?.up === false).map((p) => p.fqdn));
+    const backup = Object.values(s.exports).filter((e) => e.kind === 'rgsconfig' && lost.has(e.source)).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+    if (!backup) throw new PreconditionError('No RgsConfig backup of a lost pool exists: run legacy-nightly-export first.', 'ObjectNotFound');
+    const dr = s.pools[s.cms.pool];
+    const cut = backup.path.lastIndexOf('\\');
+    const params = {
+      sqlServerFqdn: dr.backEnd.server, ...(dr.backEnd.instance ? { sqlInstanceName: dr.backEnd.instance } : {}),
+      database: 'rgsconfig', folder: backup.path.slice(0, cut), file: backup.path.slice(cut + 1),
+    };
+    const byHand = new Simulator({ dir: this.dir, timeFactor: 0, faults: false, ...(this.topology ? { topology: this.topology } : {}) });
+    const r = await byHand.execute({ name: 'sql.restoreDatabaseReplace', params }, { commandId: `lab-manual-${Date.now().toString(36)}`, timeoutMs: 10 * 60_000, whatIf: false });
+    if (r.status !== 'succeeded') throw new PreconditionError(`sql.restoreDatabaseReplace failed: ${r.stderr}`);
+    return `restored rgsconfig on ${dr.backEnd.server}${dr.backEnd.instance ? `\\${dr.backEnd.instance}` : ''} from ${backup.path}`;
+  }
+
   /** The manual DNS step: the catalog cannot delete SRV records, so the administrator removes the target by hand. */
   removeSrvTarget(target: string): Promise<string> {
     const host = target.toLowerCase().replace(/\.$/, '');
@@ -204,7 +234,7 @@ export class Simulator implements WorkerExecutor {
       // entry is the proof (for operators and crash tests) that the command was begun.
       const pre = await this.store.update((s) => {
         s.executions.push({ commandId: ctx.commandId, name: command.name, mode, startedAt: new Date().toISOString(), outcome: 'running' });
-        return attempt(() => applySpec(structuredClone(s), spec, new Date()));
+        return attempt(() => { refuseInLostSite(s, this.site); return applySpec(structuredClone(s), spec, new Date()); });
       });
       if (!pre.ok) {
         await abortableDelay(this.scaled(2000), signal);
@@ -240,7 +270,7 @@ export class Simulator implements WorkerExecutor {
       }
 
       // Apply to the estate as it is now: a disaster may have struck while the command ran.
-      const applied = await this.store.update((s) => attempt(() => applySpec(s, spec, new Date())));
+      const applied = await this.store.update((s) => attempt(() => { refuseInLostSite(s, this.site); return applySpec(s, spec, new Date()); }));
       if (!applied.ok) {
         await this.finish(ctx.commandId, 'failed', applied.err.message);
         return refusal(applied.err);

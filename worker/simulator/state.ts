@@ -25,6 +25,8 @@ export const PoolState = z.object({
   frontEnds: z.array(Fqdn),
   /** Backup service (pool pairing) last sync, ISO time. */
   lastBackupSyncAt: z.string(),
+  /** The last RESTORE DATABASE rgsconfig into this pool's store (Lync 2010 Response Group restore). */
+  rgsConfigRestore: z.object({ file: z.string(), at: z.string() }).optional(),
 });
 export type PoolState = z.infer<typeof PoolState>;
 
@@ -94,6 +96,8 @@ export type DnsRecordState = z.infer<typeof DnsRecordState>;
 
 export const EstateState = z.object({
   version: z.literal(2),
+  /** The product the estate runs (the topology's version): which cmdlets its shell has. Older state files: lync2013. */
+  product: z.enum(['lync2010', 'lync2013', 'sfb2015', 'sfb2019']).default('lync2013'),
   sites: z.record(Site, z.object({ up: z.boolean() })),
   pools: z.record(z.string(), PoolState),
   /** Users rehomed with Move-CsUser, by SIP address: the pool they now live on. Others live on the pool that created them. */
@@ -104,9 +108,11 @@ export const EstateState = z.object({
   pchatSql: PchatSqlState.optional(),
   dns: z.record(z.string(), DnsRecordState),
   /** Export files written by the estate (user data, RGS, pChat, contact lists), by lower-case path. */
-  exports: z.record(z.string(), z.object({ path: z.string(), kind: z.string(), source: z.string(), at: z.string() })),
-  /** Folders that already hold the nightly exports (the topology's legacy DR backup locations). */
-  backupFolders: z.array(z.string()),
+  exports: z.record(z.string(), z.object({
+    path: z.string(), kind: z.string(), source: z.string(), at: z.string(),
+    /** Contact-list exports (DBImpExp.exe): how many users' lists the file holds. */
+    users: z.number().int().nonnegative().optional(),
+  })),
   /** Every command the simulator began and how it ended: the proof of at-most-once in tests. */
   executions: z.array(z.object({
     commandId: z.string(),
@@ -194,6 +200,7 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
   }
   const state: EstateState = {
     version: 2,
+    product: t.version,
     sites: Object.fromEntries(t.sites.map((s) => [siteKey(s.name), { up: true }])),
     pools,
     movedUsers: {},
@@ -201,7 +208,6 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
     edges,
     dns,
     exports: {},
-    backupFolders: t.legacyDr ? [t.legacyDr.contactListBackup, t.legacyDr.responseGroupBackup] : [],
     executions: [],
   };
   const pc = t.persistentChat;

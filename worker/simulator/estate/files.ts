@@ -1,8 +1,9 @@
 // File operations on the log-backup folders, and DBImpExp.exe.
+import { dbImpExpUserCount } from '../../../shared/commands/dbimpexp-output.js';
 import type { ExeSpec, FileSpec } from '../../../shared/commands/spec.js';
 import type { EstateState, LogBackupFile } from '../state.js';
 import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, S, sameText, siteUp, type Applied } from './model.js';
-import { usersOn } from './users.js';
+import { originalPool, usersOn } from './users.js';
 
 export function runFile(s: EstateState, spec: FileSpec): Applied {
   const { sql } = needPchat(s);
@@ -42,6 +43,12 @@ export function runFile(s: EstateState, spec: FileSpec): Applied {
 
 // ---- DBImpExp.exe ------------------------------------------------------------------------------
 
+/** DBImpExp.exe's console text, and the count the runner reads from it (worker/executors/exe.ts does the same). */
+function dbImpExp(stdout: string): Applied {
+  const users = dbImpExpUserCount(stdout);
+  return { output: users === undefined ? null : { Users: users }, stdout, durationMs: 2 * MIN };
+}
+
 export function runExe(s: EstateState, spec: ExeSpec, now: Date): Applied {
   const opt = (name: string) => spec.args.find((a) => a.toLowerCase().startsWith(`/${name}:`))?.slice(name.length + 2);
   const file = opt('hrxmlfile');
@@ -52,10 +59,16 @@ export function runExe(s: EstateState, spec: ExeSpec, now: Date): Applied {
   if (store && !poolUp(s, store.fqdn)) throw new PreconditionError(`DBImpExp.exe: cannot connect to SQL Server "${sqlServer}": the pool "${store.fqdn}" is down.`, 'ConnectionError');
   if (spec.args.some((a) => a.toLowerCase() === '/import')) {
     requireFile(s, file, 'DBImpExp.exe /import');
-    const n = store ? usersOn(s, store.fqdn).length : 0;
-    return { output: null, stdout: `Importing user data from ${file}...\r\nImported contact lists for ${n} user(s).\r\n`, durationMs: 2 * MIN };
+    // A contact list is imported only for a user of the file who is homed on this store now:
+    // before the users are moved there, the import restores nobody (and says so; it does not fail).
+    const exported = s.exports[normPath(file)];
+    const here = store ? usersOn(s, store.fqdn) : [];
+    const n = exported && exported.kind === 'contacts'
+      ? Math.min(exported.users ?? 0, here.filter((u) => originalPool(s, u)?.fqdn === exported.source || (!s.movedUsers[u] && store?.fqdn === exported.source)).length)
+      : 0;
+    return dbImpExp(`Importing user data from ${file}...\r\nImported contact lists for ${n} user(s).\r\n`);
   }
-  exportFile(s, file, 'contacts', store?.fqdn ?? 'local', now);
   const n = store ? usersOn(s, store.fqdn).length : 0;
-  return { output: null, stdout: `Exporting user data to ${file}...\r\nExported ${n} user(s).\r\n`, durationMs: 2 * MIN };
+  exportFile(s, file, 'contacts', store?.fqdn ?? 'local', now, false, n);
+  return dbImpExp(`Exporting user data to ${file}...\r\nExported ${n} user(s).\r\n`);
 }

@@ -112,15 +112,17 @@ export function dbInstanceHost(s: EstateState, dbInstance: string): SqlHost {
   return sqlHost(s, server, instance);
 }
 
-export function exportFile(s: EstateState, path: string, kind: string, source: string, now: Date, failIfExists = false): void {
+export function exportFile(s: EstateState, path: string, kind: string, source: string, now: Date, failIfExists = false, users?: number): void {
   const key = normPath(path);
   if (failIfExists && s.exports[key]) throw new PreconditionError(`The file "${path}" already exists.`, 'ResourceExists');
-  s.exports[key] = { path, kind, source, at: now.toISOString() };
+  s.exports[key] = { path, kind, source, at: now.toISOString(), ...(users === undefined ? {} : { users }) };
 }
+/**
+ * Only a file the estate wrote exists: a restore from a night whose export never ran (or from a
+ * mistyped date) is refused as the real tools refuse a missing file.
+ */
 export function requireFile(s: EstateState, path: string, what: string): void {
   if (s.exports[normPath(path)]) return;
-  // The nightly jobs keep these folders filled: a file there is taken to exist.
-  if (s.backupFolders.some((f) => normPath(path).startsWith(`${normPath(f)}\\`))) return;
   throw new PreconditionError(`${what}: could not find file "${path}".`, 'ObjectNotFound');
 }
 

@@ -2,6 +2,7 @@
 // Output is mssql's `{ recordsets, rowsAffected }`.
 import type { SqlSpec } from '../../../shared/commands/spec.js';
 import { lsn, type EstateState, type LogBackupFile, type PchatSqlState } from '../state.js';
+import { runRgsConfigSql } from './rgsconfig-sql.js';
 import { MIN, needPchat, normPath, PreconditionError, S, sameText, siteUp, splitWin, sqlHost, type Applied, type SqlHost } from './model.js';
 
 function param(spec: SqlSpec, name: string): string | number | null | undefined {
@@ -33,6 +34,8 @@ function sessions(s: EstateState, host: SqlHost): Array<Record<string, unknown>>
 }
 
 export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
+  // RgsConfig lives on a Front End pool's store, not on the Persistent Chat SQL servers.
+  if (param(spec, 'database') === 'rgsconfig') return runRgsConfigSql(s, spec, now);
   const { sql } = needPchat(s);
   const host = sqlHost(s, spec.server, spec.instance);
   const text = spec.statement.replace(/\s+/g, ' ');
