@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../functions/runs/signing.js';
 import { gateInstanceId } from '../../shared/runs/contract.js';
 import { lyncdr } from '../support/cli.js';
-import { startEasyAuthFront, type EasyAuthFront } from '../support/easy-auth-front.js';
+import { entraPrincipal, startEasyAuthFront, type EasyAuthFront } from '../support/easy-auth-front.js';
 import { api, type Api } from '../support/host.js';
 import { DECISION_KEY, startRunsEnv, trailUntil, type RunsEnv } from './support.js';
 
@@ -21,14 +21,7 @@ const C = '2b8e7d10-4444-4444-8444-00000000d044';
 // make them one person, nor the requester.
 const UPN = 'ops@contoso.com';
 
-const principal = (oid: string, upn: string) => Buffer.from(JSON.stringify({
-  auth_typ: 'aad',
-  claims: [
-    { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: oid },
-    { typ: 'http://schemas.microsoft.com/identity/claims/tenantid', val: TENANT },
-    { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', val: upn },
-  ],
-})).toString('base64');
+const principal = (oid: string, upn: string) => entraPrincipal(oid, TENANT, upn);
 const PRINCIPALS = { ops: principal(OPS, UPN), a: principal(A, UPN), b: principal(B, UPN), c: principal(C, 'carol@contoso.com') };
 type Who = keyof typeof PRINCIPALS;
 

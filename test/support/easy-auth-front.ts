@@ -13,6 +13,16 @@ export interface EasyAuthFront {
   stop(): Promise<void>;
 }
 
+/** The base64 x-ms-client-principal App Service makes for an Entra user: object id, tenant, UPN. */
+export const entraPrincipal = (oid: string, tenant: string, upn: string) => Buffer.from(JSON.stringify({
+  auth_typ: 'aad',
+  claims: [
+    { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: oid },
+    { typ: 'http://schemas.microsoft.com/identity/claims/tenantid', val: tenant },
+    { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', val: upn },
+  ],
+})).toString('base64');
+
 /** `principals`: bearer token -> the base64 x-ms-client-principal the platform would make of it. */
 export async function startEasyAuthFront(app: string, principals: Record<string, string>): Promise<EasyAuthFront> {
   const seen: EasyAuthFront['seen'] = [];

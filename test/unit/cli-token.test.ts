@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { lyncdr } from '../support/cli.js';
-import { startEasyAuthFront, type EasyAuthFront } from '../support/easy-auth-front.js';
+import { entraPrincipal, startEasyAuthFront, type EasyAuthFront } from '../support/easy-auth-front.js';
 import { spawnHost, type HostProcess } from '../support/host-process.js';
 import { APP, runsSettings } from '../runs/support.js';
 
@@ -13,14 +13,7 @@ const TENANT = '7f1a4c2e-0000-4000-8000-00000000c001';
 const OPS_OID = '2b8e7d10-1111-4111-8111-00000000c011';
 const ALICE_OID = '2b8e7d10-2222-4222-8222-00000000c022';
 
-const principal = (oid: string, upn: string) => Buffer.from(JSON.stringify({
-  auth_typ: 'aad',
-  claims: [
-    { typ: 'http://schemas.microsoft.com/identity/claims/objectidentifier', val: oid },
-    { typ: 'http://schemas.microsoft.com/identity/claims/tenantid', val: TENANT },
-    { typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', val: upn },
-  ],
-})).toString('base64');
+const principal = (oid: string, upn: string) => entraPrincipal(oid, TENANT, upn);
 
 let host: HostProcess | undefined;
 let front: EasyAuthFront | undefined;
