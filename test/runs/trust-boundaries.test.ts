@@ -29,6 +29,7 @@ describe('decisions that bypass the API (§1)', () => {
     const id = await env.start('operator', 'site-failover', { failedSite: 'East' });
     await env.waitFor(id, stepState('declare-disaster', 'waiting-approval'), 30_000);
     const gateId = gateInstanceId(id, 'declare-disaster');
+    await durable.waitFor(gateId, (s) => s?.runtimeStatus === 'Running');
     const planHash = (await env.run(id)).status.planHash as string;
     const vote = (voteId: string, approver: string, extra = {}) => ({ voteId, approver, decision: 'approve', planHash, channel: 'http', ...extra });
     expect(await durable.raise(gateId, 'vote', vote('forged-unsigned', 'alice'))).toBe(202);
@@ -114,6 +115,8 @@ describe('events raised at once, while the run is busy with the first (executor 
     const id = await env.start('operator', 'readiness', { fixture: 'quick-gate', policy: 'default', tag: 'at-once' });
     await env.waitFor(id, stepState('declare', 'waiting-approval'));
     const gateId = gateInstanceId(id, 'declare');
+    // The step waits before its gate instance exists: raise into it once it runs.
+    await durable.waitFor(gateId, (s) => s?.runtimeStatus === 'Running');
     const planHash = (await env.run(id)).status.planHash as string;
     // Each vote the gate takes is one more wait on the same open cancel wait...
     for (const a of ['alice', 'bob']) expect(await durable.raise(gateId, 'vote', { voteId: `forged-${a}`, approver: a, decision: 'approve', planHash, channel: 'http' })).toBe(202);

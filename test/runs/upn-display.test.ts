@@ -123,14 +123,15 @@ describe('the object id decides, the UPN is shown beside it (issue 13 §4)', () 
   }, 90_000);
 
   it('a vote whose name was changed after the API signed it is refused (bad signature); the signed one counts, and so does a signed vote without a name', async () => {
-    // The first test's run was cancelled after its gate, with failover steps already done: start
-    // from the estate as it was, or the pre-flight of this run meets a half-failed-over East.
-    await env.sim.reset();
-    const id = await start('site-failover', { failedSite: 'East' });
-    await waitFor(id, stepIs('declare-disaster', 'waiting-approval'), 30_000);
-    const gateId = gateInstanceId(id, 'declare-disaster');
+    // A gate in front of one read: nothing this test does depends on, or changes, the estate the
+    // first test's cancelled failover left behind.
+    const id = await start('readiness', { fixture: 'quick-gate', policy: 'default', tag: 'upn' });
+    await waitFor(id, stepIs('declare', 'waiting-approval'), 30_000);
+    const gateId = gateInstanceId(id, 'declare');
+    // The step waits before its gate instance exists: raise into it once it runs.
+    await durable.waitFor(gateId, (s) => s?.runtimeStatus === 'Running');
     const planHash = (await run(id)).status.planHash as string;
-    const signedFor = { kind: 'vote' as const, runId: id, target: 'gate:declare-disaster' };
+    const signedFor = { kind: 'vote' as const, runId: id, target: 'gate:declare' };
     const signed = sign(DECISION_KEY, signedFor, { voteId: 'v-named', approver: A, approverName: 'alice@contoso.com', decision: 'approve', planHash, channel: 'http' });
     // Someone between the API and the gate puts another name beside A's object id.
     expect(await durable.raise(gateId, 'vote', { ...signed, approverName: 'ceo@contoso.com' })).toBe(202);
@@ -148,8 +149,6 @@ describe('the object id decides, the UPN is shown beside it (issue 13 §4)', () 
     expect(g3.customStatus.votes[2]).toEqual(expect.objectContaining({ voteId: 'v-old', approver: B, outcome: 'accepted' }));
     expect(g3.customStatus.votes[2].approverName).toBeUndefined();
     expect(g3.customStatus).toMatchObject({ status: 'approved', approvers: [A, B] });
-    await waitFor(id, stepIs('declare-disaster', 'succeeded'));
-    expect((await call('ops', 'POST', `runs/${id}/cancel`, { reason: 'test over' })).status).toBe(202);
-    await waitFor(id, ended, 60_000);
+    expect((await waitFor(id, ended, 60_000)).status.phase).toBe('succeeded');
   }, 150_000);
 });
