@@ -31,7 +31,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const settled = (r: any) => finished(r) || r?.status?.steps?.step?.state === 'waiting-decision';
+// The summary says waiting-decision as soon as the step waits; its error comes with the step's row,
+// written alongside the wait: settled once both are there.
+const settled = (r: any) => finished(r) || (r?.status?.steps?.step?.state === 'waiting-decision' && r.status.steps.step.lastError !== undefined);
 
 async function runAt(executorVersion: number): Promise<any> {
   const id = `run-rc${executorVersion}-${Date.now().toString(36)}`;

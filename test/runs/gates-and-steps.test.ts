@@ -60,7 +60,7 @@ describe('failing steps and operator decisions', () => {
   const failing = async (tag: string, failures: number) => {
     await env.sim.faults.add({ command: 'pool.fabricState', kind: 'fail', remaining: failures });
     const id = await env.start('operator1', 'readiness', { fixture: 'faulty', tag });
-    const r = await env.waitFor(id, stepState('failing', 'waiting-decision'));
+    const r = await env.waitFor(id, (x) => stepState('failing', 'waiting-decision')(x) && x.status.steps.failing.lastError !== undefined);
     expect(r.status.steps.failing.attempt).toBe(2); // the step's retry policy: two attempts
     expect(r.status.steps.failing.lastError).toMatch(/Injected fault/);
     return id;

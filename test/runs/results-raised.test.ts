@@ -157,7 +157,7 @@ describe('results raised straight into a run (executor version 12)', () => {
     await Promise.all(Array.from({ length: 10 }, async () => {
       while (Date.now() < until) expect(await durable.raise(runId, `result:${commandId}`, answer(runId, 1, { workerId: `forger-${n++}` }))).toBe(202);
     }));
-    const r = await client.waitFor(runId, (x) => x?.status?.steps?.step?.state === 'waiting-decision', 20_000);
+    const r = await client.waitFor(runId, (x) => x?.status?.steps?.step?.state === 'waiting-decision' && x.status.steps.step.lastError !== undefined, 20_000);
     expect(r.status.steps.step).toMatchObject({ attempt: 1, lastError: expect.stringMatching(/^no result from the east worker within 6000 ms/) });
     const t = await trail.readRun(runId);
     expect(refused(t).length).toBeGreaterThan(0);

@@ -58,7 +58,7 @@ describe('verification with the command', () => {
 
   it('an estate that does not meet the post-condition: retried, then an operator decides', async () => {
     const id = await env.start('operator1', 'readiness', { fixture: 'verified', tag: 'wrong', expectFqdn: 'eepool1.contoso.com' });
-    const r = await env.waitFor(id, stepState('checked', 'waiting-decision'));
+    const r = await env.waitFor(id, (x) => stepState('checked', 'waiting-decision')(x) && x.status.steps.checked.lastError !== undefined);
     expect(r.status.steps.checked.attempt).toBe(2);
     expect(r.status.steps.checked.lastError).toMatch(/^verification failed: the pool is eepool2/);
     expect((await env.call('operator2', 'POST', `runs/${id}/steps/checked/decision`, { decision: 'abort', comment: 'wrong site' })).status).toBe(202);

@@ -77,7 +77,7 @@ describe('steps waiting for people', () => {
     const { env, teams, sender } = t;
     await env.sim.faults.add({ command: 'pool.fabricState', kind: 'fail', remaining: 2 });
     const id = await env.start('operator1', 'readiness', { fixture: 'faulty', tag: 'teams' });
-    const r = await env.waitFor(id, stepState('failing', 'waiting-decision'));
+    const r = await env.waitFor(id, (x) => stepState('failing', 'waiting-decision')(x) && x.status.steps.failing.lastError !== undefined);
     const n = { kind: 'decision-needed' as const, runId: id, runbook: 'readiness', runTitle: r.status.title, at: at(), stepId: 'failing', stepTitle: r.status.steps.failing.title, attempt: 2, error: r.status.steps.failing.lastError };
     await sender.send(n);
     await sender.send(n);
