@@ -74,7 +74,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
         options[kv.slice(0, i)] = value;
       }
       const r = await api(o, 'POST', 'runs', { runbook, options, mode: o.mode });
-      return { json: r, text: `${r.runId}\nstarted ${r.runbook} (${r.mode}) as ${r.requestedBy}; follow it with: lyncdr watch ${r.runId}\n` };
+      return { json: r, text: `${r.runId}\nstarted ${r.runbook} (${r.mode}) as ${shownAs(r.requestedBy, r.requestedByName)}; follow it with: lyncdr watch ${r.runId}\n` };
     })(o));
 
   common(run.command('status <run>').description('where a run stands, step by step'))
@@ -163,7 +163,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
   common(program.command('runs').description('list runs, newest first'))
     .action((o: Common) => act(async () => {
       const r = await api(o, 'GET', 'runs');
-      return { json: r, text: r.runs.map((x: any) => `${x.runId}  ${x.runbook ?? '?'}  ${x.mode ?? '?'}  ${phaseOf({ runtimeStatus: x.runtimeStatus, status: x.phase && { phase: x.phase } })}  ${x.requestedBy ?? ''}\n`).join('') || 'no runs\n' };
+      return { json: r, text: r.runs.map((x: any) => `${x.runId}  ${x.runbook ?? '?'}  ${x.mode ?? '?'}  ${phaseOf({ runtimeStatus: x.runtimeStatus, status: x.phase && { phase: x.phase } })}  ${x.requestedBy ? shownAs(x.requestedBy, x.requestedByName) : ''}\n`).join('') || 'no runs\n' };
     })(o));
 }
 
@@ -198,7 +198,7 @@ function formatRun(r: any): string {
   if (!s) return `${r.runId}: ${r.runtimeStatus}\n`;
   const paused = r.runtimeStatus === 'Suspended' ? `paused: nothing advances it until an operator runs lyncdr resume ${s.runId} --reason ...\n`
     : s.paused ? `paused by ${shownAs(s.paused.by, s.paused.byName)} at ${s.paused.at}: ${s.paused.reason}; no new step starts until an operator runs lyncdr resume ${s.runId} --reason ...\n` : '';
-  const head = `${s.runId}  ${s.runbook} (${s.mode})  ${phaseOf(r)}  requested by ${s.requestedBy}\nplan ${s.planHash ?? '-'}\n${paused}`;
+  const head = `${s.runId}  ${s.runbook} (${s.mode})  ${phaseOf(r)}  requested by ${shownAs(s.requestedBy, s.requestedByName)}\nplan ${s.planHash ?? '-'}\n${paused}`;
   const cancel = s.cancelRequested ? `cancel requested by ${shownAs(s.cancelRequested.by, s.cancelRequested.byName)} at ${s.cancelRequested.at}: ${s.cancelRequested.reason}\n` : '';
   const gates = Object.entries<any>(r.gates ?? {}).map(([id, g]) => `gate ${id}: ${g.status} (${shownAll(g.approvers, namesOfVotes(g.votes)).join(', ') || 'none'} of ${g.required}; phase ${g.phase}${g.deadline ? `, deadline ${g.deadline}` : ''})\n`).join('');
   const measures = [s.rto ? describeMeasure('RTO', s.rto) : '', s.rpo ? describeMeasure('RPO', s.rpo) : ''].filter(Boolean).map((l) => `${l}\n`).join('');

@@ -99,7 +99,7 @@ export const buildPlanActivity = df.app.activity(ACTIVITY.buildPlan, {
     }
     const s = appSettings();
     await appendAudit({ runId: input.runId, key: 'run:declared', kind: 'run-declared', actor: input.requestedBy, at: input.at,
-      data: { runbook: input.runbook, options: input.options, mode: input.mode, topology: s.topologyFile } });
+      data: { ...(input.requestedByName ? { actorName: input.requestedByName } : {}), runbook: input.runbook, options: input.options, mode: input.mode, topology: s.topologyFile } });
     let out: BuildPlanOutput;
     try {
       const topo = await loadTopologyFile(s.topologyFile);

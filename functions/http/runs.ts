@@ -30,12 +30,12 @@ const CancelBody = z.strictObject({ reason: z.string().trim().min(1).max(2000), 
 
 const send = (a: DecisionAnswer): HttpResponseInit => json(a.status, a.body);
 
-route('runs-start', ['POST'], 'runs', async (req, client, user) => {
+route('runs-start', ['POST'], 'runs', async (req, client, user, _context, name) => {
   const refused = refuseNonOperator(user, 'start a run');
   if (refused) return refused;
   const b = await body(req, StartBody);
   if (!b.ok) return b.res;
-  return send(await startRun(client, user, b.data));
+  return send(await startRun(client, user, b.data, name));
 });
 
 route('runs-list', ['GET'], 'runs', async (_req, client) => {
@@ -46,6 +46,7 @@ route('runs-list', ['GET'], 'runs', async (_req, client) => {
       runId: s.instanceId, runtimeStatus: s.runtimeStatus, createdTime: s.createdTime, lastUpdatedTime: s.lastUpdatedTime,
       runbook: c.success ? c.data.runbook : undefined, mode: c.success ? c.data.mode : undefined, phase: c.success ? c.data.phase : undefined,
       requestedBy: c.success ? c.data.requestedBy : undefined,
+      ...(c.success && c.data.requestedByName ? { requestedByName: c.data.requestedByName } : {}),
     };
   }).sort((a, b) => String(b.createdTime).localeCompare(String(a.createdTime)));
   return json(200, { runs });

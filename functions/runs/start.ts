@@ -37,7 +37,8 @@ export async function previewPlan(runbook: RunbookName, options: RunOptions): Pr
 }
 
 /** Starts a run as `user` (already checked to be an operator): 202 with its id, or 400 / 404 / 409. */
-export async function startRun(client: Client, user: string, req: StartRequest): Promise<DecisionAnswer> {
+/** `name`: the caller's UPN for display (nameBeside), sealed into the input beside `user`. */
+export async function startRun(client: Client, user: string, req: StartRequest, name?: string): Promise<DecisionAnswer> {
   let options = req.options;
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof options.fromRun === 'string') {
@@ -66,7 +67,7 @@ export async function startRun(client: Client, user: string, req: StartRequest):
   try { key = decisionKey(); } catch (err) { return refusal(503, `runs cannot be started: ${(err as Error).message}`); }
   const runId = newRunId();
   const input: RunInput = seal(key, { kind: 'run', runId, target: 'run' }, {
-    runId, runbook: req.runbook, options, mode: req.mode, requestedBy: user,
+    runId, runbook: req.runbook, options, mode: req.mode, requestedBy: user, ...(name ? { requestedByName: name } : {}),
     requestedAt: new Date().toISOString(), config: runConfigFrom(settings),
   });
   // The locks are reserved before the run exists: an overlapping start is refused here (409),
@@ -79,5 +80,5 @@ export async function startRun(client: Client, user: string, req: StartRequest):
     await reserved.release();
     throw err;
   }
-  return { status: 202, body: { runId, runbook: input.runbook, mode: input.mode, requestedBy: user, statusUrl: `/api/runs/${runId}` } };
+  return { status: 202, body: { runId, runbook: input.runbook, mode: input.mode, requestedBy: user, ...(name ? { requestedByName: name } : {}), statusUrl: `/api/runs/${runId}` } };
 }

@@ -50,6 +50,8 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
     if (checked.ok) {
       input.config = { ...checked.config, executorVersion: version };
       operators = checked.operators;
+      // The starter's name was sealed with the input: shown beside requestedBy now that the seal held.
+      if (input.requestedByName) status.requestedByName = input.requestedByName;
     } else {
       refused = checked.reason;
     }
@@ -64,7 +66,7 @@ export function* runPlan(context: OrchestrationContext): Generator<Task, RunRepo
   // the local host match a replayed action to history by name, not input: old runs replay.)
   const built = refused !== undefined ? { ok: false as const, error: refused } : (yield act.buildPlan({
     runId: input.runId, runbook: input.runbook, options: input.options, mode: input.mode, requestedBy: input.requestedBy,
-    at: startedAt, policies: Object.keys(input.config.approvalPolicies), ...(version >= 3 ? { writeSteps: true } : {}),
+    ...(status.requestedByName ? { requestedByName: status.requestedByName } : {}), at: startedAt, policies: Object.keys(input.config.approvalPolicies), ...(version >= 3 ? { writeSteps: true } : {}),
     ...(version < 5 ? { olderVersion: { version, input: context.df.getInput() } } : {}),
   })) as BuildPlanOutput;
   const run: RunState = {

@@ -30,6 +30,8 @@ export interface BuildPlanInput {
   options: RunOptions;
   mode: RunMode;
   requestedBy: string;
+  /** The starter's UPN, for run:declared's actorName: set only when the run checked its input's signature. */
+  requestedByName?: string;
   at: string;
   /** Policy names the run's configuration defines (a gate naming another one is refused here). */
   policies: string[];

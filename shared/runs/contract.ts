@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ApprovalPolicySchema, IdentitySchema, VOTE_CHANNELS } from '../approvals/schema.js';
 import { RunbookName } from '../plan/schema.js';
+import { NAME_MAX } from '../identity/display.js';
 import type { ChangeView } from './notifications.js';
 
 export const STATUS_CONTRACT_VERSION = 1;
@@ -54,6 +55,8 @@ export const RunInput = z.strictObject({
   options: RunOptions,
   mode: RunMode,
   requestedBy: IdentitySchema,
+  /** The starter's UPN for display beside requestedBy (shared/identity/display.ts); sealed with the rest, never compared. */
+  requestedByName: z.string().min(1).max(NAME_MAX).optional(),
   requestedAt: z.iso.datetime({ offset: true }),
   config: RunConfig,
   /** Executor version 5: the API's signature over the rest of the input (functions/runs/signing.ts). */
@@ -175,6 +178,8 @@ const RunHeader = {
   runbook: z.string(),
   mode: RunMode,
   requestedBy: z.string(),
+  /** Shown beside requestedBy, only when the run checked the API's signature over its input. */
+  requestedByName: z.string().optional(),
   phase: RunPhase,
   planHash: z.string().optional(),
   title: z.string().optional(),

@@ -48,6 +48,7 @@ export function summarize(status: RunStatus): RunSummary {
   const active = [...waiting, ...running];
   return {
     v: SUMMARY_CONTRACT_VERSION, runId: status.runId, runbook: status.runbook, mode: status.mode, requestedBy: status.requestedBy, phase: status.phase,
+    ...(status.requestedByName ? { requestedByName: status.requestedByName } : {}),
     ...(status.planHash !== undefined ? { planHash: status.planHash } : {}),
     ...(status.title !== undefined ? { title: cut(status.title, MAX_TITLE) } : {}),
     total: status.order.length, counts,
@@ -81,6 +82,7 @@ export function assembleRun(summary: RunSummary, rows: StepRow[], report?: Pick<
   for (const id of Object.keys(steps)) if (!order.includes(id)) order.push(id);
   return {
     v: STATUS_CONTRACT_VERSION, runId: summary.runId, runbook: summary.runbook, mode: summary.mode, requestedBy: summary.requestedBy, phase: summary.phase,
+    ...(summary.requestedByName ? { requestedByName: summary.requestedByName } : {}),
     ...(summary.planHash !== undefined ? { planHash: summary.planHash } : {}),
     ...(summary.title !== undefined ? { title: summary.title } : {}),
     steps, order,

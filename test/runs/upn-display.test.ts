@@ -5,7 +5,8 @@
 // `lyncdr status` show each object id with its UPN; a name changed on its way is a bad signature,
 // and a signed vote without a name (as the API raised them before) still counts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sign } from '../../functions/runs/signing.js';
+import { seal, sign } from '../../functions/runs/signing.js';
+import { appSettings, EXECUTOR_VERSION, runConfigFrom } from '../../shared/config/index.js';
 import { gateInstanceId } from '../../shared/runs/contract.js';
 import { lyncdr } from '../support/cli.js';
 import { entraPrincipal, startEasyAuthFront, type EasyAuthFront } from '../support/easy-auth-front.js';
@@ -120,6 +121,28 @@ describe('the object id decides, the UPN is shown beside it (issue 13 §4)', () 
     ]);
     const shown = await lyncdr(['status', id, '--url', front.url, '--token', 'token-c'], { PATH: process.env.PATH });
     expect(shown.stdout).toContain(`confirm by ${UPN} (${OPS})`);
+    // Who started it: the object id decides (the requester), the UPN sealed into the run's input
+    // with it is shown beside it, in the summary, the whole status, the trail and the CLI.
+    expect(done.status).toMatchObject({ requestedBy: OPS, requestedByName: UPN });
+    expect(done.summary).toMatchObject({ requestedBy: OPS, requestedByName: UPN });
+    expect(t.find((e) => e.key === 'run:declared')).toMatchObject({ actor: OPS, data: { actorName: UPN } });
+    expect(shown.stdout).toContain(`requested by ${UPN} (${OPS})`);
+    const listed = await lyncdr(['runs', '--url', front.url, '--token', 'token-c'], { PATH: process.env.PATH });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`${id} .*${UPN} \\(${OPS}\\)`));
+  }, 90_000);
+
+  it('the starter\'s name is sealed with the run\'s input: changed after the API sealed it, the run is refused and shows no name', async () => {
+    const runId = 'upn-renamed-starter-1';
+    const input = seal(DECISION_KEY, { kind: 'run', runId, target: 'run' }, {
+      runId, runbook: 'readiness', options: { fixture: 'quick-gate', tag: 'upn-renamed' }, mode: 'drill', requestedBy: OPS, requestedByName: UPN,
+      requestedAt: new Date().toISOString(), config: { ...runConfigFrom(appSettings({ ...process.env, ...env.values })), executorVersion: EXECUTOR_VERSION },
+    });
+    await durable.start('runPlan', { ...input, requestedByName: 'ceo@contoso.com' }, runId);
+    const s = await durable.waitFor(runId, undefined, 60_000);
+    expect(s.output).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/not started by the lyncdr API/) });
+    expect(s.customStatus.requestedBy).toBe(OPS);
+    expect(s.customStatus.requestedByName).toBeUndefined();
   }, 90_000);
 
   it('a vote whose name was changed after the API signed it is refused (bad signature); the signed one counts, and so does a signed vote without a name', async () => {

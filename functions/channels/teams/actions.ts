@@ -107,8 +107,8 @@ export async function runAction(d: ActionDeps, v: ActionValue, user: string, nam
         const fresh = whatIfCard({ plan: now.plan, options: v.data.options ?? {}, planHash: now.planHash, forecast: now.forecast, mode, askedBy: user });
         return { ...fresh, body: [{ type: 'TextBlock', wrap: true, weight: 'Bolder', color: 'Attention', text: `The plan changed since this what-if (was ${v.data.planHash}): nothing started. Check the new plan and Declare again.` }, ...(fresh.body as unknown[])] } as Card;
       }
-      const a = await startRun(d.client, user, { runbook: v.data.runbook, options: v.data.options ?? {}, mode });
-      return a.status === 202 ? messageCard('Run started', [`${String(a.body.runId)} (${v.data.runbook}, ${mode}) declared by ${user}.`, `Plan hash ${now.planHash}.`], 'good') : errorCard(reason(a));
+      const a = await startRun(d.client, user, { runbook: v.data.runbook, options: v.data.options ?? {}, mode }, name);
+      return a.status === 202 ? messageCard('Run started', [`${String(a.body.runId)} (${v.data.runbook}, ${mode}) declared by ${shownAs(user, name)}.`, `Plan hash ${now.planHash}.`], 'good') : errorCard(reason(a));
     }
   }
 }

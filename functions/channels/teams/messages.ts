@@ -10,6 +10,7 @@ import { findRun, runView, type Client } from '../../runs/read.js';
 import { previewPlan } from '../../runs/start.js';
 import { errorCard, messageCard, whatIfCard, type Card } from './cards.js';
 import { prefix } from '../../../shared/text/quote.js';
+import { shownAs } from '../../../shared/identity/display.js';
 
 export const HELP = [
   'failover site <site>: what-if of a site failover (Declare starts it)',
@@ -53,7 +54,7 @@ async function status(client: Client, id: string): Promise<Card> {
   const waiting = c.order.filter((s) => /^waiting-/.test(c.steps[s]?.state ?? '')).map((s) => `${s}: ${c.steps[s].state}`);
   const done = c.order.filter((s) => ['succeeded', 'skipped'].includes(c.steps[s]?.state ?? '')).length;
   return messageCard(`Run ${id}: ${c.phase}`, [
-    `${c.title ?? c.runbook} (${c.mode}), requested by ${c.requestedBy}`,
+    `${c.title ?? c.runbook} (${c.mode}), requested by ${shownAs(c.requestedBy, c.requestedByName)}`,
     `${done} of ${c.order.length} steps done${waiting.length ? `; waiting: ${waiting.join(', ')}` : ''}`,
     ...(c.planHash ? [`Plan hash ${c.planHash}`] : []),
     ...(c.error ? [`Error: ${c.error}`] : []),
