@@ -45,6 +45,10 @@ param teamsBot string = 'none'
 @description('SingleTenant: the client id of the bot\'s app registration.')
 param teamsAppId string = ''
 
+@description('Days each audit anchor stays immutable (WORM); SOC 2 and ISO 22301 evidence is usually kept for several years.')
+@minValue(1)
+param auditAnchorRetentionDays int = 2555
+
 var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = { 'azd-env-name': environmentName, app: 'lyncdr' }
 
@@ -65,7 +69,20 @@ module storage 'br/public:avm/res/storage/storage-account:0.14.3' = {
     allowBlobPublicAccess: false
     minimumTlsVersion: 'TLS1_2'
     networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
-    blobServices: { containers: [ { name: 'app-package' } ] }
+    blobServices: {
+      containers: [
+        { name: 'app-package' }
+        // The audit trail's anchors (shared/audit/anchor.ts): append blobs under a time-based
+        // retention policy with protected append writes, so the app can add an anchor line but
+        // nobody, the app included, can change or delete one until the period ends. Lock the
+        // policy (az storage container immutability-policy lock) once the period is agreed:
+        // unlocked, an account owner can still shorten or delete it.
+        {
+          name: 'lyncdr-audit-anchors'
+          immutabilityPolicyProperties: { immutabilityPeriodSinceCreationInDays: auditAnchorRetentionDays, allowProtectedAppendWrites: true }
+        }
+      ]
+    }
   }
 }
 

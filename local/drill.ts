@@ -79,7 +79,8 @@ async function main(): Promise<number> {
     console.log(`  simulated durations were scaled by ${factor}; wall time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const trail = createAuditTrail({ connectionString: stack.connectionString, tableName: process.env.LYNCDR_AUDIT_TABLE || 'LyncdrAudit' });
     const verify = await trail.verify(runId);
-    console.log(`  audit trail: ${verify.entries} entries, ${verify.ok ? 'intact (hash chain verified)' : `PROBLEMS: ${verify.problems.map((p) => p.message).join('; ')}`}\n`);
+    const anchored = verify.anchor?.ended === true;
+    console.log(`  audit trail: ${verify.entries} entries, ${verify.ok ? 'intact (hash chain verified)' : `PROBLEMS: ${verify.problems.map((p) => p.message).join('; ')}`}; ${anchored ? `anchored outside the table up to its end (entry ${verify.anchor!.last!.seq})` : 'NO ANCHOR of the run\'s end'}\n`);
     let channelsOk = true;
     if (o.channel === 'email') {
       // Every vote, confirmation and decision of the run says it came by e-mail.
@@ -88,7 +89,7 @@ async function main(): Promise<number> {
       channelsOk = acts.length > 0 && other.length === 0;
       console.log(`  channel: ${acts.length} votes, confirmations and decisions, ${other.length ? `NOT ALL by e-mail (${other.map((e) => e.key).join(', ')})` : 'every one by e-mail'}\n`);
     }
-    code = report.outcome === 'succeeded' && verify.ok && channelsOk ? 0 : 1;
+    code = report.outcome === 'succeeded' && verify.ok && anchored && channelsOk ? 0 : 1;
   } finally {
     if (o.keep) {
       log(`the stack keeps running at ${stack.url} (npx lyncdr runs --as ${o.operator}); Ctrl-C stops it`);

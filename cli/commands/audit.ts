@@ -72,12 +72,22 @@ const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 
 export function formatReport(r: VerifyReport): string {
   const head = r.head ? `head records ${r.head.count} entries (${r.head.alg}), last hash ${r.head.lastHash.slice(0, 16)}…` : 'no head row';
-  if (r.ok) return `run ${clean(r.runId)}: INTACT: ${r.entries} entries, ${head}\n`;
+  const anchor = anchorText(r);
+  if (r.ok) return `run ${clean(r.runId)}: INTACT: ${r.entries} entries, ${head}\n${anchor}`;
   const lines = r.problems.map((p) => {
     const where = p.seq !== undefined ? `seq ${p.seq}` : clean(p.rowKey ?? '-');
     return `  ${where.padEnd(12)} ${p.type.padEnd(10)} ${clean(p.message)}`;
   });
-  return `run ${clean(r.runId)}: TAMPERED: ${r.problems.length} problem(s) in ${r.entries} entries, ${head}\n${lines.join('\n')}\n`;
+  return `run ${clean(r.runId)}: TAMPERED: ${r.problems.length} problem(s) in ${r.entries} entries, ${head}\n${lines.join('\n')}\n${anchor}`;
+}
+
+/** What the anchor outside the table vouches for, or that there is none to compare with. */
+function anchorText(r: VerifyReport): string {
+  if (r.anchor === undefined) return '';
+  if (r.anchor === null) return '  anchor: none (the run was written before anchors, or its anchor is gone): only the chain was checked\n';
+  const last = r.anchor.last;
+  const to = last ? `, up to entry ${last.seq} (${clean(last.kind)}, ${clean(last.at)})` : '';
+  return `  anchor: ${r.anchor.lines} line(s)${to}${r.anchor.ended ? '; the run ended there' : '; the run had not ended when it was last anchored'}\n`;
 }
 
 export function formatEntries(run: string, entries: AuditEntry[]): string {

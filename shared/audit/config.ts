@@ -15,6 +15,8 @@ export const AuditConfigSchema = z.strictObject({
   hmacKey: z.string().min(32, 'the audit HMAC key must be at least 32 characters').optional(),
   /** Blob container for entries too large for a Table entity (shared/audit/payloads.ts). */
   containerName: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, 'container name: 3-63 lowercase letters, digits and single hyphens').optional(),
+  /** Blob container of the runs' anchors (shared/audit/anchor.ts): immutable, append-only, in Azure. */
+  anchorContainer: z.string().regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, 'anchor container name: 3-63 lowercase letters, digits and single hyphens').optional(),
 });
 export type AuditConfig = z.output<typeof AuditConfigSchema>;
 export type AuditConfigInput = z.input<typeof AuditConfigSchema>;
@@ -28,12 +30,13 @@ export function auditConnectionString(env: NodeJS.ProcessEnv = process.env): str
   return storageConnectionString(env);
 }
 
-/** Audit settings from the environment: LYNCDR_AUDIT_TABLE, LYNCDR_AUDIT_HMAC_KEY, LYNCDR_AUDIT_CONTAINER, AzureWebJobsStorage. */
+/** Audit settings from the environment: LYNCDR_AUDIT_TABLE, LYNCDR_AUDIT_HMAC_KEY, LYNCDR_AUDIT_CONTAINER, LYNCDR_AUDIT_ANCHOR_CONTAINER, AzureWebJobsStorage. */
 export function auditConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AuditConfig {
   return AuditConfigSchema.parse({
     connectionString: auditConnectionString(env),
     tableName: env.LYNCDR_AUDIT_TABLE || undefined,
     hmacKey: env.LYNCDR_AUDIT_HMAC_KEY || undefined,
     containerName: env.LYNCDR_AUDIT_CONTAINER || undefined,
+    anchorContainer: env.LYNCDR_AUDIT_ANCHOR_CONTAINER || undefined,
   });
 }

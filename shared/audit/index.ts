@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './schema.js';
 export * from './store.js';
 export * from './verify.js';
+export * from './anchor.js';

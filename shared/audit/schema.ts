@@ -2,6 +2,7 @@
 // orchestrator gave them); stored rows are parsed again on read because the table is exactly the
 // thing a tamperer would edit.
 import { z } from 'zod';
+import type { AnchorSummary } from './anchor.js';
 
 export const AUDIT_KINDS = [
   'run-declared',
@@ -111,4 +112,6 @@ export interface VerifyReport {
   /** What the head row claims: entry count and last hash (null when the head is missing). */
   head: { count: number; lastHash: string; alg: ChainAlg } | null;
   problems: AuditProblem[];
+  /** The run's anchor outside the table (shared/audit/anchor.ts); null when it has none. */
+  anchor?: AnchorSummary | null;
 }

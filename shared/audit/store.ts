@@ -21,6 +21,7 @@ import {
 } from './schema.js';
 import { verifyRows, type RawRow } from './verify.js';
 import { AuditPayloads, payloadOf, type PayloadRef } from './payloads.js';
+import { AuditAnchors } from './anchor.js';
 import type { JsonValue } from './canonical.js';
 import { z } from 'zod';
 
@@ -53,6 +54,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const hasher = chainHasher(config.hmacKey);
   const heads = new HeadCache();
   const payloads = new AuditPayloads(config.connectionString, config.containerName);
+  const anchors = new AuditAnchors(config.connectionString, config.tableName, config.hmacKey, config.anchorContainer);
   const table = tableOnFirstUse(client);
 
   async function readRun(runId: string): Promise<AuditEntry[]> {
@@ -86,21 +88,31 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       await table();
       // Too large for a Table entity: the entry keeps a reference, the blob the data.
       data = await payloads.offload(run, k, data);
-      return appendWithRetry(client, hasher, maxAttempts, heads, { ...parsed.data, data, runId: run, key: k });
+      const entry = await appendWithRetry(client, hasher, maxAttempts, heads, { ...parsed.data, data, runId: run, key: k });
+      // After the commit, so the anchor never names an entry the table lacks; a failure here fails
+      // the append, and its retry (the activity's) finds the entry and anchors it then.
+      await anchors.record(entry);
+      return entry;
     },
     async verify(runId) {
       const run = parseOr(RunIdSchema, runId, 'run id');
-      const rows = await partition(client, table, run);
-      if (rows.length === 0) throw new AuditRunNotFoundError(run, config.tableName);
+      const [rows, anchorText] = await Promise.all([partition(client, table, run), anchors.read(run)]);
+      if (rows.length === 0 && anchorText === undefined) throw new AuditRunNotFoundError(run, config.tableName);
       const report = verifyRows(run, rows, hasher);
+      const byPos = new Map<number, AuditEntry>();
       // The chain commits to an offloaded payload through its SHA-256: check each blob too.
       for (const row of rows.filter((r) => isEntryRowKey(r.rowKey))) {
         const d = decodeEntry(row);
+        if (d.ok) byPos.set(Number(row.rowKey), d.entry);
         const ref = d.ok ? payloadOf(d.entry.data) : undefined;
         if (!d.ok || !ref) continue;
         const loaded = await payloads.load(ref);
         if (!loaded.ok) report.problems.push({ type: 'altered', seq: d.entry.seq, rowKey: row.rowKey, message: `entry ${d.entry.seq} (${d.entry.key}): ${loaded.error}` });
       }
+      // The anchor, written outside the partition, against what the partition holds now.
+      const anchored = anchors.check(anchorText, byPos, report.head?.count ?? null, new Set(report.problems.flatMap((p) => (p.seq === undefined ? [] : [p.seq]))));
+      report.problems.push(...anchored.problems);
+      report.anchor = anchored.anchor;
       report.ok = report.problems.length === 0;
       return report;
     },

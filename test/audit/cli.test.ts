@@ -47,6 +47,18 @@ describe('lyncdr audit', () => {
     expect((await run(['audit', 'verify', 'run-ok', '--table', 'no-such!'], env)).err).toMatch(/table name/);
   });
 
+  it('verify: a finished run whose partition was deleted is TAMPERED (exit 1), not unknown, and the anchor is shown', async () => {
+    await seedRun(trail, 'run-gone', 20);
+    const intact = await run(['audit', 'verify', 'run-gone'], env);
+    expect(intact.code).toBe(0);
+    expect(intact.out).toMatch(/\n {2}anchor: 3 line\(s\), up to entry 20 \(run-completed, 2025-03-01T03:01:00.000Z\); the run ended there\n$/);
+    for await (const r of rawTable(trail).listEntities({ queryOptions: { filter: "PartitionKey eq 'run-gone'" } })) await rawTable(trail).deleteEntity('run-gone', r.rowKey!);
+    const gone = await run(['audit', 'verify', 'run-gone'], env);
+    expect(gone.code).toBe(1);
+    expect(gone.out).toMatch(/TAMPERED: 1 problem\(s\) in 0 entries, no head row/);
+    expect(gone.out).toMatch(/deleted +the run's whole trail is gone from the table: its anchor records 20 entries/);
+  });
+
   it('show: a readable listing, and --json the JSON-lines export', async () => {
     await seedRun(trail, 'run-show', 4);
     const human = await run(['audit', 'show', 'run-show'], env);

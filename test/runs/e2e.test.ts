@@ -27,7 +27,10 @@ describe('runs end to end (real app, Azurite, in-process workers on the simulato
     const entries = await env.trail.readRun(id);
     const kinds = entries.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['run-declared', 'plan', 'approval-requested', 'vote', 'gate-decided', 'step-dispatched', 'step-result', 'rto-rpo', 'run-completed']));
-    expect((await env.trail.verify(id)).ok).toBe(true);
+    // The host anchored the run outside its partition: at its declaration, its gate's decision and its end.
+    const end = entries.find((e) => e.kind === 'run-completed')!;
+    expect(await env.trail.verify(id)).toMatchObject({ ok: true, anchor: { ended: true, last: { seq: end.seq, kind: 'run-completed' } } });
+    expect(end.seq).toBe(entries.length);
   }, 90_000);
 });
 
