@@ -88,7 +88,10 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
   if (/\bRESTORE LOG\b/i.test(text)) {
     const p = String(param(spec, 'path'));
     if (!isSecondary) throw new PreconditionError(`Msg 4306: The preceding restore operation did not specify WITH NORECOVERY: mgc on ${host.server} is not restoring. RESTORE LOG is terminating abnormally.`, 'InvalidOperation', 4306);
-    if (sql.secondary.recovered || sql.secondary.mgc === 'ONLINE') {
+    if (sql.secondary.recovered) {
+      throw new PreconditionError('Msg 4306: The preceding restore operation did not specify WITH NORECOVERY or WITH STANDBY. Restart the restore sequence, specifying WITH NORECOVERY or WITH STANDBY for all but the final step. RESTORE LOG is terminating abnormally.', 'InvalidOperation', 4306);
+    }
+    if (sql.secondary.mgc === 'ONLINE') {
       throw new PreconditionError('Msg 3117: The log or differential backup cannot be restored because no files are ready to rollforward. RESTORE LOG is terminating abnormally.', 'InvalidOperation', 3117);
     }
     const f = logFileAt(sql, host, p);
@@ -102,6 +105,12 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
     }
     sql.secondary.lastRestoredSeq = f.seq;
     sql.secondary.lastRestore = { file: p, type: 'L', at: now.toISOString(), firstLsn: lsn(f.seq), lastLsn: lsn(f.seq + 1) };
+    // SQL Server's default is WITH RECOVERY: a RESTORE LOG that names neither NORECOVERY nor
+    // STANDBY brings the database online, and no later log backup can be applied.
+    if (!/\b(NORECOVERY|STANDBY)\b/i.test(text)) {
+      sql.secondary.mgc = 'ONLINE';
+      sql.secondary.recovered = true;
+    }
     return { output: noRows(), durationMs: 30 * S };
   }
   if (/\bRESTORE DATABASE\b/i.test(text) && /\bFROM DISK\b/i.test(text)) {
