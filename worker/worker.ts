@@ -9,6 +9,7 @@ import type { WorkerExecutor } from './execution.js';
 import type { ExecutionResult } from './executors/types.js';
 import type { FileJournal } from './journal.js';
 import { RecordedLists } from './recorded-lists.js';
+import { LOG_TAIL_COMMANDS, runLogTail } from './log-tail.js';
 import { usersMoveRecorded } from '../shared/commands/users.js';
 import type { ReceivedCommand, WorkerTransport } from '../shared/transport/types.js';
 import { boundedOutput, fitToMessage, MAX_OUTPUT_BYTES, MAX_VERIFICATION_BYTES } from './message-size.js';
@@ -314,9 +315,11 @@ export class HybridWorker {
       });
     };
     try {
-      const outcome = await this.o.executor.execute(cmd.invocation, {
-        commandId: cmd.commandId, timeoutMs: cmd.timeoutMs, whatIf: cmd.mode === 'whatif', signal: controller.signal,
-      });
+      const ctx = { commandId: cmd.commandId, timeoutMs: cmd.timeoutMs, whatIf: cmd.mode === 'whatif', signal: controller.signal };
+      // The log tail runs as several catalog commands on this executor, from the list this worker kept.
+      const outcome = LOG_TAIL_COMMANDS.has(cmd.invocation.name)
+        ? await runLogTail(this.o.executor, cmd.invocation, ctx, async (key) => (await this.recorded.slice(cmd.runId, key, 0, 1_000))?.items)
+        : await this.o.executor.execute(cmd.invocation, ctx);
       if (shutdown.aborted) {
         // Stopped by shutdown: whether it took effect is not known here; the journal's 'started'
         // makes the next delivery answer outcome-unknown.

@@ -3,7 +3,7 @@
 // the log-shipping monitor is read before sp_delete_log_shipping_secondary_database (which
 // deletes that history), log backups are restored one at a time in sequence, and the pool
 // state changes only after the database has been recovered.
-import type { Topology } from '../../shared/topology/schema.js';
+import type { PchatSql, Topology } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
 import { PCHAT_USERS_PER_ACTIVE_SERVER, PCHAT_MAX_ACTIVE_SERVERS } from '../../shared/topology/rules.js';
 import { cmd, expectEq, manual, verifyOutput, verifyWith, DURATION, PlanBuildError } from './steps.js';
@@ -25,6 +25,16 @@ export interface PchatFailover {
   afterGate: (gateId: string, waitFor: string[]) => { steps: PlanStep[]; ends: string[] };
   lock: string;
   newActiveServers: string[];
+}
+
+/**
+ * The share a file step of the failover can use: backupShare unless its file server is in the
+ * failed site (then the secondary's own share, if the topology names one). A DFS share
+ * (no backupShareSite) is reachable from every site.
+ */
+export function survivingShare(sql: PchatSql, failedSite: string): string | undefined {
+  if (sql.backupShareSite !== failedSite) return sql.backupShare;
+  return sql.secondaryShare;
 }
 
 export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFailover {
@@ -64,14 +74,18 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     });
     steps.push(removeLs);
     let last = removeLs.id;
+    // The log backups are in the secondary's copy folder, and on the share only while it is reachable.
+    const shareReachable = sql.backupShareSite !== input.failedSite;
     if (input.logBackups?.length) {
       const files = input.logBackups;
-      const copy = cmd('pchat-copy-log-backups', 'file.copyLogBackups', { backupShare: sql.backupShare, copyFolder: sql.copyFolder, files }, {
-        title: `Copy ${files.length} log backup(s) not yet copied from ${sql.backupShare} to ${sql.copyFolder}`, site: sqlSite, dependsOn: [last], source: `${src} step 2.2`,
-        estimatedMs: 10 * DURATION.S + files.length * 5 * DURATION.S,
-      });
-      steps.push(copy);
-      last = copy.id;
+      if (shareReachable) {
+          const copy = cmd('pchat-copy-log-backups', 'file.copyLogBackups', { backupShare: sql.backupShare, copyFolder: sql.copyFolder, files }, {
+          title: `Copy ${files.length} log backup(s) not yet copied from ${sql.backupShare} to ${sql.copyFolder}`, site: sqlSite, dependsOn: [last], source: `${src} step 2.2`,
+          estimatedMs: 10 * DURATION.S + files.length * 5 * DURATION.S,
+        });
+        steps.push(copy);
+        last = copy.id;
+      }
       files.forEach((file, i) => {
         const r = cmd(`pchat-restore-log-${i + 1}`, 'sql.restoreLog', { ...server, database: 'mgc', folder: sql.copyFolder, file }, {
           title: `Apply log backup ${i + 1} of ${files.length} (${file}) WITH NORECOVERY`, site: sqlSite, dependsOn: [last], source: `${src} step 2.3`,
@@ -83,12 +97,13 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     } else {
       // Which files are unapplied is known only once the monitor has been read; without them the
       // operator applies them (or the run is re-planned with logBackups from pchat.logShippingMonitor).
-      const list = cmd('pchat-list-log-backups', 'file.listLogBackups', { folder: sql.backupShare, database: 'mgc' }, {
-        title: `List mgc's log backups on ${sql.backupShare}`, site: sqlSite, dependsOn: [last], source: `${src} step 2.2`, records: 'pchat.logBackupsOnShare',
+      const listed = shareReachable ? sql.backupShare : sql.copyFolder;
+      const list = cmd('pchat-list-log-backups', 'file.listLogBackups', { folder: listed, database: 'mgc' }, {
+        title: `List mgc's log backups on ${listed}${shareReachable ? '' : ` (${sql.backupShare} is in the failed site)`}`, site: sqlSite, dependsOn: [last], source: `${src} step 2.2`, records: 'pchat.logBackupsOnShare',
       });
       const apply = manual('pchat-apply-log-backups', {
         title: 'Copy and apply the unapplied log backups in sequence WITH NORECOVERY',
-        instructions: `Take the files in pchat.logBackupsOnShare that come after last_restored_file in pchat.logShippingMonitor. Copy those not yet in ${sql.copyFolder} from ${sql.backupShare}, then on ${sql.secondary.serverFqdn}${sql.secondary.instance ? `\\${sql.secondary.instance}` : ''} run, oldest first, for each: RESTORE LOG [mgc] FROM DISK = N'${sql.copyFolder}\\<file>' WITH NORECOVERY; Stop at the first error (Msg 4305: a file is missing from the chain). Or re-plan with --option logBackups=<file,file,...> to have lyncdr do it.`,
+        instructions: `Take the files in pchat.logBackupsOnShare that come after last_restored_file in pchat.logShippingMonitor. ${shareReachable ? `Copy those not yet in ${sql.copyFolder} from ${sql.backupShare}, then on` : `${sql.backupShare} is in the failed site: only those in ${sql.copyFolder} can be applied. On`} ${sql.secondary.serverFqdn}${sql.secondary.instance ? `\\${sql.secondary.instance}` : ''} run, oldest first, for each: RESTORE LOG [mgc] FROM DISK = N'${sql.copyFolder}\\<file>' WITH NORECOVERY; Stop at the first error (Msg 4305: a file is missing from the chain). Or re-plan with --option logBackups=<file,file,...> to have lyncdr do it.`,
         site: sqlSite, dependsOn: [list.id], source: `${src} steps 2.2-2.3`,
         // Recovery cannot be undone: the newest log backup listed must be the last one restored.
         verification: verifyWith('the newest log backup on the share is the last one restored into mgc', 'sql.lastRestoredBackup', { ...server, database: 'mgc' }, [{
@@ -131,7 +146,10 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     if (input.installMirror) {
       const m = sql.backupMirror;
       if (!m) throw new PlanBuildError('installMirror: the topology has no persistentChat.sql.backupMirror to mirror the new primary to');
-      const mirror = cmd('pchat-install-mirror', 'pchat.installMirror', { ...server, databaseType: 'PersistentChat', fileShare: sql.backupShare }, {
+      // Install-CsMirrorDatabase backs mgc up to -FileShare: a share of the lost site is unreachable.
+      const fileShare = survivingShare(sql, input.failedSite);
+      if (!fileShare) throw new PlanBuildError(`installMirror: the backup share ${sql.backupShare} is in the failed site ${input.failedSite}; name a share in ${sqlSite} as persistentChat.sql.secondaryShare for Install-CsMirrorDatabase -FileShare`);
+      const mirror = cmd('pchat-install-mirror', 'pchat.installMirror', { ...server, databaseType: 'PersistentChat', fileShare }, {
         title: `Mirror the new primary mgc to ${m.serverFqdn} (optional, recommended)`, site: sqlSite, dependsOn: [add.id], source: `${src} step 5`,
       });
       steps.push(mirror);

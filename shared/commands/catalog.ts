@@ -8,6 +8,7 @@ import * as legacy from './legacy.js';
 import * as dns from './dns.js';
 import * as sql from './sql.js';
 import * as file from './file.js';
+import * as logTail from './log-tail.js';
 
 const definitions = [
   ...Object.values(pool),
@@ -18,6 +19,7 @@ const definitions = [
   ...Object.values(dns),
   ...Object.values(sql),
   ...Object.values(file),
+  ...Object.values(logTail),
 ];
 
 type Definitions = (typeof definitions)[number];
@@ -42,5 +44,5 @@ export function getCommand(name: string): CommandDefinition | undefined {
 }
 
 /** Typed handle for plan builders: `commands.poolFailover.params` etc. */
-export const commands = { ...pool, ...pchat, ...edge, ...users, ...legacy, ...dns, ...sql, ...file };
+export const commands = { ...pool, ...pchat, ...edge, ...users, ...legacy, ...dns, ...sql, ...file, ...logTail };
 export type ParamsOf<C extends CommandDefinition> = C extends CommandDefinition<infer S> ? z.input<S> : never;

@@ -41,6 +41,13 @@ export const PchatSql = z.strictObject({
   databases: z.array(z.enum(PCHAT_DATABASES)).default(['mgc', 'mgccomp']),
   logShippedDatabases: z.array(z.enum(PCHAT_DATABASES)).default(['mgc']),
   backupShare: uncPath,
+  /**
+   * The site of the file server behind backupShare. Omit it for a DFS namespace every site
+   * reaches; when set, a loss of that site takes the share (and the log backups not yet copied) with it.
+   */
+  backupShareSite: siteName.optional(),
+  /** A share in the secondary's site: Install-CsMirrorDatabase's -FileShare once the secondary is the primary and backupShare is in the lost site. */
+  secondaryShare: uncPath.optional(),
   copyFolder: windowsPath,
 });
 
@@ -97,4 +104,5 @@ export type Topology = z.infer<typeof Topology>;
 export type TopologyInput = z.input<typeof Topology>;
 export type FrontEndPool = z.infer<typeof FrontEndPool>;
 export type PersistentChat = z.infer<typeof PersistentChat>;
+export type PchatSql = z.infer<typeof PchatSql>;
 export type DnsRecord = z.infer<typeof DnsRecord>;

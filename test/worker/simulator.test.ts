@@ -3,6 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Simulator } from '../../worker/simulator/simulator.js';
+import { applySpec } from '../../worker/simulator/estate.js';
+import { sqlRestoreLog } from '../../shared/commands/sql.js';
+import { catalog } from '../../shared/commands/catalog.js';
+import type { SqlSpec } from '../../shared/commands/spec.js';
 import type { ExecutionResult } from '../../worker/executors/types.js';
 import { loadTopologyFile, parseTopology, type Topology } from '../../shared/topology/index.js';
 
@@ -106,8 +110,31 @@ describe('simulated estate: preconditions', () => {
     const last = await run(s, 'sql.lastRestoredBackup', { sqlServerFqdn: SEC, ...INST });
     expect(last.output).toMatchObject({ recordsets: [[{ restore_type: 'L', physical_device_name: `${COPY}\\${trn[7]}` }]] });
     expect((await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC, ...INST })).status).toBe('succeeded');
-    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: trn[7] }), /Msg 3117/);
+    expectFailed(await run(s, 'sql.restoreLog', { sqlServerFqdn: SEC, ...INST, folder: COPY, file: trn[7] }), /Msg 4306/);
     expectFailed(await run(s, 'sql.recoverDatabase', { sqlServerFqdn: SEC, ...INST }), /already online/);
+  });
+
+  it("RESTORE LOG without NORECOVERY takes SQL Server's default, WITH RECOVERY: the next log cannot be applied", async () => {
+    const { sim: s } = sim();
+    const st = await s.state();
+    const trn = st.pchatSql!.backupShare.files.map((f) => f.name);
+    const now = new Date();
+    applySpec(st, { kind: 'file', operation: 'copy', sourceFolder: SHARE, destinationFolder: COPY, files: [trn[6], trn[7]], overwrite: true }, now);
+    const restore = (file: string) => sqlRestoreLog.build(sqlRestoreLog.params.parse({ sqlServerFqdn: SEC, ...INST, folder: COPY, file })) as SqlSpec;
+    const bare = (file: string) => ({ ...restore(file), statement: restore(file).statement.replace(/ WITH NORECOVERY/, '') });
+    applySpec(st, bare(trn[5]), now);
+    expect(st.pchatSql!.secondary).toMatchObject({ mgc: 'ONLINE', recovered: true, lastRestoredSeq: 6 });
+    expect(() => applySpec(st, restore(trn[6]), now)).toThrow(/Msg 4306: The preceding restore operation did not specify WITH NORECOVERY/);
+    // WITH STANDBY also leaves the chain open (read-only between restores).
+    const fresh = await sim().sim.state();
+    applySpec(fresh, { ...restore(trn[5]), statement: restore(trn[5]).statement.replace('NORECOVERY', "STANDBY = N'D:\\undo.tuf'") }, now);
+    expect(fresh.pchatSql!.secondary.recovered).toBe(false);
+  });
+
+  it('every RESTORE LOG the catalog renders says WITH NORECOVERY (SQL would otherwise recover the database)', () => {
+    const logRestores = Object.values(catalog).filter((c) => c.kind === 'sql').map((c) => c.build(c.params.parse(c.example)) as SqlSpec).filter((spec) => /\bRESTORE LOG\b/i.test(spec.statement));
+    expect(logRestores.length).toBeGreaterThan(0);
+    for (const spec of logRestores) expect(spec.statement).toMatch(/\bWITH NORECOVERY\b/);
   });
 
   it('the log-shipping monitor gives the pChat RPO; sp_delete_log_shipping_secondary_database erases it', async () => {

@@ -15,7 +15,7 @@ import { logBackupName, logShippingChain, type EstateState } from './state.js';
 import { dnsCmdlet } from './estate/dns.js';
 import { runExe, runFile } from './estate/files.js';
 import { lyncCmdlets } from './estate/lync-cmdlets.js';
-import { lastBackupSync, needPchat, PreconditionError, S, sqlHost, switchArg, type Applied, type PsHandler } from './estate/model.js';
+import { argument, lastBackupSync, needPchat, PreconditionError, requireShareReachable, S, sqlHost, switchArg, type Applied, type PsHandler } from './estate/model.js';
 import { pchatCmdlets } from './estate/pchat-cmdlets.js';
 import { runSql } from './estate/sql.js';
 import { userCmdlets } from './estate/users.js';
@@ -36,6 +36,9 @@ function runPowerShell(s: EstateState, spec: PowerShellSpec, now: Date): Applied
 function applyPs(s: EstateState, spec: PowerShellSpec, now: Date): Applied {
   if (/DnsServerResourceRecord/i.test(spec.cmdlet)) return dnsCmdlet(s, spec);
   requireCmdletInVersion(s.product, spec.cmdlet);
+  // Install-CsMirrorDatabase -FileShare (and any cmdlet given a share): a lost site's share is unreachable.
+  const share = argument(spec, 'FileShare');
+  if (share?.kind === 'value' && typeof share.value === 'string') requireShareReachable(s, share.value);
   const h = cmdlets[spec.cmdlet.toLowerCase()];
   if (!h) throw new PreconditionError(`The simulated estate does not implement ${spec.cmdlet}.`, 'NotImplemented');
   return h(s, spec, now);

@@ -10,7 +10,7 @@ import type { Topology } from '../../shared/topology/schema.js';
 import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, refuseInLostSite, setDown, type Applied } from './estate.js';
 import { FaultStore, type Fault } from './faults.js';
 import { snapshotOf, type EstateSnapshot } from './snapshot.js';
-import { estateFromTopology, StateStore, type EstateState } from './state.js';
+import { estateFromTopology, shareRoot, StateStore, type EstateState } from './state.js';
 import { loadSimulatorTopology, topologyFile } from './topology.js';
 
 export interface SimulatorOptions {
@@ -131,9 +131,14 @@ export class Simulator implements WorkerExecutor {
    * the same commands a run would send (so the estate checks them the same way).
    */
   async applyLogBackups(): Promise<string> {
-    const sql = (await this.state()).pchatSql;
+    const s = await this.state();
+    const sql = s.pchatSql;
     if (!sql) throw new PreconditionError('This estate has no Persistent Chat SQL.');
-    const files = sql.backupShare.files.filter((f) => f.seq > sql.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
+    // The share of a lost site is out of reach: then only the copy folder's files can be applied.
+    const shareSite = s.shareSites[shareRoot(sql.backupShare.path)];
+    const onShare = shareSite && !s.sites[shareSite]?.up ? [] : sql.backupShare.files;
+    const toCopy = onShare.filter((f) => f.seq > sql.secondary.lastRestoredSeq && !sql.copyFolder.files.some((c) => c.name === f.name)).map((f) => f.name);
+    const files = [...sql.copyFolder.files, ...onShare.filter((f) => toCopy.includes(f.name))].filter((f) => f.seq > sql.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
     if (!files.length) return `no log backup of mgc is left to apply on ${sql.secondary.server}`;
     const secondary = { sqlServerFqdn: sql.secondary.server, sqlInstanceName: sql.secondary.instance };
     const by = `lab-manual-${Date.now().toString(36)}`;
@@ -141,7 +146,7 @@ export class Simulator implements WorkerExecutor {
     // the workers' commands are theirs, not the DBA's.
     const byHand = new Simulator({ dir: this.dir, timeFactor: 0, faults: false, ...(this.topology ? { topology: this.topology } : {}) });
     const steps: Array<[string, Record<string, unknown>]> = [
-      ['file.copyLogBackups', { backupShare: sql.backupShare.path, copyFolder: sql.copyFolder.path, files }],
+      ...(toCopy.length ? [['file.copyLogBackups', { backupShare: sql.backupShare.path, copyFolder: sql.copyFolder.path, files: toCopy }] as [string, Record<string, unknown>]] : []),
       ...files.map((file): [string, Record<string, unknown>] => ['sql.restoreLog', { ...secondary, folder: sql.copyFolder.path, file }]),
     ];
     for (const [i, [name, params]] of steps.entries()) {

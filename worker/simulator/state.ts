@@ -107,6 +107,8 @@ export const EstateState = z.object({
   pchat: PchatState.optional(),
   pchatSql: PchatSqlState.optional(),
   dns: z.record(z.string(), DnsRecordState),
+  /** UNC shares that live in one site (\\server\share, lower case): unreachable while it is down. Others (DFS) are reachable from every site. */
+  shareSites: z.record(z.string(), Site).default({}),
   /** Export files written by the estate (user data, RGS, pChat, contact lists), by lower-case path. */
   exports: z.record(z.string(), z.object({
     path: z.string(), kind: z.string(), source: z.string(), at: z.string(),
@@ -127,6 +129,8 @@ export const EstateState = z.object({
 export type EstateState = z.infer<typeof EstateState>;
 
 export const siteKey = (name: string): string => name.toLowerCase();
+/** \\fs-east.contoso.com\pchat-logship\x.trn -> \\fs-east.contoso.com\pchat-logship: the share a UNC path is on, lower case. */
+export const shareRoot = (unc: string): string => unc.toLowerCase().split('\\').slice(0, 4).join('\\');
 
 /** The LSN a log backup of sequence `seq` starts at (it ends where seq + 1 starts). */
 export const lsn = (seq: number): string => `${seq}00000000100001`;
@@ -207,10 +211,13 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
     cms: { pool: cmsPool.fqdn, sqlServer: cmsPool.backEnd.serverFqdn, ...(cmsPool.backEnd.instance ? { sqlInstance: cmsPool.backEnd.instance } : {}) },
     edges,
     dns,
+    shareSites: {},
     exports: {},
     executions: [],
   };
   const pc = t.persistentChat;
+  if (pc?.sql.backupShareSite) state.shareSites[shareRoot(pc.sql.backupShare)] = siteKey(pc.sql.backupShareSite);
+  if (pc?.sql.secondaryShare) state.shareSites[shareRoot(pc.sql.secondaryShare)] = siteKey(pc.sql.secondary.site);
   if (pc) {
     state.pchat = {
       poolFqdn: pc.poolFqdn,

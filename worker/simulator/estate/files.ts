@@ -2,7 +2,7 @@
 import { dbImpExpUserCount } from '../../../shared/commands/dbimpexp-output.js';
 import type { ExeSpec, FileSpec } from '../../../shared/commands/spec.js';
 import type { EstateState, LogBackupFile } from '../state.js';
-import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, S, sameText, siteUp, type Applied } from './model.js';
+import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, requireShareReachable, S, sameText, siteUp, type Applied } from './model.js';
 import { originalPool, usersOn } from './users.js';
 
 export function runFile(s: EstateState, spec: FileSpec): Applied {
@@ -15,6 +15,7 @@ export function runFile(s: EstateState, spec: FileSpec): Applied {
     const f = folders[normPath(p)];
     if (!f) throw new PreconditionError(`Cannot find path '${p}' because it does not exist.`, 'ObjectNotFound');
     if (f.site && !siteUp(s, f.site)) throw new PreconditionError(`The network path '${p}' was not found.`, 'ConnectionError');
+    requireShareReachable(s, p);
     return f;
   };
   if (spec.operation === 'list') {

@@ -1,7 +1,7 @@
 // The estate model's shared parts: the refusal the real products give, what a command returns,
 // and the lookups and argument readers every area of the simulated estate uses.
 import type { PowerShellSpec, PsArgument } from '../../../shared/commands/spec.js';
-import type { EstateState, PchatSqlState, PoolState } from '../state.js';
+import { shareRoot, type EstateState, type PchatSqlState, type PoolState } from '../state.js';
 
 /** Why the estate refused. `not-supported`: the simulator does not model this (not the estate's fault). */
 export type RefusalKind = 'precondition' | 'not-supported';
@@ -32,6 +32,13 @@ export const MIN = 60 * S;
 export const BACKUP_SYNC_INTERVAL_MS = 2 * MIN;
 
 export const siteUp = (s: EstateState, site: string) => s.sites[site]?.up ?? false;
+
+/** A UNC path on a share of a lost site cannot be reached (a local path or a DFS namespace can). */
+export function requireShareReachable(s: EstateState, p: string): void {
+  if (!p.startsWith('\\\\')) return;
+  const site = s.shareSites[shareRoot(p)];
+  if (site && !siteUp(s, site)) throw new PreconditionError(`The network path '${p}' was not found: its file server is in the lost site ${site}.`, 'ConnectionError', 53);
+}
 
 export function pool(s: EstateState, fqdn: string): PoolState {
   const p = s.pools[fqdn.toLowerCase()];

@@ -3,7 +3,7 @@
 import type { SqlSpec } from '../../../shared/commands/spec.js';
 import { lsn, type EstateState, type LogBackupFile, type PchatSqlState } from '../state.js';
 import { runRgsConfigSql } from './rgsconfig-sql.js';
-import { MIN, needPchat, normPath, PreconditionError, S, sameText, siteUp, splitWin, sqlHost, type Applied, type SqlHost } from './model.js';
+import { MIN, needPchat, normPath, PreconditionError, requireShareReachable, S, sameText, siteUp, splitWin, sqlHost, type Applied, type SqlHost } from './model.js';
 
 function param(spec: SqlSpec, name: string): string | number | null | undefined {
   return spec.parameters.find((p) => p.name === name)?.value;
@@ -13,10 +13,13 @@ const recordsets = (...sets: unknown[][]) => ({ recordsets: sets, rowsAffected: 
 const noRows = () => ({ recordsets: [], rowsAffected: [] });
 
 /** Where a backup file named by a server-side path lives: the share (any server), or the secondary's copy folder. */
-function logFileAt(sql: PchatSqlState, host: SqlHost, fullPath: string): LogBackupFile | undefined {
+function logFileAt(s: EstateState, sql: PchatSqlState, host: SqlHost, fullPath: string): LogBackupFile | undefined {
   const { folder, name } = splitWin(fullPath);
   const inFolder = (files: LogBackupFile[]) => files.find((f) => f.name.toLowerCase() === name.toLowerCase());
-  if (normPath(folder) === normPath(sql.backupShare.path)) return inFolder(sql.backupShare.files);
+  if (normPath(folder) === normPath(sql.backupShare.path)) {
+    requireShareReachable(s, fullPath);
+    return inFolder(sql.backupShare.files);
+  }
   if (normPath(folder) === normPath(sql.copyFolder.path) && host === sql.secondary) return inFolder(sql.copyFolder.files);
   return undefined;
 }
@@ -77,7 +80,7 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
   }
   if (/RESTORE HEADERONLY/i.test(text)) {
     const p = String(param(spec, 'path'));
-    const log = logFileAt(sql, host, p);
+    const log = logFileAt(s, sql, host, p);
     if (log) {
       return { output: recordsets([{ BackupName: null, BackupType: 2, DatabaseName: 'mgc', FirstLSN: lsn(log.seq), LastLSN: lsn(log.seq + 1), BackupFinishDate: log.createdAt, ServerName: sql.primary.server }]), durationMs: 2 * S };
     }
@@ -88,10 +91,13 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
   if (/\bRESTORE LOG\b/i.test(text)) {
     const p = String(param(spec, 'path'));
     if (!isSecondary) throw new PreconditionError(`Msg 4306: The preceding restore operation did not specify WITH NORECOVERY: mgc on ${host.server} is not restoring. RESTORE LOG is terminating abnormally.`, 'InvalidOperation', 4306);
-    if (sql.secondary.recovered || sql.secondary.mgc === 'ONLINE') {
+    if (sql.secondary.recovered) {
+      throw new PreconditionError('Msg 4306: The preceding restore operation did not specify WITH NORECOVERY or WITH STANDBY. Restart the restore sequence, specifying WITH NORECOVERY or WITH STANDBY for all but the final step. RESTORE LOG is terminating abnormally.', 'InvalidOperation', 4306);
+    }
+    if (sql.secondary.mgc === 'ONLINE') {
       throw new PreconditionError('Msg 3117: The log or differential backup cannot be restored because no files are ready to rollforward. RESTORE LOG is terminating abnormally.', 'InvalidOperation', 3117);
     }
-    const f = logFileAt(sql, host, p);
+    const f = logFileAt(s, sql, host, p);
     if (!f) throw cannotOpen(p);
     const next = sql.secondary.lastRestoredSeq + 1;
     if (f.seq > next) {
@@ -102,10 +108,17 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
     }
     sql.secondary.lastRestoredSeq = f.seq;
     sql.secondary.lastRestore = { file: p, type: 'L', at: now.toISOString(), firstLsn: lsn(f.seq), lastLsn: lsn(f.seq + 1) };
+    // SQL Server's default is WITH RECOVERY: a RESTORE LOG that names neither NORECOVERY nor
+    // STANDBY brings the database online, and no later log backup can be applied.
+    if (!/\b(NORECOVERY|STANDBY)\b/i.test(text)) {
+      sql.secondary.mgc = 'ONLINE';
+      sql.secondary.recovered = true;
+    }
     return { output: noRows(), durationMs: 30 * S };
   }
   if (/\bRESTORE DATABASE\b/i.test(text) && /\bFROM DISK\b/i.test(text)) {
     const p = String(param(spec, 'path'));
+    requireShareReachable(s, p);
     if (database !== 'mgc') throw new PreconditionError(`Msg 3201: no backup of ${database} exists at '${p}'.`, 'ObjectNotFound', 3201);
     const backup = sql.fullBackups.find((b) => sameText(b.path, p));
     if (!backup) throw cannotOpen(p);
@@ -135,6 +148,7 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
     if (database !== 'mgc') throw new PreconditionError('The simulated estate only backs up mgc.', 'NotImplemented');
     if (host.mgc !== 'ONLINE') throw new PreconditionError("Msg 927: Database 'mgc' cannot be opened. It is in the middle of a restore.", 'InvalidOperation', 927);
     const p = String(param(spec, 'path'));
+    requireShareReachable(s, p);
     sql.fullBackups = sql.fullBackups.filter((b) => !sameText(b.path, p));
     sql.fullBackups.push({ path: p, database: 'mgc', takenAt: now.toISOString(), fromServer: host.server });
     return { output: noRows(), durationMs: 2 * MIN };
