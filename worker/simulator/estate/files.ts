@@ -2,7 +2,7 @@
 import { dbImpExpUserCount } from '../../../shared/commands/dbimpexp-output.js';
 import type { ExeSpec, FileSpec } from '../../../shared/commands/spec.js';
 import type { EstateState, LogBackupFile } from '../state.js';
-import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, S, sameText, siteUp, type Applied } from './model.js';
+import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, requireReachablePath, S, sameText, siteUp, type Applied } from './model.js';
 import { originalPool, usersOn } from './users.js';
 
 export function runFile(s: EstateState, spec: FileSpec): Applied {
@@ -12,6 +12,8 @@ export function runFile(s: EstateState, spec: FileSpec): Applied {
     [normPath(sql.copyFolder.path)]: { files: sql.copyFolder.files, site: sql.secondary.site },
   };
   const folder = (p: string) => {
+    // An unreachable server cannot say whether the path exists: the network error comes first.
+    requireReachablePath(s, p);
     const f = folders[normPath(p)];
     if (!f) throw new PreconditionError(`Cannot find path '${p}' because it does not exist.`, 'ObjectNotFound');
     if (f.site && !siteUp(s, f.site)) throw new PreconditionError(`The network path '${p}' was not found.`, 'ConnectionError');

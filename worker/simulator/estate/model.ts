@@ -90,6 +90,33 @@ export function needPchat(s: EstateState): { pchat: NonNullable<EstateState['pch
   return { pchat: s.pchat, sql: s.pchatSql };
 }
 
+/**
+ * The site of a server the estate knows (a pool and its store, an Edge pool, a Persistent Chat
+ * server or SQL host); undefined for one it does not place, such as a DFS namespace server.
+ */
+export function hostSite(s: EstateState, server: string): string | undefined {
+  const name = server.toLowerCase();
+  const pool = Object.values(s.pools).find((p) => p.fqdn === name || p.backEnd.server === name);
+  if (pool) return pool.site;
+  const placed = [...Object.values(s.edges), ...(s.pchat?.servers ?? [])].find((x) => x.fqdn === name);
+  if (placed) return placed.site;
+  return [s.pchatSql?.primary, s.pchatSql?.secondary].find((h) => h?.server === name)?.site;
+}
+
+/**
+ * A UNC path (\\server\share\...) whose server is in a site that is down cannot be reached, as
+ * Windows cannot reach it: "The network path was not found". Local paths and servers the estate
+ * does not place (a DFS share, reachable from every site) pass.
+ */
+export function pathReachable(s: EstateState, path: string): boolean {
+  const server = /^\\\\([^\\]+)\\/.exec(path)?.[1];
+  const site = server ? hostSite(s, server) : undefined;
+  return !site || siteUp(s, site);
+}
+export function requireReachablePath(s: EstateState, path: string): void {
+  if (!pathReachable(s, path)) throw new PreconditionError(`The network path '${path}' was not found.`, 'ConnectionError');
+}
+
 export type SqlHost = PchatSqlState['primary'];
 
 /** A SQL instance of the estate (pChat primary / secondary); connecting fails like the real client when it is down. */
