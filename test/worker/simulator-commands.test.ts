@@ -53,7 +53,7 @@ const cases: Record<string, Case> = {
   'pchat.getState': { estate: 'sample', params: { identity: PCHAT }, check: (r) => expect(r.output).toEqual([{ Identity: PCHAT, PoolState: 'Normal' }]) },
   'pchat.setState': { estate: 'sample', params: { identity: PCHAT, poolState: 'Normal' } },
   'pchat.getServices': { estate: 'sample', params: {}, check: (r) => expect(r.output).toEqual([expect.objectContaining({ ActiveServers: [1, 2, 3, 4].map((i) => `pchatserver${i}.contoso.com`) })]) },
-  'pchat.addActiveServers': { estate: 'sample', params: { identity: 'global', servers: ['pchatserver5.contoso.com'] }, before: async (s) => { await exec(s, 'pchat.clearActiveServers', { identity: 'global' }); } },
+  'pchat.addActiveServers': { estate: 'sample', params: { identity: 'global', servers: ['pchatserver1.contoso.com'] }, before: async (s) => { await exec(s, 'pchat.clearActiveServers', { identity: 'global' }); } },
   'pchat.clearActiveServers': { estate: 'sample', params: { identity: 'global' } },
   'pchat.installMirror': { estate: 'sample', params: { ...PRI, fileShare: '\\\\fs-east.contoso.com\\mirror' }, before: async (s) => { await exec(s, 'pchat.uninstallMirror', PRI); } },
   'pchat.uninstallMirror': { estate: 'sample', params: PRI },

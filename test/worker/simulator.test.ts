@@ -160,11 +160,11 @@ describe('simulated estate: preconditions', () => {
     expectFailed(await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['fe1a.contoso.com'] }), /not members/);
     expect((await run(s, 'pchat.clearActiveServers', { identity: 'global' })).status).toBe('succeeded');
     expect((await s.state()).pchat!.activeServers).toEqual([]);
-    const add = await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['pchatserver5.contoso.com', 'pchatserver6.contoso.com'] });
+    const add = await run(s, 'pchat.addActiveServers', { identity: 'global', servers: ['pchatserver1.contoso.com', 'pchatserver2.contoso.com'] });
     expect(add.status).toBe('succeeded');
-    expect((await s.state()).pchat!.activeServers).toEqual(['pchatserver5.contoso.com', 'pchatserver6.contoso.com']);
+    expect((await s.state()).pchat!.activeServers).toEqual(['pchatserver1.contoso.com', 'pchatserver2.contoso.com']);
     const services = await run(s, 'pchat.getServices', { poolFqdn: 'pchatpool1.contoso.com' });
-    expect(services.output).toEqual([expect.objectContaining({ Identity: PCHAT, ActiveServerCollectionIdentity: 'global', ActiveServers: ['pchatserver5.contoso.com', 'pchatserver6.contoso.com'] })]);
+    expect(services.output).toEqual([expect.objectContaining({ Identity: PCHAT, ActiveServerCollectionIdentity: 'global', ActiveServers: ['pchatserver1.contoso.com', 'pchatserver2.contoso.com'] })]);
   });
 
   it('SQL on a server in a site that is down fails like a network error', async () => {

@@ -45,6 +45,12 @@ const SqlHost = z.object({
   mirror: z.boolean(),
   /** The topology's mirror for this server when it is (or becomes) the principal. */
   mirrorPartner: Fqdn.optional(),
+  /**
+   * Which chat mgc holds, as a generation: the backup mgc gains one when the pool fails over to it
+   * (what is written while it serves); a full restore takes the backup's. A primary behind the
+   * backup lacks the chat written during the failover.
+   */
+  dataGeneration: z.number().int().nonnegative().default(0),
   /** msdb.dbo.restorehistory's latest row for mgc on this server. */
   lastRestore: z.object({ file: z.string(), type: z.enum(['D', 'L']), at: z.string(), firstLsn: z.string(), lastLsn: z.string() }).optional(),
 });
@@ -73,7 +79,7 @@ export const PchatSqlState = z.object({
   backupShare: z.object({ path: z.string(), files: z.array(LogBackupFile) }),
   /** The secondary's local copy folder. */
   copyFolder: z.object({ path: z.string(), files: z.array(LogBackupFile) }),
-  fullBackups: z.array(z.object({ path: z.string(), database: z.string(), takenAt: z.string(), fromServer: z.string() })),
+  fullBackups: z.array(z.object({ path: z.string(), database: z.string(), takenAt: z.string(), fromServer: z.string(), dataGeneration: z.number().int().nonnegative().default(0) })),
 });
 export type PchatSqlState = z.infer<typeof PchatSqlState>;
 
@@ -82,6 +88,8 @@ export const PchatState = z.object({
   serviceIdentity: z.string(),
   collectionIdentity: z.string(),
   state: z.enum(['Normal', 'FailedOver']),
+  /** Over a low-bandwidth link every active server sits in the data center of the mgc in use. */
+  siteLinkBandwidth: z.enum(['low', 'high']).default('low'),
   servers: z.array(z.object({ fqdn: Fqdn, site: Site, role: z.enum(['active', 'standby']), up: z.boolean() })),
   activeServers: z.array(Fqdn),
 });
@@ -224,11 +232,12 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
       serviceIdentity: pc.serviceIdentity,
       collectionIdentity: pc.activeServerCollectionIdentity,
       state: 'Normal',
+      siteLinkBandwidth: pc.siteLinkBandwidth,
       servers: pc.servers.map((x) => ({ fqdn: x.fqdn, site: siteKey(x.site), role: x.role, up: true })),
       activeServers: pc.servers.filter((x) => x.role === 'active').map((x) => x.fqdn),
     };
     const host = (h: { serverFqdn: string; instance?: string | undefined; site: string }) =>
-      ({ server: h.serverFqdn, ...(h.instance ? { instance: h.instance } : {}), site: siteKey(h.site), up: true });
+      ({ server: h.serverFqdn, ...(h.instance ? { instance: h.instance } : {}), site: siteKey(h.site), up: true, dataGeneration: 0 });
     const sql: PchatSqlState = {
       primary: { ...host(pc.sql.primary), mgc: 'ONLINE', mirror: Boolean(pc.sql.mirror), ...(pc.sql.mirror ? { mirrorPartner: pc.sql.mirror.serverFqdn } : {}) },
       secondary: {

@@ -12,10 +12,11 @@ export function runFile(s: EstateState, spec: FileSpec): Applied {
     [normPath(sql.copyFolder.path)]: { files: sql.copyFolder.files, site: sql.secondary.site },
   };
   const folder = (p: string) => {
+    // An unreachable server cannot say whether the path exists: the network error comes first.
+    requireShareReachable(s, p);
     const f = folders[normPath(p)];
     if (!f) throw new PreconditionError(`Cannot find path '${p}' because it does not exist.`, 'ObjectNotFound');
     if (f.site && !siteUp(s, f.site)) throw new PreconditionError(`The network path '${p}' was not found.`, 'ConnectionError');
-    requireShareReachable(s, p);
     return f;
   };
   if (spec.operation === 'list') {

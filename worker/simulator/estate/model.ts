@@ -33,10 +33,9 @@ export const BACKUP_SYNC_INTERVAL_MS = 2 * MIN;
 
 export const siteUp = (s: EstateState, site: string) => s.sites[site]?.up ?? false;
 
-/** A UNC path on a share of a lost site cannot be reached (a local path or a DFS namespace can). */
+/** A UNC path on a share of a lost site cannot be reached, as Windows cannot reach it (pathReachable). */
 export function requireShareReachable(s: EstateState, p: string): void {
-  if (!p.startsWith('\\\\')) return;
-  const site = s.shareSites[shareRoot(p)];
+  const site = shareSite(s, p);
   if (site && !siteUp(s, site)) throw new PreconditionError(`The network path '${p}' was not found: its file server is in the lost site ${site}.`, 'ConnectionError', 53);
 }
 
@@ -95,6 +94,35 @@ export const splitWin = (p: string) => ({ folder: p.slice(0, p.lastIndexOf('\\')
 export function needPchat(s: EstateState): { pchat: NonNullable<EstateState['pchat']>; sql: PchatSqlState } {
   if (!s.pchat || !s.pchatSql) throw new PreconditionError('This topology has no Persistent Chat pool.', 'ObjectNotFound');
   return { pchat: s.pchat, sql: s.pchatSql };
+}
+
+/**
+ * The site of a server the estate knows (a pool and its store, an Edge pool, a Persistent Chat
+ * server or SQL host); undefined for one it does not place, such as a DFS namespace server.
+ */
+export function hostSite(s: EstateState, server: string): string | undefined {
+  const name = server.toLowerCase();
+  const pool = Object.values(s.pools).find((p) => p.fqdn === name || p.backEnd.server === name);
+  if (pool) return pool.site;
+  const placed = [...Object.values(s.edges), ...(s.pchat?.servers ?? [])].find((x) => x.fqdn === name);
+  if (placed) return placed.site;
+  return [s.pchatSql?.primary, s.pchatSql?.secondary].find((h) => h?.server === name)?.site;
+}
+
+/**
+ * The site a UNC path (\\server\share\...) lives in: the share's site as the topology places it
+ * (persistentChat.sql.backupShareSite), else its server's. Local paths and servers the estate does
+ * not place (a DFS share, reachable from every site) have none.
+ */
+function shareSite(s: EstateState, path: string): string | undefined {
+  if (!path.startsWith('\\\\')) return undefined;
+  const server = /^\\\\([^\\]+)\\/.exec(path)?.[1];
+  return s.shareSites[shareRoot(path)] ?? (server ? hostSite(s, server) : undefined);
+}
+/** Whether Windows could reach the path now: "The network path was not found" when its site is down. */
+export function pathReachable(s: EstateState, path: string): boolean {
+  const site = shareSite(s, path);
+  return !site || siteUp(s, site);
 }
 
 export type SqlHost = PchatSqlState['primary'];

@@ -3,7 +3,7 @@
 import type { SqlSpec } from '../../../shared/commands/spec.js';
 import { lsn, type EstateState, type LogBackupFile, type PchatSqlState } from '../state.js';
 import { runRgsConfigSql } from './rgsconfig-sql.js';
-import { MIN, needPchat, normPath, PreconditionError, requireShareReachable, S, sameText, siteUp, splitWin, sqlHost, type Applied, type SqlHost } from './model.js';
+import { MIN, needPchat, normPath, pathReachable, PreconditionError, requireShareReachable, S, sameText, siteUp, splitWin, sqlHost, type Applied, type SqlHost } from './model.js';
 
 function param(spec: SqlSpec, name: string): string | number | null | undefined {
   return spec.parameters.find((p) => p.name === name)?.value;
@@ -45,6 +45,11 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
   const isSecondary = host === sql.secondary;
   const ls = sql.logShipping;
   const database = String(param(spec, 'database') ?? spec.identifiers.database ?? 'mgc');
+  // BACKUP / RESTORE to or from a share in a lost site: SQL Server cannot open the device.
+  const device = param(spec, 'path');
+  if (typeof device === 'string' && !pathReachable(s, device)) {
+    throw new PreconditionError(`Msg 3201: Cannot open backup device '${device}'. Operating system error 53(The network path was not found.).`, 'ConnectionError', 3201);
+  }
 
   if (/log_shipping_monitor_secondary/i.test(text)) {
     // After sp_delete_log_shipping_secondary_database the monitor history is gone: no rows.
@@ -131,6 +136,7 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
     }
     host.mgc = /NORECOVERY/i.test(text) ? 'RESTORING' : 'ONLINE';
     host.lastRestore = { file: p, type: 'D', at: now.toISOString(), firstLsn: lsn(1), lastLsn: lsn(1) };
+    host.dataGeneration = backup.dataGeneration;
     if (isSecondary) sql.secondary.recovered = host.mgc === 'ONLINE';
     return { output: noRows(), durationMs: 3 * MIN };
   }
@@ -150,7 +156,7 @@ export function runSql(s: EstateState, spec: SqlSpec, now: Date): Applied {
     const p = String(param(spec, 'path'));
     requireShareReachable(s, p);
     sql.fullBackups = sql.fullBackups.filter((b) => !sameText(b.path, p));
-    sql.fullBackups.push({ path: p, database: 'mgc', takenAt: now.toISOString(), fromServer: host.server });
+    sql.fullBackups.push({ path: p, database: 'mgc', takenAt: now.toISOString(), fromServer: host.server, dataGeneration: host.dataGeneration });
     return { output: noRows(), durationMs: 2 * MIN };
   }
   if (/SET PARTNER OFF/i.test(text)) {
