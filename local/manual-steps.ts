@@ -8,7 +8,6 @@ import type { Simulator } from '../worker/simulator/simulator.js';
  * would (the same actions as `lyncdr lab manual`): each is checked when confirmed.
  */
 export async function doManualStep(sim: Simulator, step: string): Promise<string | undefined> {
-  if (step === 'pchat-apply-log-backups') return sim.applyLogBackups();
   if (step === 'pchat-recreate-log-shipping') return sim.reestablishLogShipping();
   if (step === 'restore-response-groups') return sim.restoreRgsConfig();
   if (/^dns-.+-remove$/.test(step)) {

@@ -67,7 +67,7 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
         if (i < 1) throw new Refused(`--option ${kv}: expected key=value`);
         const v = kv.slice(i + 1);
         let value: unknown = v === 'true' ? true : v === 'false' ? false : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
-        // Lists and objects (logBackups, users, recorded) as JSON: --option 'logBackups=["a.trn","b.trn"]'.
+        // Lists and objects (users, recorded) as JSON: --option 'recorded={"activeServers":["a.contoso.com"]}'.
         if (/^[[{]/.test(v)) {
           try { value = JSON.parse(v); } catch { throw new Refused(`--option ${kv.slice(0, i)}: the value looks like JSON but does not parse`); }
         }

@@ -320,7 +320,10 @@ function* waitForDecision(run: RunState, step: PlanStep, attempt: number): Gener
       (st.decisions ??= []).push({ decision: d.decision, by: d.by, ...(byName ? { byName } : {}), at });
       st.state = d.decision === 'retry' ? 'running' : st.state;
       run.publish();
-      yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...decision, ...(byName ? { actorName: byName } : {}) });
+      // From version 14 the decision is audited with the failure it answered: a skip past
+      // pchat-check-log-tail names the log backups given up and the times they cover.
+      const finding = (input.config.executorVersion ?? 1) >= 14 && st.lastError ? { finding: st.lastError.slice(0, 4000) } : {};
+      yield auditStep(run, `step:${step.id}:attempt:${attempt}:decision`, 'operator-decision', d.by, { stepId: step.id, attempt, ...decision, ...(byName ? { actorName: byName } : {}), ...finding });
       return d.decision;
     }
   } finally {

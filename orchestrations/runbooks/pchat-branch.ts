@@ -1,19 +1,22 @@
 // The Persistent Chat database failover (seed 001 scenario 2A step 2-5, 3A), shared by
 // site-failover and pchat-pool-failover. Order matters and is encoded as dependencies:
 // the log-shipping monitor is read before sp_delete_log_shipping_secondary_database (which
-// deletes that history), log backups are restored one at a time in sequence, and the pool
-// state changes only after the database has been recovered.
+// deletes that history), the log tail is found from reads and restored one file at a time in
+// sequence, RECOVERY waits until nothing known is left unapplied, and the pool state changes only
+// after the database has been recovered.
 import type { PchatSql, Topology } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
 import { PCHAT_USERS_PER_ACTIVE_SERVER, PCHAT_MAX_ACTIVE_SERVERS } from '../../shared/topology/rules.js';
-import { cmd, expectEq, manual, verifyOutput, verifyWith, DURATION, PlanBuildError } from './steps.js';
+import { cmd, expectEq, verifyOutput, verifyWith, DURATION, PlanBuildError } from './steps.js';
 import { requirePchat, slug, thousands } from './estate.js';
+
+/** Where the run keeps the log backups it found unapplied, and those it restored (the RPO reads it). */
+export const LOG_TAIL_RECORD = 'pchat.unappliedLogs';
+export const LOG_TAIL_RESTORED = 'pchat.logTailRestored';
 
 export interface PchatFailoverInput {
   /** The site the pChat service leaves; the SQL secondary and the new actives are elsewhere. */
   failedSite: string;
-  /** Unapplied log backups in sequence, when known (e.g. re-planned after the pre-flight reads). */
-  logBackups?: string[];
   installMirror: boolean;
   source: string;
 }
@@ -73,48 +76,34 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
       preconditions: ['the log-shipping monitor state has been recorded (pchat.logShippingMonitor)'],
     });
     steps.push(removeLs);
-    let last = removeLs.id;
-    // The log backups are in the secondary's copy folder, and on the share only while it is reachable.
+    // The tail: what the secondary has not restored, found from a read (msdb's restore history
+    // against the files present), in its copy folder and on the share only while the share is
+    // reachable. No file name travels in the plan: the worker keeps the list it read.
     const shareReachable = sql.backupShareSite !== input.failedSite;
-    if (input.logBackups?.length) {
-      const files = input.logBackups;
-      if (shareReachable) {
-          const copy = cmd('pchat-copy-log-backups', 'file.copyLogBackups', { backupShare: sql.backupShare, copyFolder: sql.copyFolder, files }, {
-          title: `Copy ${files.length} log backup(s) not yet copied from ${sql.backupShare} to ${sql.copyFolder}`, site: sqlSite, dependsOn: [last], source: `${src} step 2.2`,
-          estimatedMs: 10 * DURATION.S + files.length * 5 * DURATION.S,
-        });
-        steps.push(copy);
-        last = copy.id;
-      }
-      files.forEach((file, i) => {
-        const r = cmd(`pchat-restore-log-${i + 1}`, 'sql.restoreLog', { ...server, database: 'mgc', folder: sql.copyFolder, file }, {
-          title: `Apply log backup ${i + 1} of ${files.length} (${file}) WITH NORECOVERY`, site: sqlSite, dependsOn: [last], source: `${src} step 2.3`,
-          preconditions: [i === 0 ? 'the first log backup after pchat.logShippingMonitor last_restored_file' : `log backup ${i} has been applied`],
-        });
-        steps.push(r);
-        last = r.id;
-      });
-    } else {
-      // Which files are unapplied is known only once the monitor has been read; without them the
-      // operator applies them (or the run is re-planned with logBackups from pchat.logShippingMonitor).
-      const listed = shareReachable ? sql.backupShare : sql.copyFolder;
-      const list = cmd('pchat-list-log-backups', 'file.listLogBackups', { folder: listed, database: 'mgc' }, {
-        title: `List mgc's log backups on ${listed}${shareReachable ? '' : ` (${sql.backupShare} is in the failed site)`}`, site: sqlSite, dependsOn: [last], source: `${src} step 2.2`, records: 'pchat.logBackupsOnShare',
-      });
-      const apply = manual('pchat-apply-log-backups', {
-        title: 'Copy and apply the unapplied log backups in sequence WITH NORECOVERY',
-        instructions: `Take the files in pchat.logBackupsOnShare that come after last_restored_file in pchat.logShippingMonitor. ${shareReachable ? `Copy those not yet in ${sql.copyFolder} from ${sql.backupShare}, then on` : `${sql.backupShare} is in the failed site: only those in ${sql.copyFolder} can be applied. On`} ${sql.secondary.serverFqdn}${sql.secondary.instance ? `\\${sql.secondary.instance}` : ''} run, oldest first, for each: RESTORE LOG [mgc] FROM DISK = N'${sql.copyFolder}\\<file>' WITH NORECOVERY; Stop at the first error (Msg 4305: a file is missing from the chain). Or re-plan with --option logBackups=<file,file,...> to have lyncdr do it.`,
-        site: sqlSite, dependsOn: [list.id], source: `${src} steps 2.2-2.3`,
-        // Recovery cannot be undone: the newest log backup listed must be the last one restored.
-        verification: verifyWith('the newest log backup on the share is the last one restored into mgc', 'sql.lastRestoredBackup', { ...server, database: 'mgc' }, [{
-          path: 'recordsets.0.physical_device_name', op: 'endsWith', from: { record: 'pchat.logBackupsOnShare', path: 'Name', pick: 'max' },
-          description: 'the last restored backup is the newest file in pchat.logBackupsOnShare',
-        }]),
-        estimatedMs: 5 * DURATION.MIN, timeoutMs: 2 * 60 * DURATION.MIN,
-      });
-      steps.push(list, apply);
-      last = apply.id;
-    }
+    const where = { ...server, database: 'mgc', copyFolder: sql.copyFolder };
+    const list = cmd('pchat-list-unapplied-logs', 'sql.listUnappliedLogs', { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) }, {
+      title: `List mgc's log backups not yet restored, in ${sql.copyFolder}${shareReachable ? ` and on ${sql.backupShare}` : ` (${sql.backupShare} is in the failed site: files only there are lost)`}`,
+      site: sqlSite, dependsOn: [removeLs.id], source: `${src} step 2.2`, records: LOG_TAIL_RECORD,
+    });
+    const restore = cmd('pchat-restore-log-backups', 'sql.restoreRecordedLogs', { ...where, recorded: LOG_TAIL_RECORD }, {
+      title: `Restore the listed log backups into mgc one at a time, oldest first, WITH NORECOVERY${shareReachable ? ` (copying those only on ${sql.backupShare})` : ''}`,
+      site: sqlSite, dependsOn: [list.id], source: `${src} steps 2.2-2.3`, records: LOG_TAIL_RESTORED,
+      estimatedMs: 5 * DURATION.MIN,
+    });
+    // RECOVERY cannot be undone: after it no log backup can be applied. The guard reads again what
+    // is left; anything left stops the run with the files and the times they cover, and only an
+    // operator's decision (audited with that finding) goes on without them.
+    const guard = cmd('pchat-check-log-tail', 'sql.listUnappliedLogs', { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) }, {
+      title: 'Refuse RECOVERY while a known log backup of mgc is unapplied (going on loses the transactions in it)',
+      site: sqlSite, dependsOn: [restore.id], source: `${src} step 2.3`,
+      verification: verifyOutput('every known log backup of mgc has been restored', [
+        { path: 'Count', op: 'equals', value: 0, description: 'no known log backup is left unapplied' },
+        { path: 'Name', op: 'equals', description: 'none is named (recovering now loses the transactions of each one named)' },
+        { path: 'LastWriteTimeUtc', op: 'equals', description: 'none is dated (the times named are the range lost)' },
+      ]),
+    });
+    steps.push(list, restore, guard);
+    const last = guard.id;
     const sessions = cmd('pchat-check-sessions', 'sql.listSessions', { ...server, database: 'mgc' }, {
       title: 'Confirm no session is connected to mgc before recovery', site: sqlSite, dependsOn: [last], source: `${src} step 2.4`,
       // A restoring database accepts no user sessions; any listed must be ended (KILL) first.
@@ -123,7 +112,7 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     });
     const recover = cmd('pchat-recover-mgc', 'sql.recoverDatabase', { ...server, database: 'mgc' }, {
       title: `Bring mgc online on ${sql.secondary.serverFqdn} (RESTORE DATABASE mgc WITH RECOVERY)`, site: sqlSite, dependsOn: [sessions.id], source: `${src} step 2.5`,
-      preconditions: ['every unapplied log backup has been restored: no more can be applied after recovery'],
+      preconditions: ['pchat-check-log-tail found no known log backup unapplied, or an operator accepted the loss it named: no more can be applied after recovery'],
     });
     const state = cmd('pchat-set-failed-over', 'pchat.setState', { identity: pc.serviceIdentity, poolState: 'FailedOver' }, {
       title: `Set ${pc.poolFqdn} to FailedOver: the backup mgc becomes the primary`, site: sqlSite, dependsOn: [recover.id, ...waitFor], source: `${src} step 3`,

@@ -8,7 +8,6 @@
 // With actives split across both datacenters the service keeps working, so the seed advises off
 // hours: a maintenanceWindowStart makes the run wait for it.
 import { z } from 'zod';
-import { logBackupFileName } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
 import { gate } from './steps.js';
@@ -20,7 +19,6 @@ export const PchatPoolFailoverOptions = z.strictObject({
   failedSite: z.string().min(1).optional(),
   /** ISO date-time of the off-hours window to wait for. */
   maintenanceWindowStart: z.string().datetime().optional(),
-  logBackups: z.array(logBackupFileName).max(500).optional(),
   installMirror: z.boolean().default(false),
 });
 export type PchatPoolFailoverOptions = z.infer<typeof PchatPoolFailoverOptions>;
@@ -32,7 +30,7 @@ export function buildPchatPoolFailover(t: Topology, options: PchatPoolFailoverOp
   const failedSite = options.failedSite ? findSite(t, options.failedSite) : pc.sql.primary.site;
   const activeSites = new Set(pc.servers.filter((s) => s.role === 'active').map((s) => s.site));
   const split = activeSites.size > 1;
-  const branch = pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE, ...(options.logBackups ? { logBackups: options.logBackups } : {}) });
+  const branch = pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE });
   const declare = gate('declare-disaster', {
     title: `Declare a Persistent Chat disaster in ${failedSite}`,
     policy: 'declare-disaster',

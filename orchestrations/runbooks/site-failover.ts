@@ -10,7 +10,6 @@
 //               in the surviving site; optionally Install-CsMirrorDatabase
 // The two branches are independent until the state change, so they run in parallel.
 import { z } from 'zod';
-import { logBackupFileName } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
 import { deferCmsReads, gate, PlanBuildError } from './steps.js';
@@ -21,8 +20,6 @@ import { pchatFailover } from './pchat-branch.js';
 export const SiteFailoverOptions = z.strictObject({
   /** The lost site, as named in the topology (East). */
   failedSite: z.string().min(1),
-  /** mgc log backups not yet restored on the secondary, oldest first; without them applying them is a manual step. */
-  logBackups: z.array(logBackupFileName).max(500).optional(),
   /** Mirror the new primary mgc (Install-CsMirrorDatabase); needs persistentChat.sql.backupMirror. */
   installMirror: z.boolean().default(false),
 });
@@ -41,7 +38,7 @@ export function buildSiteFailover(t: Topology, options: SiteFailoverOptions): Pl
 
   const fe = feFailover(t, { failed, survivingSite, dnsChanges: dnsChangesToSite(t, survivingSite, SITE_PURPOSES, failed), source: SOURCE });
   const pchat = t.persistentChat
-    ? pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE, ...(options.logBackups ? { logBackups: options.logBackups } : {}) })
+    ? pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE })
     : undefined;
   const { preflight, afterCms } = deferCmsReads([...fe.preflight, ...(pchat?.preflight ?? [])], fe.cmsFailsOver);
   const declare = gate('declare-disaster', {

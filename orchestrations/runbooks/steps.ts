@@ -69,6 +69,9 @@ export const DURATIONS: Record<CommandName, { estimatedMs: number; timeoutMs: nu
   'sql.backupDatabase': { estimatedMs: 5 * MIN, timeoutMs: 60 * MIN },
   'sql.restoreDatabaseReplace': { estimatedMs: 5 * MIN, timeoutMs: 60 * MIN },
   'sql.removeMirroring': { estimatedMs: 20 * S, timeoutMs: 5 * MIN },
+  // The log tail: a restore-history read and a folder listing or two; then a restore per file.
+  'sql.listUnappliedLogs': { estimatedMs: 10 * S, timeoutMs: 5 * MIN },
+  'sql.restoreRecordedLogs': { estimatedMs: 5 * MIN, timeoutMs: 2 * 60 * MIN },
   'file.listLogBackups': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },
   'file.copyLogBackups': { estimatedMs: 30 * S, timeoutMs: 20 * MIN },
   'users.listByPool': { estimatedMs: 1 * MIN, timeoutMs: 10 * MIN },

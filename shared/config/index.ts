@@ -152,5 +152,7 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * 13: a command step's verification may compare with the run's records (`from`), as a manual
  * step's check could already: legacy-site-dr checks the contact-list import's count against the
  * users its pre-flight listed. Before, a command's check saw no records.
+ * 14: an operator's decision on a failed step is audited with the failure it answered
+ * (`finding`): a skip past pchat-check-log-tail names the log backups given up and their times.
  */
-export const EXECUTOR_VERSION = 13;
+export const EXECUTOR_VERSION = 14;

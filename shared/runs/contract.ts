@@ -16,7 +16,7 @@ export type RunMode = z.infer<typeof RunMode>;
 /** Run ids become audit partition keys, instance ids and part of command ids. */
 export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,79}$/, 'run id: letters, digits and hyphens, at most 80');
 
-/** Runbook options as JSON (lists and objects too: logBackups, users, recorded); each runbook's
+/** Runbook options as JSON (lists and objects too: users, recorded); each runbook's
  * own schema validates them (orchestrations/runbooks). */
 export const RunOptions = z.record(z.string(), z.json());
 export type RunOptions = z.infer<typeof RunOptions>;
@@ -43,7 +43,7 @@ export const RunConfig = z.strictObject({
    * event raised while the run or its gate is busy is kept for the next wait of its name. 12: a
    * result raised into the run counts only when its site's worker signed it for the command,
    * attempt and site the step waits for (verifyResult); anything else is audited as refused. 13: a command
-   * step's verification may read the run's records (`from`), as a manual step's check does. Absent (1): runs started before that.
+   * step's verification may read the run's records (`from`), as a manual step's check does. 14: a decision on a failed step is audited with the failure it answered (`finding`). Absent (1): runs started before that.
    */
   executorVersion: z.number().int().min(1).optional(),
 });

@@ -4,7 +4,8 @@
 //        last successful step of the run (its last verification).
 //   RPO: how old the newest surviving copy of the data was when the disaster was declared: the
 //        Front End backup service's last sync (Get-CsBackupServiceStatus) and the last log backup
-//        restored into the pChat secondary mgc (log-shipping monitor). The worst one counts.
+//        restored into the pChat secondary mgc (log-shipping monitor; once the run restored the
+//        log tail, the newest backup it restored). The worst one counts.
 import type { Measure } from './contract.js';
 
 const minutesBetween = (from: string, to: string) => Math.round(((Date.parse(to) - Date.parse(from)) / 60_000) * 100) / 100;
@@ -36,9 +37,31 @@ function collect(value: unknown, path: string, out: Array<{ source: string; at: 
   }
 }
 
+/** What the run's log-tail restore recorded (pchat.logTailRestored): the newest backup now in mgc, by when it was written. */
+const TAIL_RESTORED = 'pchat.logTailRestored';
+function newestRestored(value: unknown): { at: string; name: string } | undefined {
+  const items = Array.isArray(value) ? value : [];
+  let best: { at: string; name: string } | undefined;
+  for (const f of items as Array<{ Name?: unknown; LastWriteTimeUtc?: unknown }>) {
+    if (typeof f?.LastWriteTimeUtc !== 'string' || Number.isNaN(Date.parse(f.LastWriteTimeUtc))) continue;
+    if (!best || Date.parse(f.LastWriteTimeUtc) > Date.parse(best.at)) best = { at: f.LastWriteTimeUtc, name: String(f.Name ?? '') };
+  }
+  return best;
+}
+
 export function measureRpo(records: Record<string, unknown>, declaredAt: string, targetMinutes: number): Measure {
-  const found: Array<{ source: string; at: string; path: string }> = [];
-  for (const [key, value] of Object.entries(records)) collect(value, key, found);
+  let found: Array<{ source: string; at: string; path: string }> = [];
+  for (const [key, value] of Object.entries(records)) if (key !== TAIL_RESTORED) collect(value, key, found);
+  // The monitor's point is where log shipping had got to before the failover; the tail the run
+  // restored carries mgc further, so the newest restored backup replaces it when it is newer. A
+  // tail left unapplied (an operator accepted the loss) leaves the older point standing.
+  const tail = newestRestored(records[TAIL_RESTORED]);
+  if (tail) {
+    const mgc = found.filter((f) => f.source === SYNC_FIELDS.last_restored_date_utc);
+    if (mgc.every((f) => Date.parse(f.at) < Date.parse(tail.at))) {
+      found = [...found.filter((f) => !mgc.includes(f)), { source: `mgc newest restored log backup ${tail.name}`, at: tail.at, path: TAIL_RESTORED }];
+    }
+  }
   if (found.length === 0) return { minutes: null, targetMinutes, met: null, basis: 'no backup-service or log-shipping state was recorded by this run' };
   const oldest = found.reduce((a, b) => (Date.parse(b.at) < Date.parse(a.at) ? b : a));
   const minutes = Math.max(0, minutesBetween(oldest.at, declaredAt));

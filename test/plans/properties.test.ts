@@ -7,10 +7,9 @@ import { byCommand, commandSteps, estate, rawEstate, runsAfter, step } from './h
 import { parseTopology } from '../../shared/topology/index.js';
 
 const sample = estate('estate.sample.yaml');
-const logs = ['mgc_20261121003000.trn', 'mgc_20261121003500.trn', 'mgc_20261121004000.trn'];
 
 describe('site-failover', () => {
-  const plan = buildPlan('site-failover', sample, { failedSite: 'East', logBackups: logs });
+  const plan = buildPlan('site-failover', sample, { failedSite: 'East' });
 
   it('reads the log-shipping monitor before sp_delete_log_shipping_secondary_database', () => {
     const [del] = byCommand(plan, 'sql.deleteLogShippingSecondary');
@@ -19,15 +18,22 @@ describe('site-failover', () => {
     expect(runsAfter(plan, del.id, mon.id)).toBe(true);
   });
 
-  it('restores each log backup in the given order, all before RESTORE DATABASE WITH RECOVERY', () => {
-    const restores = byCommand(plan, 'sql.restoreLog');
-    expect(restores.map((s) => s.command.params.file)).toEqual(logs);
-    for (let i = 1; i < restores.length; i++) expect(runsAfter(plan, restores[i].id, restores[i - 1].id)).toBe(true);
+  it('finds the log tail after log shipping is removed, restores the list it recorded, and guards RECOVERY with a read', () => {
+    const [list, guard] = byCommand(plan, 'sql.listUnappliedLogs');
+    const [restore] = byCommand(plan, 'sql.restoreRecordedLogs');
     const [recover] = byCommand(plan, 'sql.recoverDatabase');
+    expect(list).toMatchObject({ id: 'pchat-list-unapplied-logs', records: 'pchat.unappliedLogs', command: { params: { copyFolder: 'D:\\LogShipping\\mgc', backupShare: sample.persistentChat!.sql.backupShare } } });
+    expect(restore).toMatchObject({ records: 'pchat.logTailRestored', command: { params: { recorded: 'pchat.unappliedLogs' } } });
+    expect(guard.id).toBe('pchat-check-log-tail');
+    expect(guard.verification!.expect).toContainEqual(expect.objectContaining({ path: 'Count', op: 'equals', value: 0 }));
+    expect(runsAfter(plan, list.id, byCommand(plan, 'sql.deleteLogShippingSecondary')[0].id)).toBe(true);
+    expect(runsAfter(plan, restore.id, list.id)).toBe(true);
+    expect(runsAfter(plan, guard.id, restore.id)).toBe(true);
+    expect(runsAfter(plan, recover.id, guard.id)).toBe(true);
     expect(recover.rendered).toBe('RESTORE DATABASE [mgc] WITH RECOVERY;');
-    for (const r of restores) expect(runsAfter(plan, recover.id, r.id)).toBe(true);
-    expect(runsAfter(plan, restores[0].id, byCommand(plan, 'file.copyLogBackups')[0].id)).toBe(true);
-    expect(runsAfter(plan, restores[0].id, byCommand(plan, 'sql.deleteLogShippingSecondary')[0].id)).toBe(true);
+    // No file name travels in the plan: the worker kept the list it read.
+    expect(byCommand(plan, 'sql.restoreLog')).toEqual([]);
+    expect(JSON.stringify(plan)).not.toMatch(/mgc_\d+\.trn/);
   });
 
   it('sets FailedOver only after recovery and after the pool failover, then the surviving actives', () => {
@@ -79,11 +85,11 @@ describe('site-failover', () => {
     expect(rto.serialSumMs).toBeGreaterThan(1.5 * rto.criticalPathMs);
   });
 
-  it('without known log backups, applying them is a manual step after the share is listed', () => {
+  it('applying the log backups is no manual step any more, and logBackups is no option', () => {
     const p = buildPlan('site-failover', sample, { failedSite: 'east' });
-    expect(byCommand(p, 'sql.restoreLog')).toEqual([]);
-    expect(step(p, 'pchat-apply-log-backups').kind).toBe('manual');
-    expect(runsAfter(p, 'pchat-recover-mgc', 'pchat-apply-log-backups')).toBe(true);
+    expect(p.steps.filter((s) => s.kind === 'manual').map((s) => s.id)).not.toContain('pchat-apply-log-backups');
+    expect(() => buildPlan('site-failover', sample, { failedSite: 'East', logBackups: ['mgc_1.trn'] })).toThrow(/unknown option\(s\) logBackups/);
+    expect(() => buildPlan('pchat-pool-failover', sample, { logBackups: ['mgc_1.trn'] })).toThrow(/unknown option\(s\) logBackups/);
   });
 
   it('mirrors the new primary only when asked', () => {
@@ -218,7 +224,6 @@ describe('bad options and estates give clear errors', () => {
     expect(err(() => buildPlan('fe-pool-failover', sample, { pol: 'x' }))).toContain('option pool is required; unknown option(s) pol; fe-pool-failover takes pool');
     expect(err(() => buildPlan('nope', sample, {}))).toContain('unknown runbook "nope"');
     expect(err(() => buildPlan('pchat-backup', sample, { date: '21/11/2026' }))).toContain('option date: must be a date such as 2026-11-21');
-    expect(err(() => buildPlan('site-failover', sample, { failedSite: 'East', logBackups: ['x.bak'] }))).toContain('option logBackups.0');
   });
   it('refuses what the estate does not allow', () => {
     expect(err(() => buildPlan('cms-failover', sample, { targetPool: 'eepool1.contoso.com' }))).toContain('already on eepool1');

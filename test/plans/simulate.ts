@@ -10,6 +10,7 @@ import type { Plan, PlanStep } from '../../shared/plan/index.js';
 import type { Topology } from '../../shared/topology/index.js';
 import { Simulator } from '../../worker/simulator/simulator.js';
 import type { ExecutionResult } from '../../worker/executors/types.js';
+import { LOG_TAIL_COMMANDS, runLogTail } from '../../worker/log-tail.js';
 
 export interface SimulatedRun {
   /** Step ids in the order they finished. */
@@ -24,13 +25,15 @@ export function newSimulator(topology: Topology, timeFactor = 0): Simulator {
 
 async function begun(sim: Simulator, commandId: string): Promise<void> {
   for (;;) {
-    if ((await sim.state()).executions.some((e) => e.commandId === commandId)) return;
+    if ((await sim.state()).executions.some((e) => e.commandId === commandId || e.commandId.startsWith(`${commandId}:`))) return;
     await new Promise((r) => setImmediate(r));
   }
 }
 
 export async function simulatePlan(sim: Simulator, plan: Plan, onManual?: (s: PlanStep) => Promise<void>): Promise<SimulatedRun> {
   const run: SimulatedRun = { done: [], results: {} };
+  // What a step recorded, kept whole as the worker keeps it for the log tail's later steps.
+  const kept: Record<string, unknown[]> = {};
   const pending = new Map(plan.steps.map((s) => [s.id, s]));
   while (pending.size && !run.failed) {
     const ready = [...pending.values()].filter((s) => s.dependsOn.every((d) => !pending.has(d)));
@@ -44,8 +47,12 @@ export async function simulatePlan(sim: Simulator, plan: Plan, onManual?: (s: Pl
         continue;
       }
       const commandId = `${plan.runbook}:${s.id}`;
-      running.push(sim.execute(s.command, { commandId, timeoutMs: 60_000, whatIf: false }).then((r) => {
+      const ctx = { commandId, timeoutMs: 60_000, whatIf: false };
+      // The log tail's commands run in the worker, over the simulator as its executor.
+      const executed = LOG_TAIL_COMMANDS.has(s.command.name) ? runLogTail(sim, s.command, ctx, async (k) => kept[k]) : sim.execute(s.command, ctx);
+      running.push(executed.then((r) => {
         run.results[s.id] = r;
+        if (r.status === 'succeeded' && s.records && Array.isArray(r.output)) kept[s.records] = r.output;
         if (r.status === 'succeeded') run.done.push(s.id);
         else run.failed ??= { stepId: s.id, stderr: r.stderr };
       }));

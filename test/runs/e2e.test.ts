@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 import { lyncdr } from '../support/cli.js';
-import { applyLogBackupsByHand, removeSrvTarget } from './drive.js';
+import { removeSrvTarget } from './drive.js';
 
 let env: RunsEnv;
 beforeAll(async () => { env = await startRunsEnv(); }, 60_000);
@@ -50,8 +50,7 @@ describe('site-failover drill', () => {
       for (const [step, st] of Object.entries<any>(r.status?.steps ?? {})) {
         if (st.state !== 'waiting-confirmation' || done.includes(step)) continue;
         // Each manual step is checked when confirmed: do it on the simulated estate first.
-        if (step === 'pchat-apply-log-backups') await applyLogBackupsByHand(env.sim);
-        else await removeSrvTarget(env.sim, 'eepool1.contoso.com');
+        await removeSrvTarget(env.sim, 'eepool1.contoso.com');
         done.push(step);
         await env.call('bob', 'POST', `runs/${id}/steps/${step}/confirm`, { comment: 'done by hand' });
       }

@@ -37,6 +37,19 @@ describe('rto / rpo', () => {
     expect(rpo).toMatchObject({ minutes: 12, met: false });
     expect(rpo.basis).toMatch(/mgc last restored log/);
   });
+
+  it('takes mgc as far as the log tail the run restored, and no further than the monitor when the tail was given up', () => {
+    const monitor = { 'pchat.logShippingMonitor': { last_restored_date_utc: '2026-01-01T00:00:00Z' } };
+    const tail = [{ Name: 'mgc_1.trn', LastWriteTimeUtc: '2026-01-01T00:05:00Z', Restored: 'now' }, { Name: 'mgc_2.trn', LastWriteTimeUtc: '2026-01-01T00:10:00Z', Restored: 'now' }];
+    const restored = measureRpo({ ...monitor, 'pchat.logTailRestored': tail }, '2026-01-01T00:12:00Z', 5);
+    expect(restored).toMatchObject({ minutes: 2, met: true, from: '2026-01-01T00:10:00Z' });
+    expect(restored.basis).toContain('mgc newest restored log backup mgc_2.trn');
+    // Given up (no record of the restore): the monitor's point stands, 12 minutes, missed.
+    expect(measureRpo(monitor, '2026-01-01T00:12:00Z', 5)).toMatchObject({ minutes: 12, met: false });
+    // The Front End's backup service still counts when it is the older point.
+    const fe = { 'preFailover.backupStatus': { BackupModules: [{ ExportStatus: { LastStateTime: '2026-01-01T00:01:00Z' } }] } };
+    expect(measureRpo({ ...monitor, ...fe, 'pchat.logTailRestored': tail }, '2026-01-01T00:12:00Z', 5)).toMatchObject({ minutes: 11 });
+  });
 });
 
 describe('settings', () => {

@@ -4,7 +4,7 @@
 // the mirroring before restoring over the primary, Msg 3104, and installs it again after).
 // The same round trip without the optional mirrors: round-trips.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyLogBackupsByHand, drive, expectSucceeded } from './drive.js';
+import { drive, expectSucceeded } from './drive.js';
 import { startRunsEnv, type RunsEnv } from './support.js';
 
 describe('failover then failback leaves the estate as it was', () => {
@@ -19,9 +19,7 @@ describe('failover then failback leaves the estate as it was', () => {
 
     await env.sim.disaster('pchatsql-east.contoso.com');
     const id = await env.start('operator', 'pchat-pool-failover', { failedSite: 'East' });
-    const over = await drive(env, id, {
-      manual: async (step) => { if (step === 'pchat-apply-log-backups') await applyLogBackupsByHand(env.sim); },
-    });
+    const over = await drive(env, id);
     expectSucceeded(over.run);
     expect((await env.sim.snapshot()).pchat?.state).toBe('FailedOver');
 

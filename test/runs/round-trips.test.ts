@@ -7,7 +7,7 @@
 // This one runs on the sample estate without the optional pChat SQL mirrors; the mirrored case is
 // round-trips-mirrored.test.ts, and site-failover -> site-failback is in more-runbooks.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyLogBackupsByHand, drive, expectSucceeded, without } from './drive.js';
+import { drive, expectSucceeded, without } from './drive.js';
 import { startRunsEnv, type RunsEnv } from './support.js';
 
 describe('failover then failback leaves the estate as it was', () => {
@@ -24,14 +24,19 @@ describe('failover then failback leaves the estate as it was', () => {
 
     // The primary pChat SQL server is lost.
     await env.sim.disaster('pchatsql-east.contoso.com');
-    const applied: string[] = [];
+    // The log tail: what the share holds after the last file the secondary restored.
+    const lost = (await env.sim.state()).pchatSql!;
+    const tail = lost.backupShare.files.filter((f) => f.seq > lost.secondary.lastRestoredSeq).sort((a, b) => a.seq - b.seq).map((f) => f.name);
+    expect(tail.length).toBeGreaterThan(0);
     const id = await env.start('operator', 'pchat-pool-failover', { failedSite: 'East' });
-    const over = await drive(env, id, {
-      manual: async (step) => { if (step === 'pchat-apply-log-backups') applied.push(...await applyLogBackupsByHand(env.sim)); },
-    });
+    const over = await drive(env, id);
     expectSucceeded(over.run);
-    expect(over.confirmed).toEqual(['pchat-apply-log-backups']);
-    expect(applied.length).toBeGreaterThan(0);
+    // Nothing is done by hand any more: the run found the tail and restored it, oldest first.
+    expect(over.confirmed).toEqual([]);
+    expect(over.run.report.records['pchat.unappliedLogs'].map((f: any) => f.Name)).toEqual(tail);
+    expect(over.run.report.records['pchat.logTailRestored'].map((f: any) => [f.Name, f.Restored])).toEqual(tail.map((n) => [n, 'now']));
+    expect((await env.sim.state()).pchatSql!.secondary.lastRestoredSeq).toBe(Math.max(...lost.backupShare.files.map((f) => f.seq)));
+    expect(over.run.report.rpo.basis).toContain(`mgc newest restored log backup ${tail.at(-1)}`);
     const failedOver = await env.sim.snapshot();
     expect(failedOver.pchat).toEqual({ state: 'FailedOver', activeServers: ['pchatserver5.contoso.com', 'pchatserver6.contoso.com', 'pchatserver7.contoso.com', 'pchatserver8.contoso.com'] });
     expect(failedOver.pchatSql).toMatchObject({ primary: { up: false }, secondary: { mgc: 'ONLINE' }, logShippingConfigured: false });

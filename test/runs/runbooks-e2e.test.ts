@@ -53,8 +53,8 @@ describe('the Lync 2013 runbooks, as drills', () => {
     });
     expectSucceeded(run);
     expect(approved).toEqual(['declare-disaster']);
-    // Without logBackups the logs are applied by hand; the SRV record's old target is removed by hand.
-    expect(confirmed.sort()).toEqual(['dns-sipinternaltls-remove', 'pchat-apply-log-backups']);
+    // The SRV record's old target is removed by hand; the log tail is the run's own work now.
+    expect(confirmed.sort()).toEqual(['dns-sipinternaltls-remove']);
     const over = await env.sim.snapshot();
     expect(over).toMatchObject({
       sites: { east: { up: false }, west: { up: true } },
