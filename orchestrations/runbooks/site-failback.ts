@@ -5,10 +5,13 @@
 //   pChat       (after the pools are home) empty the active list; remove mirroring if added;
 //               full backup of the backup mgc; restore it over the primary (REPLACE, RECOVERY);
 //               state Normal; the recorded active servers; log shipping again (manual)
+//   CMS         (moveCmsBack) after every step that writes to the CMS, once replication is
+//               current: Invoke-CsManagementServerFailover's Normal set (no -Force)
 import { z } from 'zod';
 import type { Topology } from '../../shared/topology/schema.js';
-import type { Plan } from '../../shared/plan/schema.js';
-import { cmd, expectEq, gate, PlanBuildError, verifyWith } from './steps.js';
+import type { Plan, PlanStep } from '../../shared/plan/schema.js';
+import { CMS_WRITERS } from '../../shared/commands/cms-writers.js';
+import { cmd, expectEq, gate, PlanBuildError, verifyOutput, verifyWith } from './steps.js';
 import { findSite, pairedPools, poolFailoverTargets } from './estate.js';
 import { SITE_PURPOSES } from './fe-branch.js';
 import { feFailback } from './failback-branch.js';
@@ -44,22 +47,33 @@ export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Pl
   });
   const feAfter = fe.afterGate(approve.id);
   const home = pools.find((p) => p.pool.hostsCms);
-  const cmsBack = options.moveCmsBack && home
-    ? cmd('cms-failback', 'cms.failover', { backupSqlServerFqdn: home.pool.backEnd.serverFqdn, ...(home.pool.backEnd.instance ? { backupSqlInstanceName: home.pool.backEnd.instance } : {}) }, {
-      title: `Move the Central Management Store back to ${home.pool.fqdn}`, site: home.pool.site.toLowerCase(), dependsOn: feAfter.failbacks, source: 'seed 004',
-      verification: verifyWith(`the CMS is active on ${home.pool.fqdn}`, 'cms.locate', {}, [expectEq('PoolFqdn', home.pool.fqdn, `CMS on ${home.pool.fqdn}`)]),
-    })
-    : undefined;
   const pcAfter = pchat?.afterGate(approve.id, feAfter.failbacks);
+  // The CMS is healthy where the failover put it: the Normal set moves it back once replication is
+  // current, and only after every step that writes to it (Edge next hops, Persistent Chat state and
+  // active servers, a mirror in the topology), because the store is read-only while it moves.
+  let cmsBack: PlanStep[] = [];
+  if (options.moveCmsBack && home) {
+    const writers = [...feAfter.steps, ...(pcAfter?.steps ?? [])].filter((s) => s.kind === 'command' && CMS_WRITERS.has(s.command.name)).map((s) => s.id);
+    const site = home.pool.site.toLowerCase();
+    const replicated = cmd('verify-cms-replication', 'cms.replicationStatus', {}, {
+      title: `Confirm every replica has the CMS's latest changes before it moves back to ${home.pool.fqdn}`, site, dependsOn: [...feAfter.failbacks, ...writers], source: 'seed 004',
+      verification: verifyOutput('replication is current', [{ path: 'UpToDate', op: 'excludes', value: false, description: 'no replica is behind' }]),
+    });
+    const move = cmd('cms-failback', 'cms.move', {}, {
+      title: `Move the Central Management Store back to ${home.pool.fqdn} (Normal parameter set: no -Force, it waits for replication)`, site, dependsOn: [replicated.id], source: 'seed 004',
+      verification: verifyWith(`the CMS is active on ${home.pool.fqdn}`, 'cms.locate', {}, [expectEq('PoolFqdn', home.pool.fqdn, `CMS on ${home.pool.fqdn}`)]),
+    });
+    cmsBack = [replicated, move];
+  }
   return {
     v: 1,
     runbook: 'site-failback',
     title: `Fail site ${site} back from ${pools[0].backup.site}`,
     // The topology's spelling: `east` and `East` are one plan with one hash.
     options: { ...options, failedSite: site },
-    steps: [...preflight, approve, ...feAfter.steps, ...(cmsBack ? [cmsBack] : []), ...(pcAfter?.steps ?? [])],
+    steps: [...preflight, approve, ...feAfter.steps, ...(pcAfter?.steps ?? []), ...cmsBack],
     targets: poolFailoverTargets(t),
     pchatUsersReconnecting: pchat ? t.persistentChat!.concurrentUsers : 0,
-    locks: [...fe.locks, ...(cmsBack ? ['cms'] : []), ...(pchat ? [pchat.lock] : [])],
+    locks: [...fe.locks, ...(cmsBack.length ? ['cms'] : []), ...(pchat ? [pchat.lock] : [])],
   };
 }

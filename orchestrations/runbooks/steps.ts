@@ -36,6 +36,8 @@ export const DURATIONS: Record<CommandName, { estimatedMs: number; timeoutMs: nu
   'backup.status': { estimatedMs: 20 * S, timeoutMs: 3 * MIN },
   'backup.sync': { estimatedMs: 1 * MIN, timeoutMs: 15 * MIN },
   'cms.failover': { estimatedMs: 4 * MIN, timeoutMs: 20 * MIN },
+  // The Normal set waits for replication first.
+  'cms.move': { estimatedMs: 5 * MIN, timeoutMs: 30 * MIN },
   'cms.replicationStatus': { estimatedMs: 15 * S, timeoutMs: 3 * MIN },
   'cms.locate': { estimatedMs: 10 * S, timeoutMs: 2 * MIN },
   'edge.getServices': { estimatedMs: 10 * S, timeoutMs: 2 * MIN },

@@ -137,6 +137,22 @@ export const cmsFailover = defineCommand({
     ]),
 });
 
+/**
+ * The Normal parameter set: the CMS is healthy, so nothing names the target (it is the other
+ * database the topology defines) and there is no -Force: the cmdlet waits for replication, then
+ * makes the source read-only. For a failback and a planned move; cms.failover is for a lost CMS.
+ */
+export const cmsMove = defineCommand({
+  name: 'cms.move',
+  kind: 'powershell',
+  summary: 'Move a healthy Central Management Store to the other store the topology defines (Invoke-CsManagementServerFailover, Normal parameter set: waits for replication).',
+  params: z.strictObject({}),
+  effect: 'non-idempotent',
+  supportsWhatIf: true,
+  example: {},
+  build: () => ps('Invoke-CsManagementServerFailover', [arg.noConfirm()]),
+});
+
 export const cmsReplicationStatus = defineCommand({
   name: 'cms.replicationStatus',
   kind: 'powershell',

@@ -5,6 +5,7 @@ import { buildPlan, PlanBuildError } from '../../orchestrations/runbooks/index.j
 import { criticalPath, forecastRto, topologicalLevels, validatePlan } from '../../shared/plan/index.js';
 import { byCommand, commandSteps, estate, rawEstate, runsAfter, step } from './helpers.js';
 import { parseTopology } from '../../shared/topology/index.js';
+import { CMS_MOVES, CMS_WRITERS } from '../../shared/commands/cms-writers.js';
 
 const sample = estate('estate.sample.yaml');
 
@@ -171,11 +172,48 @@ describe('other runbooks', () => {
     expect(buildPlan('pchat-pool-failover', sample, {}).maintenanceWindow).toBeUndefined();
   });
 
-  it('cms-failover verifies replication and syncs both pools afterwards, against the 5/5 target', () => {
+  it('cms-failover of a lost CMS: the disaster set, and no backup sync (its pair is lost; the plan says so), against the 5/5 target', () => {
     const p = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com' });
-    expect(byCommand(p, 'backup.sync').map((s) => s.command.params.poolFqdn).sort()).toEqual(['eepool1.contoso.com', 'eepool2.contoso.com']);
+    expect(byCommand(p, 'cms.failover')[0].rendered).toMatch(/-BackupSqlServerFqdn .* -Force/);
+    expect(byCommand(p, 'backup.sync')).toEqual([]);
+    expect(step(p, 'declare-disaster').kind === 'approval' && (step(p, 'declare-disaster') as any).reason).toContain('No backup service sync is attempted: a sync needs both pools of the pair, and eepool1.contoso.com is lost');
+    expect(step(p, 'verify-cms-status').title).toContain('then no backup service sync: eepool1.contoso.com is lost');
     expect(runsAfter(p, 'verify-cms-status', 'cms-failover')).toBe(true);
     expect(p.targets).toMatchObject({ rtoMinutes: 5, rpoMinutes: 5 });
+  });
+
+  it('a planned cms-failover: the Normal set (no -Force, no -BackupSqlServerFqdn) after replication is current, and both pools synced', () => {
+    const p = buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com', planned: true });
+    const [move] = byCommand(p, 'cms.move');
+    expect(move.rendered).toBe('Invoke-CsManagementServerFailover -Confirm:$false');
+    expect(byCommand(p, 'cms.failover')).toEqual([]);
+    expect(runsAfter(p, move.id, 'verify-cms-replication')).toBe(true);
+    expect(byCommand(p, 'backup.sync').map((s) => s.command.params.poolFqdn).sort()).toEqual(['eepool1.contoso.com', 'eepool2.contoso.com']);
+  });
+
+  it('site-failback moves the CMS back with the Normal set, after replication is current and after every step that writes to the CMS', () => {
+    const p = buildPlan('site-failback', sample, { failedSite: 'East', moveCmsBack: true });
+    const [move] = byCommand(p, 'cms.move');
+    expect(move.id).toBe('cms-failback');
+    expect(byCommand(p, 'cms.failover')).toEqual([]);
+    expect(runsAfter(p, move.id, 'verify-cms-replication')).toBe(true);
+    const writers = p.steps.filter((s) => s.kind === 'command' && CMS_WRITERS.has(s.command.name));
+    expect(writers.length).toBeGreaterThan(2);
+    for (const w of writers) expect(runsAfter(p, move.id, w.id), w.id).toBe(true);
+  });
+
+  it('no runbook runs a CMS move beside a step that writes to the CMS', () => {
+    const plans = [
+      buildPlan('site-failover', sample, { failedSite: 'East', installMirror: true }), buildPlan('fe-pool-failover', sample, { pool: 'eepool1.contoso.com' }),
+      buildPlan('site-failback', sample, { failedSite: 'East', moveCmsBack: true }), buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com' }),
+      buildPlan('cms-failover', sample, { targetPool: 'eepool2.contoso.com', planned: true }),
+    ];
+    for (const p of plans) {
+      const cmds = p.steps.filter((s) => s.kind === 'command');
+      for (const m of cmds.filter((s) => CMS_MOVES.has(s.command.name))) {
+        for (const w of cmds.filter((s) => CMS_WRITERS.has(s.command.name))) expect(runsAfter(p, m.id, w.id) || runsAfter(p, w.id, m.id), `${p.runbook}: ${m.id} / ${w.id}`).toBe(true);
+      }
+    }
   });
 
   it('legacy-site-dr moves the listed users in ranges of 500, parallelMoves chains at a time, counts none left, then imports contacts', () => {
@@ -243,7 +281,7 @@ describe('plan tools', () => {
   });
   it('refuses duplicate ids, unknown dependencies, a rendered line that is not the command, and a retried non-idempotent step', () => {
     const p = structuredClone(base);
-    p.steps.push({ ...structuredClone(step(p, 'backup-sync-eepool1')) });
+    p.steps.push({ ...structuredClone(step(p, 'read-cms-location')) });
     step(p, 'verify-cms-status').dependsOn.push('ghost');
     const f = step(p, 'cms-failover');
     if (f.kind !== 'command') throw new Error('kind');
@@ -252,7 +290,7 @@ describe('plan tools', () => {
     const v = validatePlan(p);
     expect(v.ok).toBe(false);
     const msgs = v.ok ? [] : v.problems.map((x) => `${x.path}: ${x.message}`);
-    expect(msgs.some((m) => m.includes('duplicate step id "backup-sync-eepool1"'))).toBe(true);
+    expect(msgs.some((m) => m.includes('duplicate step id "read-cms-location"'))).toBe(true);
     expect(msgs.some((m) => m.includes('unknown step "ghost"'))).toBe(true);
     expect(msgs.some((m) => m.startsWith('steps[3].rendered: does not match the command'))).toBe(true);
     expect(msgs.some((m) => m.includes('is not idempotent: it must not be retried'))).toBe(true);
@@ -265,7 +303,7 @@ describe('plan tools', () => {
     expect(validatePlan(p).ok).toBe(false);
   });
   it('criticalPath takes durations and a start', () => {
-    expect(criticalPath(base, { durations: { 'backup-sync-eepool1': 60 * 60_000 } }).path.at(-1)).toBe('backup-sync-eepool1');
+    expect(criticalPath(base, { durations: { 'read-backup-status-eepool1': 60 * 60_000 } }).path[0]).toBe('read-backup-status-eepool1');
     expect(criticalPath(base, { from: 'declare-disaster' }).path[0]).toBe('cms-failover');
   });
 });

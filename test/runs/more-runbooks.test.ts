@@ -26,10 +26,14 @@ describe('more runbooks, as drills', () => {
 
   it('cms-failover moves the Central Management Store to the backup pool (planned: both pools up)', async () => {
     await env.sim.reset();
-    const id = await env.start('operator', 'cms-failover', { targetPool: 'eepool2.contoso.com' });
+    const id = await env.start('operator', 'cms-failover', { targetPool: 'eepool2.contoso.com', planned: true });
     const { run } = await drive(env, id, {});
     expectSucceeded(run);
     expect((await env.sim.snapshot()).cms.pool).toBe('eepool2.contoso.com');
+    // The Normal set (no target, no -Force), after the replicas were read current; both pools synced.
+    expect(run.status.steps['cms-move'].rendered).toBe('Invoke-CsManagementServerFailover -Confirm:$false');
+    expect(run.status.steps['verify-cms-replication'].state).toBe('succeeded');
+    expect(['backup-sync-eepool1', 'backup-sync-eepool2'].map((s) => run.status.steps[s].state)).toEqual(['succeeded', 'succeeded']);
   }, 60_000);
 
   it('pchat-backup writes the dated export', async () => {

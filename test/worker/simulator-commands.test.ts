@@ -49,6 +49,7 @@ const cases: Record<string, Case> = {
   'backup.status': { estate: 'sample', params: { poolFqdn: 'eepool1.contoso.com', category: 'CMS' }, check: (r) => expect(r.output).toEqual([expect.objectContaining({ OverallExportStatus: 'FinalState', BackupModules: [expect.objectContaining({ ModuleName: 'CentralMgmt.CMSMaster' })] })]) },
   'backup.sync': { estate: 'sample', params: { poolFqdn: 'eepool2.contoso.com' } },
   'cms.failover': { estate: 'sample', params: { backupSqlServerFqdn: 'eepool2-sql.contoso.com', backupSqlInstanceName: 'RTC' } },
+  'cms.move': { estate: 'sample', params: {} },
   'cms.replicationStatus': { estate: 'sample', params: {}, check: (r) => expect((r.output as unknown[]).length).toBe(6) },
   'cms.locate': { estate: 'sample', params: {}, check: (r) => expect(r.output).toEqual([expect.objectContaining({ PoolFqdn: 'eepool1.contoso.com', SqlServer: 'eepool1-sql.contoso.com', SqlInstance: 'RTC' })]) },
   'pchat.getState': { estate: 'sample', params: { identity: PCHAT }, check: (r) => expect(r.output).toEqual([{ Identity: PCHAT, PoolState: 'Normal' }]) },

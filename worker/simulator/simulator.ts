@@ -7,6 +7,7 @@ import { validateInvocation, type CommandInvocation } from '../../shared/command
 import { abortableDelay, type WorkerExecutor } from '../execution.js';
 import { refused, type ExecutionContext, type ExecutionResult } from '../executors/types.js';
 import type { Topology } from '../../shared/topology/schema.js';
+import { refuseCmsOverlap } from './cms-moves.js';
 import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, refuseInLostSite, setDown, type Applied } from './estate.js';
 import { FaultStore, type Fault } from './faults.js';
 import { snapshotOf, type EstateSnapshot } from './snapshot.js';
@@ -34,6 +35,9 @@ export interface SimulatorOptions {
    */
   site?: string;
 }
+
+/** How long a CMS move (or a CMS write) counts as under way: the longest a move may take. */
+const CMS_MOVE_WINDOW_MS = 30 * 60_000;
 
 export function timeFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.LYNCDR_SIM_TIME_FACTOR;
@@ -239,7 +243,11 @@ export class Simulator implements WorkerExecutor {
       // entry is the proof (for operators and crash tests) that the command was begun.
       const pre = await this.store.update((s) => {
         s.executions.push({ commandId: ctx.commandId, name: command.name, mode, startedAt: new Date().toISOString(), outcome: 'running' });
-        return attempt(() => { refuseInLostSite(s, this.site); return applySpec(structuredClone(s), spec, new Date()); });
+        return attempt(() => {
+          refuseInLostSite(s, this.site);
+          if (mode === 'run') refuseCmsOverlap(s, command.name, ctx.commandId, new Date(), this.scaled(CMS_MOVE_WINDOW_MS));
+          return applySpec(structuredClone(s), spec, new Date());
+        });
       });
       if (!pre.ok) {
         await abortableDelay(this.scaled(2000), signal);

@@ -36,7 +36,16 @@ export const lyncCmdlets: Record<string, PsHandler> = {
     const target = cmsPool.backupPool;
     if (!target) throw new PreconditionError(`The CMS pool "${s.cms.pool}" has no backup pool to fail over to.`);
     const tp = pool(s, target);
-    const server = stringArg(spec, 'BackupSqlServerFqdn')!.toLowerCase();
+    const server = stringArg(spec, 'BackupSqlServerFqdn', false)?.toLowerCase();
+    if (server === undefined) {
+      // The Normal set: no target, no -Force. It reads the active store and waits for every replica
+      // of the target to be current before it makes the source read-only, so it needs both.
+      if (switchArg(spec, 'Force')) throw new PreconditionError('Parameter set cannot be resolved using the specified named parameters: -Force belongs to the DisasterRecovery set, which needs -BackupSqlServerFqdn.', 'InvalidArgument');
+      if (!cmsReachable(s)) throw new PreconditionError(`The active Central Management Store on "${s.cms.pool}" is unreachable: the Normal parameter set cannot wait for its replication. Use -BackupSqlServerFqdn and -Force (DisasterRecovery) for a lost CMS.`, 'ResourceUnavailable');
+      if (!poolUp(s, target)) throw new PreconditionError(`Backup pool "${target}" is not available: its replicas cannot be brought up to date.`, 'ResourceUnavailable');
+      s.cms = { pool: target, sqlServer: tp.backEnd.server, ...(tp.backEnd.instance ? { sqlInstance: tp.backEnd.instance } : {}) };
+      return nothing(5 * MIN);
+    }
     const instance = stringArg(spec, 'BackupSqlInstanceName', false);
     if (server !== tp.backEnd.server || !sameText(instance, tp.backEnd.instance)) {
       throw new PreconditionError(`"${instance ? `${server}\\${instance}` : server}" is not the back-end store of the backup pool "${target}" (${tp.backEnd.instance ? `${tp.backEnd.server}\\${tp.backEnd.instance}` : tp.backEnd.server}).`, 'InvalidArgument');
