@@ -75,7 +75,7 @@ export function registerLabCommands(program: Command, deps: LabCommandDeps = {})
     });
 
   lab.command('manual <action> [target]')
-    .description('do a manual runbook step in the simulated estate: apply-log-backups (the DBA copies and restores the log backups mgc\'s secondary lacks), remove-srv-target <fqdn> (the old target of the SRV record), reestablish-log-shipping (the DBA re-creates log shipping of mgc), restore-rgsconfig (Lync 2010: the DBA restores the lost pool\'s newest RgsConfig backup onto the DR store)')
+    .description('do a manual runbook step in the simulated estate: apply-log-backups (the DBA copies and restores the log backups mgc\'s secondary lacks, as before a retry of pchat-check-log-tail), remove-srv-target <fqdn> (the old target of the SRV record), reestablish-log-shipping (the DBA re-creates log shipping of mgc), restore-rgsconfig (Lync 2010: the DBA restores the lost pool\'s newest RgsConfig backup onto the DR store)')
     .action(async (action: string, target: string | undefined) => {
       if (action === 'apply-log-backups') return out(`${await sim().applyLogBackups()}\n`);
       if (action === 'reestablish-log-shipping') return out(`${await sim().reestablishLogShipping()}\n`);
