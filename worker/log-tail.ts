@@ -3,7 +3,6 @@
 // secondary has not restored (the worker keeps that list, as it keeps users.moveRecorded's), and
 // sql.restoreRecordedLogs restores the kept list in order WITH NORECOVERY. Restore history decides
 // what is applied, so a resumed or repeated restore skips the files already in.
-import { randomUUID } from 'node:crypto';
 import type { CommandInvocation } from '../shared/commands/invocation.js';
 import { sqlListUnappliedLogs, sqlRestoreRecordedLogs } from '../shared/commands/log-tail.js';
 import type { WorkerExecutor } from './execution.js';
@@ -29,8 +28,10 @@ export async function runLogTail(exec: WorkerExecutor, invocation: CommandInvoca
   const p: { sqlServerFqdn: string; sqlInstanceName?: string | undefined; database: string; copyFolder: string; backupShare?: string | undefined; recorded?: string } = parsed.data;
   const rendered = listing ? sqlListUnappliedLogs.render(parsed.data) : sqlRestoreRecordedLogs.render(parsed.data as ReturnType<typeof sqlRestoreRecordedLogs.params.parse>);
   const server = { sqlServerFqdn: p.sqlServerFqdn, ...(p.sqlInstanceName ? { sqlInstanceName: p.sqlInstanceName } : {}) };
+  // Each part has an id of its own, derived from the step's: the executions log shows what one
+  // step ran, and a part run twice for one command shows up as the same id twice.
   const sub = async (name: string, params: Record<string, unknown>, label: string) =>
-    exec.execute({ name, params }, { ...ctx, commandId: `${ctx.commandId}:${label}:${randomUUID().slice(0, 8)}` });
+    exec.execute({ name, params }, { ...ctx, commandId: `${ctx.commandId}/${label}` });
   const fail = (r: ExecutionResult, what: string, output: unknown = null): ExecutionResult =>
     ({ ...r, status: r.status, output, rendered, stderr: `${what}: ${r.stderr}`, durationMs: Date.now() - started });
 
@@ -42,8 +43,8 @@ export async function runLogTail(exec: WorkerExecutor, invocation: CommandInvoca
   if (listing) {
     const found = new Map<string, LogBackup>();
     // The copy folder first: a file in both is restored from there, without a copy.
-    for (const folder of [p.copyFolder, ...(p.backupShare ? [p.backupShare] : [])]) {
-      const r = await sub('file.listLogBackups', { folder, database: p.database }, 'list');
+    for (const [i, folder] of [p.copyFolder, ...(p.backupShare ? [p.backupShare] : [])].entries()) {
+      const r = await sub('file.listLogBackups', { folder, database: p.database }, `list-${i + 1}`);
       if (r.status !== 'succeeded') return fail(r, `listing ${folder}`);
       for (const f of r.output as Array<{ Name: string; LastWriteTimeUtc?: string }>) {
         if (!found.has(f.Name.toLowerCase())) found.set(f.Name.toLowerCase(), { Name: f.Name, Folder: folder, ...(f.LastWriteTimeUtc ? { LastWriteTimeUtc: f.LastWriteTimeUtc } : {}) });
@@ -59,10 +60,10 @@ export async function runLogTail(exec: WorkerExecutor, invocation: CommandInvoca
   for (const item of list as LogBackup[]) {
     if (!after(item.Name, lastApplied)) { done.push({ ...item, Restored: 'already' }); continue; }
     if (item.Folder.toLowerCase() !== p.copyFolder.toLowerCase()) {
-      const copy = await sub('file.copyLogBackups', { backupShare: item.Folder, copyFolder: p.copyFolder, files: [item.Name] }, 'copy');
+      const copy = await sub('file.copyLogBackups', { backupShare: item.Folder, copyFolder: p.copyFolder, files: [item.Name] }, `copy-${item.Name}`);
       if (copy.status !== 'succeeded') return fail(copy, `copying ${item.Name}`, done);
     }
-    const restore = await sub('sql.restoreLog', { ...server, database: p.database, folder: p.copyFolder, file: item.Name }, 'restore');
+    const restore = await sub('sql.restoreLog', { ...server, database: p.database, folder: p.copyFolder, file: item.Name }, `restore-${item.Name}`);
     if (restore.status !== 'succeeded') return fail(restore, `restoring ${item.Name}`, done);
     done.push({ ...item, Restored: 'now' });
   }

@@ -25,7 +25,7 @@ export function newSimulator(topology: Topology, timeFactor = 0): Simulator {
 
 async function begun(sim: Simulator, commandId: string): Promise<void> {
   for (;;) {
-    if ((await sim.state()).executions.some((e) => e.commandId === commandId || e.commandId.startsWith(`${commandId}:`))) return;
+    if ((await sim.state()).executions.some((e) => e.commandId === commandId || e.commandId.startsWith(`${commandId}/`))) return;
     await new Promise((r) => setImmediate(r));
   }
 }
