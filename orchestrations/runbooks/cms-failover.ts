@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { fqdn } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan } from '../../shared/plan/schema.js';
-import { cmd, expectEq, gate, PlanBuildError, verifyOutput, verifyWith } from './steps.js';
+import { cmd, expectEq, gate, PlanBuildError } from './steps.js';
+import { cmsActiveOn, cmsReplicationCurrent } from './cms-steps.js';
 import { cmsFailoverTargets, cmsPool, findPool, slug } from './estate.js';
 
 export const CmsFailoverOptions = z.strictObject({
@@ -39,10 +40,7 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
   // service's last sync of the CMS pool is the RPO, and the backup pool answers it. Planned: the
   // move waits for replication, so every replica must be reachable and current first.
   const read = options.planned
-    ? cmd('verify-cms-replication', 'cms.replicationStatus', {}, {
-      title: `Confirm every replica has the CMS's latest changes before it moves to ${target.fqdn}`, site, source: SOURCE,
-      verification: verifyOutput('replication is current', [{ path: 'UpToDate', op: 'excludes', value: false, description: 'no replica is behind' }]),
-    })
+    ? cmsReplicationCurrent(target.fqdn, site, [], SOURCE)
     : cmd(`read-backup-status-${slug(current.fqdn)}`, 'backup.status', { poolFqdn: current.fqdn }, {
       title: `Read when ${current.fqdn} last synced the CMS to ${target.fqdn} (the RPO of this run)`, site, source: SOURCE, records: `preFailover.backupStatus.${slug(current.fqdn).replace(/[^a-zA-Z0-9]/g, '')}`,
     });
@@ -57,11 +55,11 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
   const failover = options.planned
     ? cmd('cms-move', 'cms.move', {}, {
       title: `Move the healthy CMS to ${target.fqdn} (Normal parameter set: no -Force)`, site, dependsOn: [declare.id], source: SOURCE,
-      verification: verifyWith('the CMS is active on the target pool', 'cms.locate', {}, [expectEq('PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)]),
+      verification: cmsActiveOn(target.fqdn, 'the CMS is active on the target pool'),
     })
     : cmd('cms-failover', 'cms.failover', { backupSqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { backupSqlInstanceName: sql.instance } : {}) }, {
       title: `Fail the CMS over to ${target.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
-      verification: verifyWith('the CMS is active on the target pool', 'cms.locate', {}, [expectEq('PoolFqdn', target.fqdn, `CMS on ${target.fqdn}`)]),
+      verification: cmsActiveOn(target.fqdn, 'the CMS is active on the target pool'),
     });
   const status = cmd('verify-cms-status', 'cms.replicationStatus', { centralManagementStoreStatus: true }, {
     title: `Confirm the active CMS master location${options.planned ? '' : ` (then no backup service sync: ${current.fqdn} is lost)`}`, site, dependsOn: [failover.id], source: SOURCE,

@@ -6,13 +6,10 @@
 // after the database has been recovered.
 import type { PchatSql, Topology } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
+import { LOG_TAIL_RECORD, LOG_TAIL_RESTORED } from '../../shared/runs/log-tail-records.js';
 import { PCHAT_USERS_PER_ACTIVE_SERVER, PCHAT_MAX_ACTIVE_SERVERS } from '../../shared/topology/rules.js';
 import { cmd, expectEq, verifyOutput, verifyWith, DURATION, PlanBuildError } from './steps.js';
 import { requirePchat, slug, thousands } from './estate.js';
-
-/** Where the run keeps the log backups it found unapplied, and those it restored (the RPO reads it). */
-export const LOG_TAIL_RECORD = 'pchat.unappliedLogs';
-export const LOG_TAIL_RESTORED = 'pchat.logTailRestored';
 
 export interface PchatFailoverInput {
   /** The site the pChat service leaves; the SQL secondary and the new actives are elsewhere. */
@@ -81,7 +78,8 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     // reachable. No file name travels in the plan: the worker keeps the list it read.
     const shareReachable = sql.backupShareSite !== input.failedSite;
     const where = { ...server, database: 'mgc', copyFolder: sql.copyFolder };
-    const list = cmd('pchat-list-unapplied-logs', 'sql.listUnappliedLogs', { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) }, {
+    const listed = { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) };
+    const list = cmd('pchat-list-unapplied-logs', 'sql.listUnappliedLogs', listed, {
       title: `List mgc's log backups not yet restored, in ${sql.copyFolder}${shareReachable ? ` and on ${sql.backupShare}` : ` (${sql.backupShare} is in the failed site: files only there are lost)`}`,
       site: sqlSite, dependsOn: [removeLs.id], source: `${src} step 2.2`, records: LOG_TAIL_RECORD,
     });
@@ -93,7 +91,7 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     // RECOVERY cannot be undone: after it no log backup can be applied. The guard reads again what
     // is left; anything left stops the run with the files and the times they cover, and only an
     // operator's decision (audited with that finding) goes on without them.
-    const guard = cmd('pchat-check-log-tail', 'sql.listUnappliedLogs', { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) }, {
+    const guard = cmd('pchat-check-log-tail', 'sql.listUnappliedLogs', listed, {
       title: 'Refuse RECOVERY while a known log backup of mgc is unapplied (going on loses the transactions in it)',
       site: sqlSite, dependsOn: [restore.id], source: `${src} step 2.3`,
       verification: verifyOutput('every known log backup of mgc has been restored', [
@@ -103,9 +101,8 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
       ]),
     });
     steps.push(list, restore, guard);
-    const last = guard.id;
     const sessions = cmd('pchat-check-sessions', 'sql.listSessions', { ...server, database: 'mgc' }, {
-      title: 'Confirm no session is connected to mgc before recovery', site: sqlSite, dependsOn: [last], source: `${src} step 2.4`,
+      title: 'Confirm no session is connected to mgc before recovery', site: sqlSite, dependsOn: [guard.id], source: `${src} step 2.4`,
       // A restoring database accepts no user sessions; any listed must be ended (KILL) first.
       // "equals" with no value means absent: an empty result has no spid (shared/runs/expect.ts).
       verification: verifyOutput('nothing holds mgc', [{ path: 'spid', op: 'equals', description: 'no session on mgc (else end each with KILL <spid>)' }]),

@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { Topology } from '../../shared/topology/schema.js';
 import type { Plan, PlanStep } from '../../shared/plan/schema.js';
 import { CMS_WRITERS } from '../../shared/commands/cms-writers.js';
-import { cmd, expectEq, gate, PlanBuildError, verifyOutput, verifyWith } from './steps.js';
+import { cmd, gate, PlanBuildError } from './steps.js';
+import { cmsActiveOn, cmsReplicationCurrent } from './cms-steps.js';
 import { findSite, pairedPools, poolFailoverTargets } from './estate.js';
 import { SITE_PURPOSES } from './fe-branch.js';
 import { feFailback } from './failback-branch.js';
@@ -55,13 +56,10 @@ export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Pl
   if (options.moveCmsBack && home) {
     const writers = [...feAfter.steps, ...(pcAfter?.steps ?? [])].filter((s) => s.kind === 'command' && CMS_WRITERS.has(s.command.name)).map((s) => s.id);
     const site = home.pool.site.toLowerCase();
-    const replicated = cmd('verify-cms-replication', 'cms.replicationStatus', {}, {
-      title: `Confirm every replica has the CMS's latest changes before it moves back to ${home.pool.fqdn}`, site, dependsOn: [...feAfter.failbacks, ...writers], source: 'seed 004',
-      verification: verifyOutput('replication is current', [{ path: 'UpToDate', op: 'excludes', value: false, description: 'no replica is behind' }]),
-    });
+    const replicated = cmsReplicationCurrent(home.pool.fqdn, site, [...feAfter.failbacks, ...writers], 'seed 004', true);
     const move = cmd('cms-failback', 'cms.move', {}, {
       title: `Move the Central Management Store back to ${home.pool.fqdn} (Normal parameter set: no -Force, it waits for replication)`, site, dependsOn: [replicated.id], source: 'seed 004',
-      verification: verifyWith(`the CMS is active on ${home.pool.fqdn}`, 'cms.locate', {}, [expectEq('PoolFqdn', home.pool.fqdn, `CMS on ${home.pool.fqdn}`)]),
+      verification: cmsActiveOn(home.pool.fqdn, `the CMS is active on ${home.pool.fqdn}`),
     });
     cmsBack = [replicated, move];
   }

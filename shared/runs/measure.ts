@@ -7,6 +7,7 @@
 //        restored into the pChat secondary mgc (log-shipping monitor; once the run restored the
 //        log tail, the newest backup it restored). The worst one counts.
 import type { Measure } from './contract.js';
+import { LOG_TAIL_RESTORED } from './log-tail-records.js';
 
 const minutesBetween = (from: string, to: string) => Math.round(((Date.parse(to) - Date.parse(from)) / 60_000) * 100) / 100;
 
@@ -37,8 +38,7 @@ function collect(value: unknown, path: string, out: Array<{ source: string; at: 
   }
 }
 
-/** What the run's log-tail restore recorded (pchat.logTailRestored): the newest backup now in mgc, by when it was written. */
-const TAIL_RESTORED = 'pchat.logTailRestored';
+/** What the run's log-tail restore recorded: the newest backup now in mgc, by when it was written. */
 function newestRestored(value: unknown): { at: string; name: string } | undefined {
   const items = Array.isArray(value) ? value : [];
   let best: { at: string; name: string } | undefined;
@@ -51,15 +51,15 @@ function newestRestored(value: unknown): { at: string; name: string } | undefine
 
 export function measureRpo(records: Record<string, unknown>, declaredAt: string, targetMinutes: number): Measure {
   let found: Array<{ source: string; at: string; path: string }> = [];
-  for (const [key, value] of Object.entries(records)) if (key !== TAIL_RESTORED) collect(value, key, found);
+  for (const [key, value] of Object.entries(records)) if (key !== LOG_TAIL_RESTORED) collect(value, key, found);
   // The monitor's point is where log shipping had got to before the failover; the tail the run
   // restored carries mgc further, so the newest restored backup replaces it when it is newer. A
   // tail left unapplied (an operator accepted the loss) leaves the older point standing.
-  const tail = newestRestored(records[TAIL_RESTORED]);
+  const tail = newestRestored(records[LOG_TAIL_RESTORED]);
   if (tail) {
     const mgc = found.filter((f) => f.source === SYNC_FIELDS.last_restored_date_utc);
     if (mgc.every((f) => Date.parse(f.at) < Date.parse(tail.at))) {
-      found = [...found.filter((f) => !mgc.includes(f)), { source: `mgc newest restored log backup ${tail.name}`, at: tail.at, path: TAIL_RESTORED }];
+      found = [...found.filter((f) => !mgc.includes(f)), { source: `mgc newest restored log backup ${tail.name}`, at: tail.at, path: LOG_TAIL_RESTORED }];
     }
   }
   if (found.length === 0) return { minutes: null, targetMinutes, met: null, basis: 'no backup-service or log-shipping state was recorded by this run' };
