@@ -9,6 +9,11 @@
 .EXAMPLE
   $key = Read-Host -AsSecureString 'result key of site west (Key Vault secret result-key-west)'
   .\install.ps1 -Site west -ServiceBusNamespace sb-lyncdr-abc.servicebus.windows.net -Account 'CONTOSO\gmsa-lyncdr$' -ResultKey $key
+.PARAMETER SecretVault
+  The SecretManagement vault, registered for the service account, that holds the test users'
+  credentials under the names the topology gives (testUser.credential), each a PSCredential:
+  Set-Secret -Vault <vault> -Name lyncdr-test-eepool1 -Secret (Get-Credential). Set as
+  LYNCDR_SECRET_VAULT; without it the worker refuses every sign-in check.
 .PARAMETER ResultKey
   This site's result key: the worker signs every result with it and the app refuses results that
   do not verify with the site's key. Written to <DataDir>\<Site>\result.key, readable only by the
@@ -20,6 +25,7 @@ param(
   [Parameter(Mandatory)] [ValidatePattern('^[a-z0-9-]+\.servicebus\.windows\.net$')] [string] $ServiceBusNamespace,
   [Parameter(Mandatory)] [ValidatePattern('^[^\\]+\\[^\\]+\$$')] [string] $Account,
   [Parameter(Mandatory)] [securestring] $ResultKey,
+  [ValidatePattern('^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$')] [string] $SecretVault,
   [string] $InstallDir = 'C:\Program Files\lyncdr-worker',
   [string] $DataDir = 'C:\ProgramData\lyncdr-worker'
 )
@@ -68,6 +74,9 @@ if ($PSCmdlet.ShouldProcess($serviceName, 'install service')) {
   sc.exe failure $serviceName reset= 86400 actions= restart/5000/restart/30000/restart/60000 | Out-Null
   # Identity-based Service Bus access (the gMSA's Entra identity or a workload identity).
   [Environment]::SetEnvironmentVariable('ServiceBusConnection', "Endpoint=sb://$ServiceBusNamespace/;Authentication=ManagedIdentity", 'Machine')
+  # The test users' credentials are read there by the worker's PowerShell (Get-Secret), never by lyncdr.
+  if ($SecretVault) { [Environment]::SetEnvironmentVariable('LYNCDR_SECRET_VAULT', $SecretVault, 'Machine') }
+  else { Write-Warning 'No -SecretVault: the sign-in checks (Test-CsRegistration of each pool''s test user) will be refused on this worker.' }
   Start-Service $serviceName
   Get-Service $serviceName
 }

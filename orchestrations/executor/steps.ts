@@ -201,6 +201,8 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
   const st = run.status.steps[step.id];
   // Post-conditions. In what-if nothing changed, so there is nothing to verify.
   const verification = input.mode !== 'what-if' ? step.verification : undefined;
+  // Preconditions are read in a real run only: in what-if nothing before this step changed.
+  const precheck = input.mode !== 'what-if' && (input.config.executorVersion ?? 1) >= 15 ? step.precheck : undefined;
   // A run started by an executor before version 2 replays the way it ran: the check as a command
   // of its own, the command's result audited alone, the check's result and the verdict as two.
   const v1 = (input.config.executorVersion ?? 1) < 2;
@@ -214,6 +216,10 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
     const prefix = `step:${step.id}:attempt:${attempt}`;
     let outcome: Attempt;
     try {
+      // From version 15 the state the command needs is read first; while it fails the command is
+      // not sent, and the step waits for a decision with the finding (a retry reads again).
+      const refused = precheck ? yield* checkBefore(run, step, precheck, attempt, prefix) : undefined;
+      if (refused) throw new PreconditionRefused(refused);
       const main = yield* sendAndWait(run, step, step.id, step.command, attempt, step.timeoutMs, prefix, v1 ? undefined : verification?.command);
       outcome = main.attempt;
       // Everything the step learns is recorded before the step ends (or anything else is sent).
@@ -257,7 +263,8 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
       else if (records.length) yield auditAll(run, records);
     } catch (err) {
       // An activity failed (transport or storage): the command may not have been sent at all.
-      outcome = { ok: false, error: `system error: ${(err as Error).message}`, retryable: false };
+      outcome = err instanceof PreconditionRefused ? { ok: false, error: err.message, retryable: false }
+        : { ok: false, error: `system error: ${(err as Error).message}`, retryable: false };
     }
     if (outcome.ok) {
       if (step.records) run.records[step.records] = outcome.output;
@@ -282,6 +289,26 @@ function* commandStep(run: RunState, step: CommandStep): Generator<Task, StepEnd
     finishStep(run, st, 'failed');
     return { kind: 'abort', reason: `step ${step.id} failed and the run was aborted (${st.decisions?.at(-1)?.by ?? 'lyncdr'})` };
   }
+}
+
+/** A precheck that did not hold: the command was not sent. */
+class PreconditionRefused extends Error {}
+
+/**
+ * Reads the state a command needs (its precheck) on the step's site and records what was read and
+ * the verdict. Returns why the command may not be sent, or undefined when it may.
+ */
+function* checkBefore(run: RunState, step: CommandStep, check: NonNullable<CommandStep['precheck']>, attempt: number, prefix: string): Generator<Task, string | undefined, unknown> {
+  const sent = yield* sendAndWait(run, step, `${step.id}.precheck`, check.command, attempt, step.timeoutMs, `${prefix}:precheck`);
+  const read = sent.attempt;
+  const verdict = read.ok ? checkExpectations(read.output, check.expect, run.records) : undefined;
+  const error = read.ok ? undefined : `the precheck could not read the estate: ${read.error}`;
+  yield auditAll(run, [sent.record, auditEntry(run, `${prefix}:prechecked`, 'precondition-checked', 'lyncdr', {
+    description: check.description, ok: !!verdict?.ok, results: verdict?.results, error,
+  })]);
+  if (verdict?.ok) return undefined;
+  const why = error ?? verdict!.results.filter((x) => !x.ok).map((x) => `${x.description} (${x.detail})`).join('; ');
+  return `precondition not met, the command was not sent: ${why}`;
 }
 
 /** The step failed for good: an operator says retry, skip or abort (or the wait times out: abort). */

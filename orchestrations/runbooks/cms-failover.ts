@@ -55,10 +55,12 @@ export function buildCmsFailover(t: Topology, options: CmsFailoverOptions): Plan
   const failover = options.planned
     ? cmd('cms-move', 'cms.move', {}, {
       title: `Move the healthy CMS to ${target.fqdn} (Normal parameter set: no -Force)`, site, dependsOn: [declare.id], source: SOURCE,
+      precheck: cmsActiveOn(current.fqdn, `the CMS is still on ${current.fqdn}`),
       verification: cmsActiveOn(target.fqdn, 'the CMS is active on the target pool'),
     })
     : cmd('cms-failover', 'cms.failover', { backupSqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { backupSqlInstanceName: sql.instance } : {}) }, {
       title: `Fail the CMS over to ${target.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
+      precheck: cmsActiveOn(current.fqdn, `the CMS is still on ${current.fqdn}`),
       verification: cmsActiveOn(target.fqdn, 'the CMS is active on the target pool'),
     });
   const status = cmd('verify-cms-status', 'cms.replicationStatus', { centralManagementStoreStatus: true }, {

@@ -53,7 +53,9 @@ export function dnsRepointSteps(changes: DnsChange[], site: string, dependsOn: s
       });
       const remove = cmd(`dns-${key}-remove`, 'dns.removeRecord', { ...where(r), rrType: 'A', recordData: from }, {
         title: `Remove A ${fqdnName} -> ${from}`, site, dependsOn: [add.id], ...src,
-        preconditions: [`${fqdnName} still has the address ${from}`],
+        precheck: verifyWith(`${fqdnName} still has the address ${from}`, 'dns.getRecord', { ...where(r), rrType: 'A' }, [
+          { path: 'RecordData.IPv4Address', op: 'has', value: from, description: `${fqdnName} -> ${from} is there to remove` },
+        ]),
         estimatedMs: 10 * DURATION.S + ttlMs,
       });
       steps.push(add, remove);

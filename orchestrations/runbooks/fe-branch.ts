@@ -5,6 +5,8 @@ import type { FrontEndPool, Topology } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
 import { cmd, expectEq, verifyOutput, verifyWith } from './steps.js';
 import { dnsReadSteps, dnsRepointSteps, type DnsChange } from './dns.js';
+import { readTestUserHome, signInTestUser } from './test-users.js';
+import { cmsActiveOn } from './cms-steps.js';
 import { slug, thousands } from './estate.js';
 
 export interface FailedPool {
@@ -47,6 +49,7 @@ export function feFailover(t: Topology, input: FeFailoverInput): FeFailover {
         title: `Confirm ${pool.fqdn} is paired with ${backup.fqdn}`, site, source,
         verification: verifyOutput('the pairing is in place', [expectEq('BackupPoolFqdn', backup.fqdn, `backup pool is ${backup.fqdn}`)]),
       }),
+      readTestUserHome(pool, backup, { site, source, localStore: Boolean(cmsPoolFailed) }),
       cmd(`read-backup-status-${slug(pool.fqdn)}`, 'backup.status', { poolFqdn: pool.fqdn }, {
         title: `Read when ${pool.fqdn} last synced to ${backup.fqdn} (the RPO of this run; the backup service syncs every 2 minutes)`,
         site, source, records: `preFailover.backupStatus.${recordKey(pool.fqdn)}`,
@@ -67,7 +70,8 @@ export function feFailover(t: Topology, input: FeFailoverInput): FeFailover {
       const c = cmd('cms-failover', 'cms.failover', { backupSqlServerFqdn: sql.serverFqdn, ...(sql.instance ? { backupSqlInstanceName: sql.instance } : {}) }, {
         title: `Fail the Central Management Store over to ${cmsPoolFailed.backup.fqdn} (first: the changes below write to the CMS)`,
         site, dependsOn: [gateId], source: 'seed 004',
-        preconditions: [`the CMS is on ${cmsPoolFailed.pool.fqdn} (recorded in preFailover.cmsLocation)`],
+        // The disaster set forces the store onto the backup: only while it is still on the lost pool.
+        precheck: cmsActiveOn(cmsPoolFailed.pool.fqdn, `the CMS is still on ${cmsPoolFailed.pool.fqdn}`),
         verification: verifyWith('the CMS is active on the backup pool', 'cms.locate', {}, [expectEq('PoolFqdn', cmsPoolFailed.backup.fqdn, `CMS on ${cmsPoolFailed.backup.fqdn}`)]),
       });
       steps.push(c);
@@ -92,16 +96,20 @@ export function feFailover(t: Topology, input: FeFailoverInput): FeFailover {
       const ownEdges = edges.filter((e) => e.nextHop === pool.fqdn).map((e) => `edge-next-hop-${slug(e.fqdn)}`);
       const fo = cmd(`pool-failover-${slug(pool.fqdn)}`, 'pool.failover', { poolFqdn: pool.fqdn, disasterMode: true }, {
         title: `Fail ${pool.fqdn}'s ${thousands(pool.userCount)} users over to ${backup.fqdn}`, site, dependsOn: [...afterCms, ...ownEdges], source,
+        // Seed 004: no Edge pool may still route to the pool when its users fail over.
+        ...(ownEdges.length ? { precheck: verifyWith(`no Edge pool routes to ${pool.fqdn}`, 'edge.getServices', {}, [
+          { path: 'Registrar', op: 'excludes', value: `Registrar:${pool.fqdn}`, description: `no Edge pool's next hop is ${pool.fqdn}` },
+        ]) } : {}),
         // Large pools take longer: the seeds' 30 min target is for 40,000 users.
         estimatedMs: 5 * 60_000 + pool.userCount * 15,
-        verification: verifyWith(`${backup.fqdn} serves ${pool.fqdn}'s users`, 'pool.fabricState', { poolFqdn: backup.fqdn }, [
-          { path: 'ServingUsersOf', op: 'includes', value: pool.fqdn, description: `${backup.fqdn} serves the users of ${pool.fqdn}` },
+        // The fabric shows the backup carrying the load; that the users of the pool sign in there
+        // is the test user's sign-in below (Get-CsPoolFabricState names no pool's users).
+        verification: verifyWith(`${backup.fqdn} carries the load: its routing groups are in quorum`, 'pool.fabricState', { poolFqdn: backup.fqdn }, [
           expectEq('RoutingGroupsInQuorumLoss', 0, 'no routing group in quorum loss'),
         ]),
       });
-      const reg = cmd(`verify-registration-${slug(backup.fqdn)}`, 'pool.testRegistration', { targetFqdn: backup.fqdn }, {
-        title: `Sign in a test user on ${backup.fqdn}`, site, dependsOn: [fo.id, ...edgeIds, ...dns.ends], source,
-        verification: verifyOutput('users sign in on the backup pool', [expectEq('Result', 'Success', 'Test-CsRegistration succeeds')]),
+      const reg = signInTestUser(`verify-registration-${slug(backup.fqdn)}`, pool, backup.fqdn, {
+        site, dependsOn: [fo.id, ...edgeIds, ...dns.ends], source, proves: `${pool.fqdn}'s users sign in on ${backup.fqdn}`,
       });
       steps.push(fo, reg);
       ends.push(reg.id);

@@ -20,6 +20,7 @@ import { dnsChangesToSite } from './fe-branch.js';
 import { backsUpRgsWithSql, contactsFile, requireLegacyDr, rgsFile, usesDbImpExp } from './legacy.js';
 import { restoreRgsConfigByHand } from './legacy-rgs-restore.js';
 import { isoDate } from './pchat-backup.js';
+import { signInTestUser } from './test-users.js';
 
 export const MOVE_BATCH = 500;
 /** The pre-flight's Get-CsUser list, which the worker keeps whole and the move batches take slices of. */
@@ -49,7 +50,7 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
       verification: verifyOutput('the CMS is in the DR site', [expectEq('PoolFqdn', drPool.fqdn, `CMS on ${drPool.fqdn}`)]),
     }),
     cmd('read-users-to-move', 'users.listByPool', { registrarPool: failed.fqdn }, {
-      title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)})`, site, source: SOURCE, records: USERS_TO_MOVE,
+      title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)} and its test user)`, site, source: SOURCE, records: USERS_TO_MOVE,
     }),
   ];
   const changes = dnsChangesToSite(t, site, ['sip', 'sipinternaltls'], [{ pool: failed, backup: drPool }]);
@@ -65,9 +66,11 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
 
   // The users the pre-flight listed, in batches of 500 the worker takes from the list it kept
   // (users.moveRecorded): no user travels in the plan, the run's input or its history. Batches
-  // are planned from the topology's count; one past the end of the list moves nobody, and the
-  // check below finds any user the count missed. `parallelMoves` chains run side by side.
-  const batches = Math.max(1, Math.ceil(failed.userCount / MOVE_BATCH));
+  // are planned from the topology's count, its test user listed with them; one past the end of
+  // the list moves nobody, and the check below finds any user the count missed. `parallelMoves`
+  // chains run side by side.
+  const listed = failed.userCount + 1;
+  const batches = Math.ceil(listed / MOVE_BATCH);
   const chains = Math.min(dr.parallelMoves, batches);
   const moves: PlanStep[] = [];
   for (let b = 0; b < batches; b++) {
@@ -103,9 +106,9 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
       title: `Restore ${failed.fqdn}'s Response Groups from ${rgsFile(t, failed.fqdn, options.exportDate)} onto ${drPool.fqdn}`, site, dependsOn: [declare.id], source: SOURCE,
     });
   const dns = dnsRepointSteps(changes, site, [declare.id], SOURCE);
-  const verify = cmd('verify-registration', 'pool.testRegistration', { targetFqdn: drPool.fqdn }, {
-    title: `Sign in a test user on ${drPool.fqdn}`, site, dependsOn: [restoreContacts.id, restoreRgs.id, ...dns.ends], source: SOURCE,
-    verification: verifyOutput('users sign in on the DR pool', [expectEq('Result', 'Success', 'Test-CsRegistration succeeds')]),
+  // The failed pool's test user moved with its users: its sign-in proves they sign in on the DR pool.
+  const verify = signInTestUser('verify-registration', failed, drPool.fqdn, {
+    site, dependsOn: [restoreContacts.id, restoreRgs.id, ...dns.ends], source: SOURCE, proves: `${failed.fqdn}'s users sign in on the DR pool`,
   });
   steps.push(restoreContacts, restoreRgs, ...dns.steps, verify);
   return {

@@ -1,6 +1,7 @@
 // Runbook 10, readiness (seeds 003, 004, 000): a drill that changes nothing. Every step reads and
 // carries the expectation it is scored on, so the report is the count of expectations met:
-//   pairing and backup-service sync of every paired pool; CMS location and replication; Edge next
+//   pairing and backup-service sync of every paired pool; its test user's sign-in with the
+//   credential of the worker that would sign it in after a failover; CMS location and replication; Edge next
 //   hops; mgc log-shipping latency (the pChat RPO), pChat state Normal and the active servers;
 //   the DNS records the failovers change. Checks the topology alone can answer (pairing rules,
 //   capacity, TTLs, detection intervals) are made by `lyncdr topology validate`.
@@ -10,6 +11,7 @@ import type { Plan, PlanStep } from '../../shared/plan/schema.js';
 import { cmd, expectEq, verifyOutput } from './steps.js';
 import { cmsPool, dnsKey, poolFailoverTargets, slug } from './estate.js';
 import { recordKey } from './fe-branch.js';
+import { signInTestUser } from './test-users.js';
 
 export const ReadinessOptions = z.strictObject({});
 export type ReadinessOptions = z.infer<typeof ReadinessOptions>;
@@ -32,6 +34,14 @@ export function buildReadiness(t: Topology, options: ReadinessOptions): Plan {
         verification: verifyOutput('the backup service has synced', [expectEq('OverallExportStatus', 'FinalState', 'the last export to the backup pool completed (FinalState)')]),
       }),
     );
+    // Signed in from the backup pool's site: the worker that signs this test user in after a
+    // failover of the pool must have its credential in its vault, and the account must sign in.
+    const backup = t.frontEndPools.find((x) => x.fqdn === p.backupPool);
+    if (backup) {
+      steps.push(signInTestUser(`sign-in-${slug(p.fqdn)}`, p, p.fqdn, {
+        site: backup.site, dependsOn: [], source: SOURCE, proves: `${p.fqdn}'s test user signs in, with the credential of the ${backup.site} worker's vault`,
+      }));
+    }
   }
   const cms = cmsPool(t);
   const first = t.sites[0].name;

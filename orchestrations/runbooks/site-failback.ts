@@ -59,6 +59,7 @@ export function buildSiteFailback(t: Topology, options: SiteFailbackOptions): Pl
     const replicated = cmsReplicationCurrent(home.pool.fqdn, site, [...feAfter.failbacks, ...writers], 'seed 004', true);
     const move = cmd('cms-failback', 'cms.move', {}, {
       title: `Move the Central Management Store back to ${home.pool.fqdn} (Normal parameter set: no -Force, it waits for replication)`, site, dependsOn: [replicated.id], source: 'seed 004',
+      precheck: cmsActiveOn(home.backup.fqdn, `the CMS is still on ${home.backup.fqdn}, where the failover put it`),
       verification: cmsActiveOn(home.pool.fqdn, `the CMS is active on ${home.pool.fqdn}`),
     });
     cmsBack = [replicated, move];

@@ -78,6 +78,7 @@ export const DURATIONS: Record<CommandName, { estimatedMs: number; timeoutMs: nu
   'file.copyLogBackups': { estimatedMs: 30 * S, timeoutMs: 20 * MIN },
   'users.listByPool': { estimatedMs: 1 * MIN, timeoutMs: 10 * MIN },
   'users.get': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },
+  'users.poolInfo': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },
   // A batch of up to 500 forced moves (only the home server attribute changes).
   'users.move': { estimatedMs: 4 * MIN, timeoutMs: 30 * MIN },
   'users.moveRecorded': { estimatedMs: 4 * MIN, timeoutMs: 30 * MIN },
@@ -103,6 +104,8 @@ export interface CommandStepInput extends StepCommon {
   title: string;
   site: string;
   verification?: Verification;
+  /** Read before the command is sent (verifyWith): the command runs only while it holds. */
+  precheck?: Verification;
   compensation?: CommandStep['compensation'];
 }
 
@@ -141,8 +144,14 @@ export function cmd(id: string, name: CommandName, params: Record<string, unknow
     estimatedMs: input.estimatedMs ?? d.estimatedMs,
     ...common(input),
     ...(input.verification ? { verification: input.verification } : {}),
+    ...(input.precheck ? { precheck: precheckOf(id, input.precheck) } : {}),
     ...(input.compensation ? { compensation: input.compensation } : {}),
   };
+}
+
+function precheckOf(id: string, v: Verification): NonNullable<CommandStep['precheck']> {
+  if (!v.command) throw new PlanBuildError(`step ${id}: a precheck reads the estate (verifyWith); the step has no output yet`);
+  return { ...v, command: v.command };
 }
 
 /**

@@ -15,6 +15,7 @@ export const AUDIT_KINDS = [
   'step-result',
   'result-refused',
   'step-timed-out',
+  'precondition-checked',
   'postcondition-checked',
   'operator-decision',
   'manual-confirmed',

@@ -32,6 +32,8 @@ export const arg = {
   null: (name: string): PsArgument => ({ kind: 'null', name }),
   listAdd: (name: string, value: string[]): PsArgument => ({ kind: 'listAdd', name, value }),
   listRemove: (name: string, value: string[]): PsArgument => ({ kind: 'listRemove', name, value }),
+  /** A PSCredential from the worker's secret vault, named, never carried. */
+  credential: (name: string, secret: string): PsArgument => ({ kind: 'credential', name, secret }),
   /** -Confirm:$false: the runbooks run unattended, so any ShouldProcess prompt must be suppressed. */
   noConfirm: (): PsArgument => ({ kind: 'switch', name: 'Confirm', value: false }),
 };

@@ -1,7 +1,7 @@
 // Front End pool, backup service and CMS commands (runbooks 1, 2, 8, 10).
 import { z } from 'zod';
 import { arg, defineCommand, ps } from './define.js';
-import { fqdn, sipAddress, sqlInstance, timeSpan, waitSeconds } from './values.js';
+import { fqdn, secretName, sipAddress, sqlInstance, timeSpan, waitSeconds } from './values.js';
 
 export const poolFailover = defineCommand({
   name: 'pool.failover',
@@ -74,12 +74,17 @@ export const poolFabricState = defineCommand({
 export const poolTestRegistration = defineCommand({
   name: 'pool.testRegistration',
   kind: 'powershell',
-  summary: "Synthetic sign-in against a pool with its health-monitoring test users (Test-CsRegistration).",
-  params: z.strictObject({ targetFqdn: fqdn, userSipAddress: sipAddress.optional() }),
+  // The ClientPlatform set: one named test user signs in with its own credential, so a success
+  // proves that this user's sign-in works on that pool. The ServerPlatform set (no user) signs in
+  // the health-monitoring accounts, whatever pool they are homed on, and proves nothing of the kind.
+  summary: "Synthetic sign-in of one test user against a pool, its credential read from the worker's secret vault (Test-CsRegistration -UserSipAddress -UserCredential).",
+  params: z.strictObject({ targetFqdn: fqdn, userSipAddress: sipAddress, userCredential: secretName }),
   effect: 'read-only',
   supportsWhatIf: false,
-  example: { targetFqdn: 'eepool2.contoso.com' },
-  build: (p) => ps('Test-CsRegistration', [arg.value('TargetFqdn', p.targetFqdn), p.userSipAddress && arg.value('UserSipAddress', p.userSipAddress)]),
+  example: { targetFqdn: 'eepool2.contoso.com', userSipAddress: 'sip:lyncdr.test1@contoso.com', userCredential: 'lyncdr-test-eepool1' },
+  build: (p) => ps('Test-CsRegistration', [
+    arg.value('TargetFqdn', p.targetFqdn), arg.value('UserSipAddress', p.userSipAddress), arg.credential('UserCredential', p.userCredential),
+  ]),
 });
 
 export const backupServiceStatus = defineCommand({

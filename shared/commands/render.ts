@@ -13,6 +13,8 @@ function renderPsArgument(a: PsArgument): string {
       return `-${a.name} @{Add=${psList(a.value)}}`;
     case 'listRemove':
       return `-${a.name} @{Remove=${psList(a.value)}}`;
+    case 'credential':
+      return `-${a.name} (Get-Secret -Name ${psQuote(a.secret)})`;
     case 'value':
       if (typeof a.value === 'number') return `-${a.name} ${a.value}`;
       if (Array.isArray(a.value)) return `-${a.name} ${psList(a.value)}`;

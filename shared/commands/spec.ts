@@ -3,7 +3,7 @@
 // substitutes `identifiers` (allow-listed, bracket-quoted) into the constant `statement`.
 // Nothing here is script text built from values.
 import { z } from 'zod';
-import { SQL_IDENTIFIERS } from './values.js';
+import { secretName, SQL_IDENTIFIERS } from './values.js';
 
 const parameterName = z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/);
 
@@ -14,6 +14,9 @@ export const PsArgument = z.discriminatedUnion('kind', [
   // PSListModifier: @{Add=...} / @{Remove=...}
   z.object({ kind: z.literal('listAdd'), name: parameterName, value: z.array(z.string()).min(1) }),
   z.object({ kind: z.literal('listRemove'), name: parameterName, value: z.array(z.string()).min(1) }),
+  // A PSCredential the worker's secret vault holds: only the secret's name travels, the worker's
+  // PowerShell reads the credential itself (Get-Secret), so no password is in a plan or a message.
+  z.object({ kind: z.literal('credential'), name: parameterName, secret: secretName }),
 ]);
 export type PsArgument = z.infer<typeof PsArgument>;
 

@@ -26,6 +26,17 @@ export const usersGet = defineCommand({
   build: (p) => ps('Get-CsUser', [arg.value('Identity', p.identity)]),
 });
 
+export const usersPoolInfo = defineCommand({
+  name: 'users.poolInfo',
+  kind: 'powershell',
+  summary: "A user's primary and backup Registrar pools (Get-CsUserPoolInfo); -LocalStore reads the local CMS replica.",
+  params: z.strictObject({ identity: sipAddress, localStore: z.boolean().default(false) }),
+  effect: 'read-only',
+  supportsWhatIf: false,
+  example: { identity: 'sip:lyncdr.test1@contoso.com', localStore: true },
+  build: (p) => ps('Get-CsUserPoolInfo', [arg.value('Identity', p.identity), p.localStore && arg.switch('LocalStore')]),
+});
+
 export const usersMove = defineCommand({
   name: 'users.move',
   kind: 'powershell',

@@ -62,6 +62,11 @@ export const sipAddress = z
   .regex(/^(?:sip:)?[A-Za-z0-9][A-Za-z0-9._+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a SIP address such as sip:user@contoso.com')
   .transform((s) => s.toLowerCase());
 
+/** The name of a secret in a worker's SecretManagement vault (Get-Secret -Name). */
+export const secretName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/, 'must be a secret name: letters, digits, dot, underscore and hyphen, at most 127');
+
 /** A SIP address without the sip: prefix, the form -UserFilter wants. */
 export const sipUserFilter = sipAddress.refine((s) => !s.startsWith('sip:'), 'must be a SIP address without the sip: prefix, e.g. user@contoso.com');
 

@@ -154,5 +154,8 @@ export function runConfigFrom(s: AppSettings): RunConfig {
  * users its pre-flight listed. Before, a command's check saw no records.
  * 14: an operator's decision on a failed step is audited with the failure it answered
  * (`finding`): a skip past pchat-check-log-tail names the log backups given up and their times.
+ * 15: a command step's precheck (a read of the state the command needs) runs on its site before
+ * the command is sent; while it fails the command is not sent and the step waits for a decision
+ * with the finding (`precondition-checked` in the trail). Before, preconditions were prose.
  */
-export const EXECUTOR_VERSION = 14;
+export const EXECUTOR_VERSION = 15;

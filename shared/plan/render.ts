@@ -59,6 +59,12 @@ function stepLines(view: StepView, markdown: boolean): string[] {
   }
   if (step.dependsOn.length) detail('after', step.dependsOn.join(', '));
   for (const p of step.preconditions) detail('precondition', p);
+  if (step.kind === 'command' && step.precheck) {
+    // Read on the step's site before the command is sent; the command waits while it fails.
+    detail('checked before', describeVerification(step.precheck));
+    const v = validateInvocation(step.precheck.command);
+    detail('check with', v.ok ? v.rendered : `${step.precheck.command.name} (invalid: ${v.error})`);
+  }
   detail('timeout', `${formatDuration(step.timeoutMs)}, estimate ${formatDuration(step.estimatedMs)}`);
   if ((step.kind === 'command' || step.kind === 'manual') && step.verification) {
     // A manual step's check runs when it is confirmed; a failed check keeps the step waiting.

@@ -25,7 +25,8 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
 /** A check on a command's structured output: `path` is a dotted path into the output. */
 export const Expectation = z.object({
   path: z.string().min(1),
-  op: z.enum(['equals', 'notEquals', 'lessThan', 'greaterThan', 'includes', 'excludes', 'endsWith', 'exists']),
+  // has: the value, or one of the values (PowerShell's member enumeration gives one or many), equals.
+  op: z.enum(['equals', 'notEquals', 'lessThan', 'greaterThan', 'includes', 'excludes', 'endsWith', 'exists', 'has']),
   value: z.unknown().optional(),
   /**
    * The expected value is read from what the run recorded earlier (a manual step's check against
@@ -71,6 +72,12 @@ export const CommandStep = StepBase.extend({
   retrySafe: z.boolean(),
   retry: RetryPolicy,
   verification: Verification.optional(),
+  /**
+   * A read-only check of the estate the executor runs on the step's site before it sends the
+   * command (executor 15): the state the command needs, read, not described. While it fails the
+   * command is not sent; the step waits for an operator's decision with the check's finding.
+   */
+  precheck: Verification.extend({ command: CommandInvocation }).optional(),
   compensation: z.object({ description: z.string(), command: CommandInvocation.optional(), rendered: z.string().optional() }).optional(),
 });
 export type CommandStep = z.infer<typeof CommandStep>;

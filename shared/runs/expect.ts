@@ -66,6 +66,7 @@ export function checkExpectation(output: unknown, e0: Expectation, records: Reco
       ok = Array.isArray(actual) ? actual.some((x) => same(x, e.value))
         : typeof actual === 'string' && typeof e.value === 'string' ? actual.includes(e.value) : false;
       break;
+    case 'has': ok = (Array.isArray(actual) ? actual : [actual]).some((x) => x !== undefined && same(x, e.value)); break;
     case 'excludes':
       ok = Array.isArray(actual) ? !actual.some((x) => same(x, e.value)) : !same(actual, e.value);
       break;

@@ -85,6 +85,17 @@ const checkUniqueFqdns: Check = (t, report) => {
   t.edgePools.forEach((e, i) => claim(e.fqdn, `edgePools[${i}].fqdn`));
 };
 
+// A test user proves one pool's sign-ins, so two pools cannot share one.
+const checkTestUsers: Check = (t, report) => {
+  const seen = new Map<string, string>();
+  t.frontEndPools.forEach((p, i) => {
+    const sip = p.testUser.sipAddress.replace(/^sip:/, '');
+    const prev = seen.get(sip);
+    if (prev) report(`frontEndPools[${i}].testUser.sipAddress`, `test user ${sip} is already the test user of ${prev}: each pool needs its own`);
+    else seen.set(sip, p.fqdn);
+  });
+};
+
 const checkPools: Check = (t, report) => {
   const byFqdn = new Map(t.frontEndPools.map((p, i) => [p.fqdn, { pool: p, i }]));
   t.frontEndPools.forEach((p, i) => {
@@ -227,7 +238,7 @@ const checkLegacyDr: Check = (t, report) => {
   if (!t.frontEndPools.some((p) => p !== pool && p.site !== pool.site)) report('legacyDr.drPool', 'the DR server must be in another site than the production pools');
 };
 
-const CHECKS: readonly Check[] = [checkSites, checkSiteReferences, checkUniqueFqdns, checkPools, checkCms, checkPersistentChat, checkEdges, checkDns, checkLegacyDr];
+const CHECKS: readonly Check[] = [checkSites, checkSiteReferences, checkUniqueFqdns, checkTestUsers, checkPools, checkCms, checkPersistentChat, checkEdges, checkDns, checkLegacyDr];
 
 export function checkTopology(t: Topology): Problem[] {
   const problems: Problem[] = [];

@@ -1,7 +1,7 @@
 // The estate as the runbooks see it. Shapes only; the rules that relate one part to another
 // live in rules.ts so each can report the exact path it is about.
 import { z } from 'zod';
-import { fqdn, sqlInstance, uncPath, windowsPath, dnsRelativeName, pchatServiceIdentity, activeServerCollectionIdentity, PCHAT_DATABASES } from '../commands/values.js';
+import { fqdn, secretName, sipAddress, sqlInstance, uncPath, windowsPath, dnsRelativeName, pchatServiceIdentity, activeServerCollectionIdentity, PCHAT_DATABASES } from '../commands/values.js';
 
 export const siteName = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,31}$/, 'must be a site name: a letter then letters, digits or hyphens');
 export const workerId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a worker id: lower-case letters, digits, hyphens');
@@ -13,6 +13,17 @@ export const SitedSqlServer = z.strictObject({ serverFqdn: fqdn, instance: sqlIn
 
 export const FrontEndServer = z.strictObject({ fqdn, site: siteName.optional() });
 
+/**
+ * The account a run signs in (Test-CsRegistration -UserSipAddress -UserCredential) to prove that
+ * the users of this pool sign in where they should: homed on the pool, with its credential kept in
+ * every worker's secret vault under the name `credential` (no password in the topology).
+ */
+export const TestUser = z.strictObject({ sipAddress: sipAddress.transform((s) => (s.startsWith('sip:') ? s : `sip:${s}`)), credential: secretName }, {
+  error: (iss) => (iss.input === undefined
+    ? "a pool needs a test user: testUser: { sipAddress: sip:..., credential: <its secret's name in the workers' vault> } (every runbook's sign-in check uses it)"
+    : undefined),
+});
+
 export const FrontEndPool = z.strictObject({
   fqdn,
   site: siteName,
@@ -23,6 +34,7 @@ export const FrontEndPool = z.strictObject({
   backEnd: SqlStore,
   userCount: z.number().int().min(0),
   frontEnds: z.array(FrontEndServer).min(1, 'a pool needs at least one Front End server'),
+  testUser: TestUser,
   // Topology Builder accepts 30 s at the least; defaults 300 / 600.
   failureDetectionIntervalSeconds: z.number().int().min(30, 'the failure detection interval cannot be under 30 seconds').default(300),
   failbackIntervalSeconds: z.number().int().min(30, 'the failback interval cannot be under 30 seconds').default(600),
@@ -103,6 +115,7 @@ export const Topology = z.strictObject({
 export type Topology = z.infer<typeof Topology>;
 export type TopologyInput = z.input<typeof Topology>;
 export type FrontEndPool = z.infer<typeof FrontEndPool>;
+export type TestUser = z.infer<typeof TestUser>;
 export type PersistentChat = z.infer<typeof PersistentChat>;
 export type PchatSql = z.infer<typeof PchatSql>;
 export type DnsRecord = z.infer<typeof DnsRecord>;

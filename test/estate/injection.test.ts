@@ -74,7 +74,7 @@ beforeAll(() => {
   mkdirSync(path.join(files, 'd', 'mgc'), { recursive: true });
   writeFileSync(path.join(files, 'share', 'mgc_20240101120000.trn'), 'log backup');
   executor = new CompositeExecutor({
-    powershell: new PowerShellExecutor({ env: pwsh.env('ok') }),
+    powershell: new PowerShellExecutor({ env: pwsh.env('ok'), secretVault: 'LyncDR' }),
     sql: new SqlExecutor({ connect: recordingConnect, types: (t) => t }),
     file: new FileExecutor({ pathMap: { '\\\\fs-east.contoso.com\\pchat-logship': path.join(files, 'share'), 'D:\\LogShipping': path.join(files, 'd') } }),
     exe: new DbImpExpExecutor({ executable: exe.executable, env: exe.env }),
@@ -132,7 +132,7 @@ describe('every parameter of every command reaches its runner as data', () => {
     expect(rec.argv).toEqual([...POWERSHELL_ARGS]);
     const req = JSON.parse(rec.stdin);
     const code = [req.cmdlet, ...req.arguments.map((a: { name: string }) => a.name), req.pipeline?.parameter].filter(Boolean);
-    const data = allStrings([req.arguments.map((a: { value?: unknown }) => a.value), req.pipeline?.values ?? []]);
+    const data = allStrings([req.arguments.map((a: { value?: unknown; secret?: string }) => a.value ?? a.secret), req.pipeline?.values ?? []]);
     for (const value of allStrings(c.example)) {
       expect(code, value).not.toContain(value);
       expect(data.some((d) => d.includes(value)), `${value} is among the values`).toBe(true);
@@ -184,15 +184,18 @@ describe('inert data below validation', () => {
     for (const hostile of HOSTILE_VALUES) {
       const spec: PowerShellSpec = {
         kind: 'powershell', cmdlet: 'Set-CsUser',
-        arguments: [{ kind: 'value', name: 'Identity', value: hostile }, { kind: 'value', name: 'Members', value: ['a', hostile] }, { kind: 'listAdd', name: 'ProxyAddresses', value: [hostile] }],
+        arguments: [
+          { kind: 'value', name: 'Identity', value: hostile }, { kind: 'value', name: 'Members', value: ['a', hostile] }, { kind: 'listAdd', name: 'ProxyAddresses', value: [hostile] },
+          { kind: 'credential', name: 'UserCredential', secret: hostile },
+        ],
         pipeline: { parameter: 'Identity', values: [hostile] },
       };
       rmSync(pwsh.record, { force: true });
-      const r = await runPowerShell(spec, { timeoutMs: 20_000, env: pwsh.env('ok') });
+      const r = await runPowerShell(spec, { timeoutMs: 20_000, env: pwsh.env('ok'), secretVault: hostile });
       expect(r.exitCode).toBe(0);
       const rec = recorded(pwsh.record);
       expect(rec.argv).toEqual([...POWERSHELL_ARGS]);
-      expect(JSON.parse(rec.stdin)).toEqual({ cmdlet: spec.cmdlet, arguments: spec.arguments, pipeline: spec.pipeline });
+      expect(JSON.parse(rec.stdin)).toEqual({ cmdlet: spec.cmdlet, arguments: spec.arguments, pipeline: spec.pipeline, secretVault: hostile });
     }
   });
 

@@ -2,6 +2,7 @@ import { readFileSync, rmSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installFakePwsh, type FakePwsh } from './support/fake-pwsh.js';
 import { PowerShellExecutor, POWERSHELL_ARGS, runPowerShell, defaultPowerShellExecutable } from '../../worker/executors/powershell.js';
+import { realEstateExecutor } from '../../worker/executors/composite.js';
 import { ALLOWED_CMDLETS, ENCODED_POWERSHELL_SCRIPT, POWERSHELL_SCRIPT } from '../../worker/executors/powershell-script.js';
 import { catalog } from '../../shared/commands/index.js';
 import { ExecutionResult } from '../../worker/executors/types.js';
@@ -58,6 +59,7 @@ describe('PowerShell runner against a fake pwsh', () => {
         { kind: 'switch', name: 'Confirm', value: false },
       ],
       pipeline: null,
+      secretVault: null,
     });
     expect(result.output).toEqual([{ cmdlet: 'Invoke-CsPoolFailover', arguments: JSON.parse(rec.stdin).arguments, pipeline: null }]);
   });
@@ -142,6 +144,37 @@ describe('PowerShell runner against a fake pwsh', () => {
     expect(bad.stderr).toContain('params.poolFqdn');
     const sql = await exec.execute({ name: 'sql.recoverDatabase', params: { sqlServerFqdn: 'pchatsql-west.contoso.com' } }, ctx);
     expect(sql.stderr).toContain('not PowerShell');
+  });
+
+  const signIn = { name: 'pool.testRegistration', params: { targetFqdn: 'eepool2.contoso.com', userSipAddress: 'sip:lyncdr.test.eepool1@contoso.com', userCredential: 'lyncdr-test-eepool1' } };
+
+  it('refuses a command with a credential on a worker without a secret vault, before spawning anything', async () => {
+    rmSync(fake.record, { force: true });
+    const r = await new PowerShellExecutor({ env: fake.env('ok') }).execute(signIn, ctx);
+    expect(r).toMatchObject({ status: 'failed', errorKind: 'not-supported', exitCode: null });
+    expect(r.stderr).toContain('LYNCDR_SECRET_VAULT');
+    expect(existsSync(fake.record)).toBe(false);
+  });
+
+  it('sends a credential as the name of a secret in the worker\'s vault, for the script to read there', async () => {
+    const r = await new PowerShellExecutor({ env: fake.env('ok'), secretVault: 'LyncDR' }).execute(signIn, ctx);
+    expect(r.status).toBe('succeeded');
+    expect(r.rendered).toBe("Test-CsRegistration -TargetFqdn 'eepool2.contoso.com' -UserSipAddress 'sip:lyncdr.test.eepool1@contoso.com' -UserCredential (Get-Secret -Name 'lyncdr-test-eepool1')");
+    const req = JSON.parse(recorded().stdin);
+    expect(req.secretVault).toBe('LyncDR');
+    expect(req.arguments).toContainEqual({ kind: 'credential', name: 'UserCredential', secret: 'lyncdr-test-eepool1' });
+    // The script reads the secret from the named vault and binds the PSCredential it returns.
+    expect(POWERSHELL_SCRIPT).toContain("Get-Secret -Name $secret -Vault ([string]$req.secretVault) -ErrorAction Stop");
+    expect(POWERSHELL_SCRIPT).toContain('-isnot [System.Management.Automation.PSCredential]');
+  });
+
+  it('takes the vault from LYNCDR_SECRET_VAULT on a real-estate worker, and refuses a name that is not one', async () => {
+    await expect(realEstateExecutor({ LYNCDR_SECRET_VAULT: 'Lync DR; rm' })).rejects.toThrow(/LYNCDR_SECRET_VAULT must be a SecretManagement vault name/);
+    const none = await (await realEstateExecutor({ LYNCDR_POWERSHELL: '/nonexistent/pwsh' })).execute(signIn, ctx);
+    expect(none.stderr).toContain('this worker has no secret vault');
+    const withVault = await (await realEstateExecutor({ LYNCDR_POWERSHELL: '/nonexistent/pwsh', LYNCDR_SECRET_VAULT: 'LyncDR' })).execute(signIn, ctx);
+    expect(withVault.stderr).not.toContain('secret vault');
+    expect(withVault.stderr).toMatch(/ENOENT/);
   });
 });
 

@@ -51,6 +51,30 @@ describe('shape', () => {
   });
 });
 
+describe('test users (issue 12 §5)', () => {
+  it('every pool needs one, named by SIP address and the secret of its credential, and no password', () => {
+    const t = sample();
+    delete t.frontEndPools[1].testUser;
+    expectProblem(t, 'frontEndPools[1].testUser', /^a pool needs a test user: testUser: \{ sipAddress: sip:\.\.\., credential: .*vault/);
+    const u = sample();
+    u.frontEndPools[0].testUser.password = 'P@ssw0rd';
+    expectProblem(u, 'frontEndPools[0].testUser', /Unrecognized key: "password"/);
+    const v = sample();
+    v.frontEndPools[0].testUser.credential = 'lyncdr test; rm';
+    expectProblem(v, 'frontEndPools[0].testUser.credential', /secret name/);
+  });
+
+  it('two pools cannot share one, and the sip: prefix is added where it is left out', () => {
+    const t = sample();
+    t.frontEndPools[1].testUser = { sipAddress: 'LyncDR.Test.eepool1@contoso.com', credential: 'lyncdr-test-eepool2' };
+    expectProblem(t, 'frontEndPools[1].testUser.sipAddress', /test user lyncdr\.test\.eepool1@contoso\.com is already the test user of eepool1\.contoso\.com/);
+    const u = sample();
+    u.frontEndPools[1].testUser.sipAddress = 'Someone.Else@contoso.com';
+    const r = parseTopology(u);
+    expect(r.ok && r.topology.frontEndPools[1].testUser.sipAddress).toBe('sip:someone.else@contoso.com');
+  });
+});
+
 describe('rules', () => {
   it('pairing is like-with-like', () => {
     const t = sample();

@@ -250,9 +250,9 @@ describe('the worker in process', () => {
     const list = command('users.listByPool', { registrarPool: 'eepool1.contoso.com' }, { runId: 'run-rec', keep: 'users' });
     await b.transport.sendCommand(list);
     const [listed] = await resultsFor(b, list.commandId);
-    // The message carries a bounded part of the 20,000 users; the worker kept them all.
-    expect(listed).toMatchObject({ status: 'succeeded', output: { truncated: true, count: 20_000 } });
-    const count = 20_000;
+    // The message carries a bounded part of the 20,000 users and the test user; the worker kept them all.
+    expect(listed).toMatchObject({ status: 'succeeded', output: { truncated: true, count: 20_001 } });
+    const count = 20_001;
     const past = command('users.moveRecorded', { recorded: 'users', from: count, to: count + 10, targetPoolFqdn: 'eepool2.contoso.com' }, { runId: 'run-rec', attempt: 1 });
     const none = command('users.moveRecorded', { recorded: 'users', from: 0, to: 10, targetPoolFqdn: 'eepool2.contoso.com' }, { runId: 'run-other' });
     const bad = command('users.moveRecorded', { recorded: 'users', from: 10, to: 5, targetPoolFqdn: 'eepool2.contoso.com' }, { runId: 'run-rec' });

@@ -220,15 +220,15 @@ describe('other runbooks', () => {
     const t = estate('estate.lync2010.yaml');
     const p = buildPlan('legacy-site-dr', t, { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20' });
     const moves = byCommand(p, 'users.moveRecorded');
-    // pool1's 5,000 users: ten ranges of the pre-flight's list, and no identity in the plan.
-    expect(moves.map((m) => [m.command.params.from, m.command.params.to])).toEqual(Array.from({ length: 10 }, (_, b) => [b * 500, (b + 1) * 500]));
+    // pool1's 5,000 users and its test user: eleven ranges of the pre-flight's list, and no identity in the plan.
+    expect(moves.map((m) => [m.command.params.from, m.command.params.to])).toEqual(Array.from({ length: 11 }, (_, b) => [b * 500, (b + 1) * 500]));
     expect(moves.every((m) => m.command.params.recorded === step(p, 'read-users-to-move').records)).toBe(true);
     expect(byCommand(p, 'users.move')).toEqual([]);
     expect(moves.every((m) => m.rendered.includes('-Force'))).toBe(true);
     // The default bound, 2: two chains from the gate, each batch after the one two before it.
     expect(moves.filter((m) => m.dependsOn.includes('declare-disaster')).map((m) => m.id)).toEqual(['move-users-1', 'move-users-2']);
     expect(step(p, 'move-users-3').dependsOn).toEqual(['move-users-1']);
-    expect(step(p, 'move-users-10').dependsOn).toEqual(['move-users-8']);
+    expect(step(p, 'move-users-11').dependsOn).toEqual(['move-users-9']);
     expect(step(p, 'check-users-moved').dependsOn).toEqual(moves.map((m) => m.id));
     expect(runsAfter(p, 'restore-contacts', 'check-users-moved')).toBe(true);
     expect(byCommand(p, 'legacy.importContacts')[0].rendered).toContain('/import');

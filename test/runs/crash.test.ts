@@ -9,10 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditTrail } from '../../shared/audit/index.js';
+import { buildPlan } from '../../orchestrations/runbooks/index.js';
+import { estate } from '../plans/helpers.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { spawnHost, type HostProcess } from '../support/host-process.js';
 import { drive, expectSucceeded } from './drive.js';
 import { APP, finished, runsClient, runsSettings, startSimWorkers, stepState, type SimWorkers } from './support.js';
+
+const sample = estate('estate.sample.yaml');
 
 type Host = HostProcess;
 
@@ -92,9 +96,16 @@ describe('kill -9 of the host mid-run', () => {
     expect(executions.every((e) => e.outcome === 'succeeded' && e.mode === 'run')).toBe(true);
     const commandSteps = order.filter((s) => run.status.steps[s].kind === 'command');
     // A log-tail step runs its parts under ids of its own (<command id>/history, /restore-<file>, ...).
-    const stepsRun = [...new Set(ids.filter((c) => !c.includes('.verify:')).map((c) => c.slice(id.length + 1).split('/')[0]))];
+    // Checks (a step's .verify after it, its .precheck before it) are executions of their own.
+    const check = (c: string) => c.includes('.verify:') || c.includes('.precheck:');
+    const stepsRun = [...new Set(ids.filter((c) => !check(c)).map((c) => c.slice(id.length + 1).split('/')[0]))];
     expect(stepsRun.sort()).toEqual(commandSteps.map((s) => `${s}:1`).sort());
-    expect(ids.filter((c) => c.includes('.verify:')).every((c) => c.endsWith('.verify:1'))).toBe(true);
+    expect(ids.filter(check).every((c) => c.endsWith('.verify:1') || c.endsWith('.precheck:1'))).toBe(true);
+    // Every precheck of the plan ran, once, before its step.
+    const plan = buildPlan('site-failover', sample, { failedSite: 'East' });
+    const prechecked = plan.steps.filter((p) => p.kind === 'command' && p.precheck).map((p) => p.id);
+    expect(prechecked.length).toBeGreaterThan(3);
+    for (const s of prechecked) expect(ids.indexOf(`${id}:${s}.precheck:1`), s).toBeLessThan(ids.indexOf(`${id}:${s}:1`));
 
     // The estate failed over once: the East pool is served from West, chat is on the West SQL.
     expect(await sim.snapshot()).toMatchObject({

@@ -97,11 +97,16 @@ describe('a fault in a changing step of a real run: retries, then an operator de
     expect(r.status.steps[EDGE]).toMatchObject({ state: 'skipped', attempt: 3, decisions: [{ decision: 'skip', by: 'operator2' }] });
     expect(await decisionEntry(id)).toMatchObject({ kind: 'operator-decision', actor: 'operator2', data: { stepId: EDGE, attempt: 3, decision: 'skip', comment: 'skip it' } });
     expect((await env.trail.readRun(id)).filter((e) => e.key.startsWith(`step:${EDGE}:attempt:4`))).toEqual([]);
-    // What depends on it runs: the pool failover (which waited for the Edge) is sent; then the test ends the run.
-    const deadline = Date.now() + 30_000;
-    const sent = async () => (await env.trail.readRun(id)).some((e) => e.key === 'step:pool-failover-eepool1:attempt:1:dispatched');
-    while (!(await sent()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    expect(await sent()).toBe(true);
+    // What depends on it goes on: the pool failover (which waited for the Edge) reads its
+    // precondition, and since the Edge pool still routes to eepool1 (seed 004), Invoke-CsPoolFailover
+    // is not sent: the step waits for a decision with the read's finding. Then the test ends the run.
+    const FO = 'pool-failover-eepool1';
+    const held = await env.waitFor(id, stepState(FO, 'waiting-decision'), 30_000);
+    expect(held.status.steps[FO].lastError).toBe(
+      'precondition not met, the command was not sent: no Edge pool\'s next hop is eepool1.contoso.com (Registrar excludes "Registrar:eepool1.contoso.com": got ["Registrar:eepool1.contoso.com","Registrar:eepool2.contoso.com"])');
+    const keys = (await env.trail.readRun(id)).map((e) => e.key);
+    expect(keys).toContain(`step:${FO}.precheck:attempt:1:dispatched`);
+    expect(keys).not.toContain(`step:${FO}:attempt:1:dispatched`);
     await env.call('operator2', 'POST', `runs/${id}/cancel`, { reason: 'test over' });
     await env.waitFor(id, finished, 60_000);
   }, 120_000);

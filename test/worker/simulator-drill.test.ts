@@ -10,6 +10,7 @@ import type { ExecutionResult } from '../../worker/executors/types.js';
 import { loadTopologyFile, type Topology } from '../../shared/topology/index.js';
 
 const SEC = { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT' };
+const TEST_USER_1 = { userSipAddress: 'sip:lyncdr.test.eepool1@contoso.com', userCredential: 'lyncdr-test-eepool1' };
 const PRI = { sqlServerFqdn: 'pchatsql-east.contoso.com', sqlInstanceName: 'PCHAT' };
 const PCHAT = 'PersistentChatServer:pchatpool1.contoso.com';
 const COPY = 'D:\\LogShipping\\mgc';
@@ -84,8 +85,8 @@ describe('site failover -> failback of the sample estate', () => {
       oldDns[name] = await repointA(s, name, west);
     }
     oldDns.lyncdiscover = await repointCname(s, 'lyncdiscover', 'rp-west.contoso.com');
-    expect((await run(s, 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' })).output).toEqual([expect.objectContaining({ ServingUsersOf: ['eepool2.contoso.com', 'eepool1.contoso.com'] })]);
-    await run(s, 'pool.testRegistration', { targetFqdn: 'eepool2.contoso.com', userSipAddress: 'sip:eepool1user00042@contoso.com' });
+    expect((await run(s, 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' })).output).toEqual([expect.objectContaining({ RoutingGroupsInQuorumLoss: 0 })]);
+    expect((await run(s, 'pool.testRegistration', { targetFqdn: 'eepool2.contoso.com', ...TEST_USER_1 })).output).toEqual([expect.objectContaining({ Result: 'Success' })]);
 
     // ---- SQL branch (west worker): pChat RPO, remove log shipping, apply the remaining logs, recover
     const monitor = rows(await run(s, 'sql.logShippingMonitor', SEC))[0];
@@ -152,7 +153,7 @@ describe('site failover -> failback of the sample estate', () => {
     // The CMS may stay in West (seed 004); to end exactly where we began it goes back too.
     await run(s, 'cms.failover', { backupSqlServerFqdn: 'eepool1-sql.contoso.com', backupSqlInstanceName: 'RTC' });
     await run(s, 'backup.sync', { poolFqdn: 'eepool1.contoso.com' });
-    await run(s, 'pool.testRegistration', { targetFqdn: 'eepool1.contoso.com', userSipAddress: 'sip:eepool1user00042@contoso.com' });
+    expect((await run(s, 'pool.testRegistration', { targetFqdn: 'eepool1.contoso.com', ...TEST_USER_1 })).output).toEqual([expect.objectContaining({ Result: 'Success' })]);
 
     expect(await s.snapshot()).toEqual(before);
     expect((await s.state()).executions.every((e) => e.outcome === 'succeeded' || e.name === 'sql.restoreDatabaseReplace')).toBe(true);

@@ -61,7 +61,7 @@ describe('cmdlets on a version that lacks them (§8)', () => {
     }
     // What Lync 2010 does have runs.
     expect((await exec(old, 'users.listByPool', { registrarPool: 'drse1.contoso.com' })).status).toBe('succeeded');
-    expect((await exec(old, 'pool.testRegistration', { targetFqdn: 'drse1.contoso.com' })).status).toBe('succeeded');
+    expect((await exec(old, 'pool.testRegistration', { targetFqdn: 'drse1.contoso.com', userSipAddress: 'sip:lyncdr.test.drse1@contoso.com', userCredential: 'lyncdr-test-drse1' })).status).toBe('succeeded');
 
     const lync2013 = newSimulator(sample);
     const r = await exec(lync2013, 'rgs.export', { sourcePoolFqdn: 'eepool1.contoso.com', fileName: 'D:\\RgsBackup\\eepool1.zip' });
@@ -120,11 +120,12 @@ describe('contact lists: an import of 0 users fails, and the count is the users 
     const importStep = commandOf(plan, 'restore-contacts');
     const sim = newSimulator(legacy);
     const exported = await exec(sim, 'legacy.exportContacts', { fileName: CONTACTS('2026-11-20'), ...POOL1_STORE });
-    expect(exported.output).toEqual({ Users: 5000 });
+    // The pool's 5,000 users and its test user.
+    expect(exported.output).toEqual({ Users: 5001 });
     await sim.disaster('pool1.contoso.com');
     const listed = await exec(sim, 'users.listByPool', { registrarPool: 'pool1.contoso.com' });
-    // The pre-flight's record as the run keeps it: cut for the queue message (5,000 users), or whole.
-    const cut = { truncated: true, count: 5000, items: [] };
+    // The pre-flight's record as the run keeps it: cut for the queue message (5,001 users), or whole.
+    const cut = { truncated: true, count: 5001, items: [] };
     const records = { 'legacy.usersToMove': cut };
 
     const early = await exec(sim, importStep.command.name, importStep.command.params);
@@ -139,7 +140,7 @@ describe('contact lists: an import of 0 users fails, and the count is the users 
       expect((await exec(sim, 'users.move', { identities: users.slice(i, i + 500), targetPoolFqdn: 'drse1.contoso.com', force: true })).status).toBe('succeeded');
     }
     const late = await exec(sim, importStep.command.name, importStep.command.params);
-    expect(late.output).toEqual({ Users: 5000 });
+    expect(late.output).toEqual({ Users: 5001 });
     expect(checkExpectations(late.output, importStep.verification!.expect, records).ok).toBe(true);
     expect(checkExpectations(late.output, importStep.verification!.expect, { 'legacy.usersToMove': listed.output }).ok).toBe(true);
     // A count that differs from the listed users fails too (a whole list of 4,999 recorded).

@@ -26,7 +26,7 @@ beforeAll(async () => {
   sample = r.topology;
   const lone = parseTopology({
     ...sample,
-    frontEndPools: [...sample.frontEndPools, { fqdn: 'sepool3.contoso.com', site: 'West', edition: 'Standard', backEnd: { serverFqdn: 'sepool3.contoso.com', instance: 'RTC' }, userCount: 400, frontEnds: [{ fqdn: 'sepool3.contoso.com' }] }],
+    frontEndPools: [...sample.frontEndPools, { fqdn: 'sepool3.contoso.com', site: 'West', edition: 'Standard', backEnd: { serverFqdn: 'sepool3.contoso.com', instance: 'RTC' }, userCount: 400, testUser: { sipAddress: 'sip:lyncdr.test.sepool3@contoso.com', credential: 'lyncdr-test-sepool3' }, frontEnds: [{ fqdn: 'sepool3.contoso.com' }] }],
   });
   if (!lone.ok) throw new Error(JSON.stringify(lone.problems));
   withLonePool = lone.topology;

@@ -78,8 +78,15 @@ export async function realEstateExecutor(env: NodeJS.ProcessEnv = process.env): 
     sql = new SqlExecutor({ connect: connector.connect, types: await connector.types() });
   }
   const pathMap = pathMapFromEnv(env);
+  const vault = env.LYNCDR_SECRET_VAULT;
+  if (vault !== undefined && vault !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/.test(vault)) {
+    throw new Error(`LYNCDR_SECRET_VAULT must be a SecretManagement vault name (letters, digits, dot, underscore, hyphen), got "${vault}"`);
+  }
   return new CompositeExecutor({
-    powershell: new PowerShellExecutor(env.LYNCDR_POWERSHELL ? { executable: env.LYNCDR_POWERSHELL } : {}),
+    powershell: new PowerShellExecutor({
+      ...(env.LYNCDR_POWERSHELL ? { executable: env.LYNCDR_POWERSHELL } : {}),
+      ...(vault ? { secretVault: vault } : {}),
+    }),
     sql,
     file: new FileExecutor(pathMap ? { pathMap } : {}),
     exe: new DbImpExpExecutor(env.LYNCDR_DBIMPEXP_PATH ? { executable: env.LYNCDR_DBIMPEXP_PATH } : {}),

@@ -1,7 +1,9 @@
 // The only PowerShell the worker ever runs. It is a constant: the cmdlet name and its
 // parameters arrive as JSON on stdin and are splatted, so no value is ever parsed as code.
 // The allow-list is checked again here so that a compromised or buggy caller still cannot
-// reach any other command through this process.
+// reach any other command through this process. A credential argument names a secret of the
+// worker's SecretManagement vault; the script reads it there (Get-Secret), so the password never
+// passes through lyncdr: not in the plan, the queue message, stdin or the journal.
 
 /** Every cmdlet the catalog uses (a test keeps the two in step). */
 export const ALLOWED_CMDLETS = [
@@ -9,7 +11,7 @@ export const ALLOWED_CMDLETS = [
   'Test-CsRegistration', 'Get-CsBackupServiceStatus', 'Invoke-CsBackupServiceSync', 'Invoke-CsManagementServerFailover',
   'Get-CsManagementStoreReplicationStatus', 'Get-CsService', 'Get-CsPersistentChatState', 'Set-CsPersistentChatState',
   'Set-CsPersistentChatActiveServer', 'Install-CsMirrorDatabase', 'Uninstall-CsMirrorDatabase', 'Export-CsPersistentChatData',
-  'Import-CsPersistentChatData', 'Set-CsEdgeServer', 'Get-CsUser', 'Move-CsUser', 'Export-CsUserData', 'Import-CsUserData',
+  'Import-CsPersistentChatData', 'Set-CsEdgeServer', 'Get-CsUser', 'Get-CsUserPoolInfo', 'Move-CsUser', 'Export-CsUserData', 'Import-CsUserData',
   'Update-CsUserData', 'Export-CsRgsConfiguration', 'Import-CsRgsConfiguration', 'Get-DnsServerResourceRecord',
   'Add-DnsServerResourceRecordA', 'Add-DnsServerResourceRecordCName', 'Add-DnsServerResourceRecord', 'Remove-DnsServerResourceRecord',
 ] as const;
@@ -37,6 +39,19 @@ foreach ($a in @($req.arguments)) {
     'null' { $params[$name] = $null }
     'listAdd' { $params[$name] = @{ Add = @($a.value) } }
     'listRemove' { $params[$name] = @{ Remove = @($a.value) } }
+    'credential' {
+      $secret = [string]$a.secret
+      if ($secret -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$' -or [string]::IsNullOrEmpty([string]$req.secretVault)) { [Console]::Error.WriteLine('lyncdr: bad credential reference'); exit ${REFUSED_EXIT_CODE} }
+      try {
+        Import-Module Microsoft.PowerShell.SecretManagement -ErrorAction Stop
+        $cred = Get-Secret -Name $secret -Vault ([string]$req.secretVault) -ErrorAction Stop
+      } catch {
+        [Console]::Error.WriteLine("lyncdr: cannot read the credential '$secret' from the vault '$([string]$req.secretVault)': $($_.Exception.Message)")
+        exit 1
+      }
+      if ($cred -isnot [System.Management.Automation.PSCredential]) { [Console]::Error.WriteLine("lyncdr: the secret '$secret' is not a credential (store it with Set-Secret -Secret (Get-Credential))"); exit 1 }
+      $params[$name] = $cred
+    }
     default { [Console]::Error.WriteLine('lyncdr: bad argument kind'); exit ${REFUSED_EXIT_CODE} }
   }
 }

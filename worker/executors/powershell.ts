@@ -19,6 +19,8 @@ export interface PowerShellRunOptions {
   maxOutputBytes?: number;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** The SecretManagement vault credential arguments are read from. */
+  secretVault?: string;
 }
 
 export interface PowerShellRunResult {
@@ -47,7 +49,7 @@ function parseJson(text: string): unknown {
 }
 
 export async function runPowerShell(spec: PowerShellSpec, opts: PowerShellRunOptions): Promise<PowerShellRunResult> {
-  const request = JSON.stringify({ cmdlet: spec.cmdlet, arguments: spec.arguments, pipeline: spec.pipeline ?? null });
+  const request = JSON.stringify({ cmdlet: spec.cmdlet, arguments: spec.arguments, pipeline: spec.pipeline ?? null, secretVault: opts.secretVault ?? null });
   const r = await runProcess({
     executable: opts.executable ?? defaultPowerShellExecutable(),
     args: POWERSHELL_ARGS,
@@ -73,7 +75,12 @@ export interface PowerShellExecutorOptions {
   executable?: string;
   maxOutputBytes?: number;
   env?: NodeJS.ProcessEnv;
+  /** The SecretManagement vault holding the test users' credentials (LYNCDR_SECRET_VAULT). */
+  secretVault?: string;
 }
+
+export const SECRET_VAULT_NOT_CONFIGURED =
+  'this worker has no secret vault: set LYNCDR_SECRET_VAULT to the SecretManagement vault that holds the test users\' credentials (README: Test users)';
 
 export class PowerShellExecutor implements CommandExecutor {
   constructor(private readonly options: PowerShellExecutorOptions = {}) {}
@@ -82,6 +89,9 @@ export class PowerShellExecutor implements CommandExecutor {
     const v = validateInvocation(invocation);
     if (!v.ok) return refused('', `invalid invocation: ${v.error}`, 0, 'precondition');
     if (v.spec.kind !== 'powershell') return refused(v.rendered, `${v.command.name} is a ${v.spec.kind} command, not PowerShell`);
+    if (!this.options.secretVault && v.spec.arguments.some((a) => a.kind === 'credential')) {
+      return refused(v.rendered, `${v.command.name}: ${SECRET_VAULT_NOT_CONFIGURED}`);
+    }
     let spec = v.spec;
     let rendered = v.rendered;
     if (ctx.whatIf && v.command.effect !== 'read-only') {
@@ -96,6 +106,7 @@ export class PowerShellExecutor implements CommandExecutor {
       ...(this.options.executable ? { executable: this.options.executable } : {}),
       ...(this.options.maxOutputBytes ? { maxOutputBytes: this.options.maxOutputBytes } : {}),
       ...(this.options.env ? { env: this.options.env } : {}),
+      ...(this.options.secretVault ? { secretVault: this.options.secretVault } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     const status = r.timedOut ? 'timeout' : r.exitCode === 0 ? 'succeeded' : 'failed';

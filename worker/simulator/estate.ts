@@ -25,15 +25,15 @@ export { BACKUP_SYNC_INTERVAL_MS, cmsReachable, lastBackupSync, poolUp, Precondi
 
 const cmdlets: Record<string, PsHandler> = { ...lyncCmdlets, ...pchatCmdlets, ...userCmdlets };
 
-function runPowerShell(s: EstateState, spec: PowerShellSpec, now: Date): Applied {
+function runPowerShell(s: EstateState, spec: PowerShellSpec, now: Date, workerSite: string | undefined): Applied {
   if (switchArg(spec, 'WhatIf')) {
     // -WhatIf: the cmdlet validates and describes, and changes nothing.
-    const applied = applyPs(structuredClone(s), spec, now);
+    const applied = applyPs(structuredClone(s), spec, now, workerSite);
     return { output: { WhatIf: true, WouldReturn: applied.output }, durationMs: 2 * S };
   }
-  return applyPs(s, spec, now);
+  return applyPs(s, spec, now, workerSite);
 }
-function applyPs(s: EstateState, spec: PowerShellSpec, now: Date): Applied {
+function applyPs(s: EstateState, spec: PowerShellSpec, now: Date, workerSite: string | undefined): Applied {
   if (/DnsServerResourceRecord/i.test(spec.cmdlet)) return dnsCmdlet(s, spec);
   requireCmdletInVersion(s.product, spec.cmdlet);
   // Install-CsMirrorDatabase -FileShare (and any cmdlet given a share): a lost site's share is unreachable.
@@ -41,13 +41,17 @@ function applyPs(s: EstateState, spec: PowerShellSpec, now: Date): Applied {
   if (share?.kind === 'value' && typeof share.value === 'string') requireShareReachable(s, share.value);
   const h = cmdlets[spec.cmdlet.toLowerCase()];
   if (!h) throw new PreconditionError(`The simulated estate does not implement ${spec.cmdlet}.`, 'NotImplemented');
-  return h(s, spec, now);
+  return h(s, spec, now, workerSite);
 }
-/** Applies one spec to the state (mutating it). Throws PreconditionError when the estate refuses. */
-export function applySpec(s: EstateState, spec: ExecutionSpec, now: Date): Applied {
+/**
+ * Applies one spec to the state (mutating it). Throws PreconditionError when the estate refuses.
+ * `workerSite`: the site whose worker runs it (its secret vault answers credential arguments);
+ * absent for work done by hand.
+ */
+export function applySpec(s: EstateState, spec: ExecutionSpec, now: Date, workerSite?: string): Applied {
   switch (spec.kind) {
     case 'powershell':
-      return runPowerShell(s, spec, now);
+      return runPowerShell(s, spec, now, workerSite);
     case 'sql':
       return runSql(s, spec, now);
     case 'file':

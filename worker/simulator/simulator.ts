@@ -246,7 +246,7 @@ export class Simulator implements WorkerExecutor {
         return attempt(() => {
           refuseInLostSite(s, this.site);
           if (mode === 'run') refuseCmsOverlap(s, command.name, ctx.commandId, new Date(), this.scaled(CMS_MOVE_WINDOW_MS));
-          return applySpec(structuredClone(s), spec, new Date());
+          return applySpec(structuredClone(s), spec, new Date(), this.site);
         });
       });
       if (!pre.ok) {
@@ -283,7 +283,7 @@ export class Simulator implements WorkerExecutor {
       }
 
       // Apply to the estate as it is now: a disaster may have struck while the command ran.
-      const applied = await this.store.update((s) => attempt(() => { refuseInLostSite(s, this.site); return applySpec(s, spec, new Date()); }));
+      const applied = await this.store.update((s) => attempt(() => { refuseInLostSite(s, this.site); return applySpec(s, spec, new Date(), this.site); }));
       if (!applied.ok) {
         await this.finish(ctx.commandId, 'failed', applied.err.message);
         return refusal(applied.err);

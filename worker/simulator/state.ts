@@ -1,6 +1,7 @@
 // The simulated estate's state: what a drill changes and what the lab CLI shows. It is a file
 // (written atomically) so the estate survives worker restarts exactly like a real one does, and
 // so crash tests can prove from the outside what was executed and how often.
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { withFileLock } from './file-lock.js';
 import path from 'node:path';
@@ -27,6 +28,8 @@ export const PoolState = z.object({
   lastBackupSyncAt: z.string(),
   /** The last RESTORE DATABASE rgsconfig into this pool's store (Lync 2010 Response Group restore). */
   rgsConfigRestore: z.object({ file: z.string(), at: z.string() }).optional(),
+  /** The topology's test user: a Lync-enabled account homed on this pool, besides its userCount users. */
+  testUser: z.string().startsWith('sip:').optional(),
 });
 export type PoolState = z.infer<typeof PoolState>;
 
@@ -123,6 +126,13 @@ export const EstateState = z.object({
     /** Contact-list exports (DBImpExp.exe): how many users' lists the file holds. */
     users: z.number().int().nonnegative().optional(),
   })),
+  /** The directory's accounts that sign in with a password (the test users), by SIP address. */
+  accounts: z.record(z.string(), z.object({ userName: z.string(), password: z.string() })).default({}),
+  /**
+   * Each site's worker's SecretManagement vault: credentials by secret name. The estate starts
+   * with every test user's credential in every vault, as the README's setup leaves them.
+   */
+  vaults: z.record(Site, z.record(z.string(), z.object({ userName: z.string(), password: z.string() }))).default({}),
   /** Every command the simulator began and how it ended: the proof of at-most-once in tests. */
   executions: z.array(z.object({
     commandId: z.string(),
@@ -197,7 +207,16 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
       backEnd: { server: p.backEnd.serverFqdn, ...(p.backEnd.instance ? { instance: p.backEnd.instance } : {}) },
       up: true, failedOver: false, userCount: p.userCount, frontEnds: p.frontEnds.map((f) => f.fqdn),
       lastBackupSyncAt: minutesAgo(1),
+      testUser: p.testUser.sipAddress,
     };
+  }
+  // The test users' accounts, and their credentials in each worker's vault.
+  const accounts: EstateState['accounts'] = {};
+  const vault: Record<string, { userName: string; password: string }> = {};
+  for (const p of t.frontEndPools) {
+    const account = { userName: p.testUser.sipAddress.slice('sip:'.length), password: randomBytes(12).toString('base64url') };
+    accounts[p.testUser.sipAddress] = account;
+    vault[p.testUser.credential] = account;
   }
   const cmsPool = t.frontEndPools.find((p) => p.hostsCms) ?? t.frontEndPools[0];
   const edges: EstateState['edges'] = {};
@@ -221,6 +240,8 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
     dns,
     shareSites: {},
     exports: {},
+    accounts,
+    vaults: Object.fromEntries(t.sites.map((x) => [siteKey(x.name), structuredClone(vault)])),
     executions: [],
   };
   const pc = t.persistentChat;

@@ -1,6 +1,6 @@
 // Pools, the CMS, the Backup Service, registration, Edge next hops and Response Groups.
 import { refusePoolFailoverWhileEdgeRoutesTo } from '../edge-next-hop.js';
-import { afterColon, cmsReachable, exportFile, lastBackupSync, MIN, nothing, pool, poolUp, PreconditionError, requireCms, requireFile, S, sameText, servingPool, stringArg, switchArg, type PsHandler } from './model.js';
+import { afterColon, cmsReachable, credentialArg, exportFile, lastBackupSync, MIN, nothing, pool, poolUp, PreconditionError, requireCms, requireFile, S, sameText, servingPool, stringArg, switchArg, type PsHandler } from './model.js';
 import { userPool } from './users.js';
 
 export const lyncCmdlets: Record<string, PsHandler> = {
@@ -121,30 +121,38 @@ export const lyncCmdlets: Record<string, PsHandler> = {
     const fqdn = stringArg(spec, 'PoolFqdn')!.toLowerCase();
     const p = pool(s, fqdn);
     if (!poolUp(s, fqdn)) throw new PreconditionError(`Cannot connect to pool "${fqdn}": no Front End server responded.`, 'ConnectionError');
-    const serving = Object.values(s.pools).filter((o) => o.failedOver && o.backupPool === fqdn).map((o) => o.fqdn);
     return {
       output: [{
         PoolFqdn: fqdn, Type: stringArg(spec, 'Type', false) ?? 'All',
         FrontEnds: p.frontEnds.map((fe) => ({ Fqdn: fe, State: 'Active' })),
         RoutingGroupsInQuorumLoss: 0, RoutingGroupsWithoutPrimary: 0,
-        ServingUsersOf: [fqdn, ...serving],
       }],
       durationMs: 5 * S,
     };
   },
-  'test-csregistration': (s, spec) => {
+  'test-csregistration': (s, spec, _now, workerSite) => {
     const target = stringArg(spec, 'TargetFqdn')!.toLowerCase();
     pool(s, target);
-    if (!poolUp(s, target)) throw new PreconditionError(`Test-CsRegistration: registration against "${target}" failed: the pool is unreachable.`, 'ConnectionError');
-    const user = stringArg(spec, 'UserSipAddress', false);
-    if (user) {
-      const home = userPool(s, user);
-      if (!home) throw new PreconditionError(`User "${user}" was not found.`, 'ObjectNotFound');
-      const serving = servingPool(pool(s, home));
-      if (serving !== target) {
-        return { output: [{ TargetFqdn: target, Result: 'Failure', Latency: '00:00:00', Error: `User ${user} is served by ${serving}, not ${target}.`, Diagnosis: 'ErrorCode=4005' }], durationMs: 8 * S };
-      }
+    const user = stringArg(spec, 'UserSipAddress', false)?.toLowerCase();
+    const credential = credentialArg(s, spec, 'UserCredential', workerSite);
+    if (!user || !credential) {
+      // The ServerPlatform set signs in the health-monitoring accounts (New-CsHealthMonitoringConfiguration),
+      // which this estate, like many, has none of; and they prove nothing of any one pool's users.
+      throw new PreconditionError(
+        `Test-CsRegistration: no health monitoring configuration was found for "${target}": without -UserCredential the cmdlet signs in ` +
+        'the health-monitoring test users, and there are none. Give the test user with -UserSipAddress and -UserCredential.', 'ObjectNotFound');
     }
+    if (!poolUp(s, target)) throw new PreconditionError(`Test-CsRegistration: registration against "${target}" failed: the pool is unreachable.`, 'ConnectionError');
+    const account = s.accounts[user];
+    const fail = (error: string, diagnosis: string) => ({ output: [{ TargetFqdn: target, Result: 'Failure', Latency: '00:00:00', Error: error, Diagnosis: diagnosis }], durationMs: 8 * S });
+    // -UserSipAddress must match -UserCredential: the registrar authenticates the credential's account.
+    if (!account || !sameText(account.userName, credential.userName) || account.password !== credential.password) {
+      return fail(`401, Unauthorized: the credential of ${credential.userName} was refused for ${user}.`, 'ErrorCode=4001,Source=' + target + ',Reason=Authentication failed');
+    }
+    const home = userPool(s, user);
+    if (!home) throw new PreconditionError(`User "${user}" was not found.`, 'ObjectNotFound');
+    const serving = servingPool(pool(s, home));
+    if (serving !== target) return fail(`User ${user} is served by ${serving}, not ${target}.`, 'ErrorCode=4005');
     return { output: [{ TargetFqdn: target, Result: 'Success', Latency: '00:00:00.2150000', Error: null, Diagnosis: null }], durationMs: 8 * S };
   },
   'get-cspool': (s, spec) => {

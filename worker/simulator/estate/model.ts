@@ -161,5 +161,23 @@ export function requireFile(s: EstateState, path: string, what: string): void {
   throw new PreconditionError(`${what}: could not find file "${path}".`, 'ObjectNotFound');
 }
 
-export type PsHandler = (s: EstateState, spec: PowerShellSpec, now: Date) => Applied;
+export type PsHandler = (s: EstateState, spec: PowerShellSpec, now: Date, workerSite: string | undefined) => Applied;
+
+export type Credential = EstateState['vaults'][string][string];
+
+/**
+ * A credential argument as the worker's PowerShell resolves it: Get-Secret from the vault of the
+ * worker that runs the command (by hand: any worker's). Missing: the error Get-Secret gives.
+ */
+export function credentialArg(s: EstateState, spec: PowerShellSpec, name: string, workerSite: string | undefined): Credential | undefined {
+  const a = argument(spec, name);
+  if (!a) return undefined;
+  if (a.kind !== 'credential') throw new PreconditionError(`Cannot bind parameter '${name}': a PSCredential is expected.`, 'InvalidArgument');
+  const vaults = workerSite === undefined ? Object.values(s.vaults) : [s.vaults[workerSite] ?? {}];
+  const found = vaults.map((v) => v[a.secret]).find(Boolean);
+  if (!found) {
+    throw new PreconditionError(`lyncdr: cannot read the credential '${a.secret}' from the vault${workerSite ? ` of the worker of site ${workerSite}` : ''}: Get-Secret: The secret ${a.secret} was not found.`, 'ObjectNotFound');
+  }
+  return found;
+}
 export const nothing = (durationMs: number): Applied => ({ output: [], durationMs });

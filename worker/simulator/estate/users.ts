@@ -2,13 +2,19 @@
 import type { EstateState, PoolState } from '../state.js';
 import { exportFile, MIN, nothing, pool, poolUp, PreconditionError, requireCms, requireFile, S, stringArg, switchArg, type PsHandler } from './model.js';
 
-/** The users a pool was created with: sip:<label>user00001@<domain> ... (synthesised, not stored). */
+/**
+ * The users a pool was created with: sip:<label>user00001@<domain> ... (synthesised, not stored),
+ * and the topology's test user, an account of its own beside them.
+ */
 export function homeUsers(p: PoolState): string[] {
   const [label, ...rest] = p.fqdn.split('.');
   const domain = rest.join('.');
-  return Array.from({ length: p.userCount }, (_, i) => `sip:${label}user${String(i + 1).padStart(5, '0')}@${domain}`);
+  const users = Array.from({ length: p.userCount }, (_, i) => `sip:${label}user${String(i + 1).padStart(5, '0')}@${domain}`);
+  return p.testUser ? [...users, p.testUser] : users;
 }
 export function originalPool(s: EstateState, sip: string): PoolState | undefined {
+  const tester = Object.values(s.pools).find((p) => p.testUser === sip);
+  if (tester) return tester;
   const m = /^sip:([a-z0-9-]+)user(\d{5})@(.+)$/.exec(sip);
   if (!m) return undefined;
   const p = s.pools[`${m[1]}.${m[3]}`];
@@ -32,6 +38,24 @@ export const userObject = (sip: string, registrarPool: string) => ({
 // ---- PowerShell ------------------------------------------------------------------------------
 
 export const userCmdlets: Record<string, PsHandler> = {
+  // The user's pools as the topology has them (not who serves it now): primary Registrar pool,
+  // its backup, and their Front Ends in preferred order.
+  'get-csuserpoolinfo': (s, spec) => {
+    if (!switchArg(spec, 'LocalStore')) requireCms(s, 'Get-CsUserPoolInfo');
+    const identity = stringArg(spec, 'Identity')!;
+    const home = userPool(s, identity);
+    if (!home) throw new PreconditionError(`Management object not found for identity "${identity}".`, 'ObjectNotFound');
+    const p = pool(s, home);
+    const backup = p.backupPool ? s.pools[p.backupPool] : undefined;
+    return {
+      output: [{
+        Identity: identity.toLowerCase(), PrimaryPoolFqdn: p.fqdn, BackupPoolFqdn: backup?.fqdn ?? null, UserServicesPoolFqdn: p.fqdn,
+        PrimaryPoolPrimaryRegistrar: p.frontEnds[0], BackupPoolPrimaryRegistrar: backup?.frontEnds[0] ?? null,
+        PrimaryPoolMachinesInPreferredOrder: p.frontEnds, BackupPoolMachinesInPreferredOrder: backup?.frontEnds ?? [],
+      }],
+      durationMs: 1 * S,
+    };
+  },
   'get-csuser': (s, spec) => {
     requireCms(s, 'Get-CsUser');
     const identity = stringArg(spec, 'Identity', false);
