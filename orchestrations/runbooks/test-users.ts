@@ -5,7 +5,8 @@
 import type { FrontEndPool } from '../../shared/topology/schema.js';
 import type { PlanStep } from '../../shared/plan/schema.js';
 import { slug } from './estate.js';
-import { cmd, expectEq, verifyOutput } from './steps.js';
+import { cmd, expectEq, verifyOutput, verifyWith } from './steps.js';
+import type { Verification } from '../../shared/plan/schema.js';
 
 export interface SignInInput {
   site: string;
@@ -15,13 +16,24 @@ export interface SignInInput {
   proves: string;
 }
 
+const signInParams = (of: FrontEndPool, target: string) => ({ targetFqdn: target, userSipAddress: of.testUser.sipAddress, userCredential: of.testUser.credential });
+const succeeds = (of: FrontEndPool, target: string) => expectEq('Result', 'Success', `Test-CsRegistration of ${of.testUser.sipAddress} on ${target} succeeds`);
+
+/**
+ * The check of a command that moves a pool's users (Invoke-CsPoolFailover / -Failback): its test
+ * user signs in on `target`. Test-CsRegistration's Result is documented output; Get-CsPoolFabricState
+ * names nobody's users and documents no output objects.
+ */
+export function usersSignInOn(of: FrontEndPool, target: string, description: string): Verification {
+  return verifyWith(description, 'pool.testRegistration', signInParams(of, target), [succeeds(of, target)]);
+}
+
 /** Test-CsRegistration of `of`'s test user against `target`. */
 export function signInTestUser(id: string, of: FrontEndPool, target: string, input: SignInInput): PlanStep {
-  const user = of.testUser;
-  return cmd(id, 'pool.testRegistration', { targetFqdn: target, userSipAddress: user.sipAddress, userCredential: user.credential }, {
-    title: `Sign in ${of.fqdn}'s test user ${user.sipAddress.slice('sip:'.length)} on ${target}`,
+  return cmd(id, 'pool.testRegistration', signInParams(of, target), {
+    title: `Sign in ${of.fqdn}'s test user ${of.testUser.sipAddress.slice('sip:'.length)} on ${target}`,
     site: input.site, dependsOn: input.dependsOn, source: input.source,
-    verification: verifyOutput(input.proves, [expectEq('Result', 'Success', `Test-CsRegistration of ${user.sipAddress} on ${target} succeeds`)]),
+    verification: verifyOutput(input.proves, [succeeds(of, target)]),
   });
 }
 

@@ -126,8 +126,10 @@ describe('simulated estate: preconditions', () => {
     expect(st.pchatSql!.secondary).toMatchObject({ mgc: 'ONLINE', recovered: true, lastRestoredSeq: 6 });
     expect(() => applySpec(st, restore(trn[6]), now)).toThrow(/Msg 4306: The preceding restore operation did not specify WITH NORECOVERY/);
     // WITH STANDBY also leaves the chain open (read-only between restores).
+    // A second estate, with its own file names: they carry the second it was built in.
     const fresh = await sim().sim.state();
-    applySpec(fresh, { ...restore(trn[5]), statement: restore(trn[5]).statement.replace('NORECOVERY', "STANDBY = N'D:\\undo.tuf'") }, now);
+    const its = fresh.pchatSql!.backupShare.files.map((f) => f.name)[5];
+    applySpec(fresh, { ...restore(its), statement: restore(its).statement.replace('NORECOVERY', "STANDBY = N'D:\\undo.tuf'") }, now);
     expect(fresh.pchatSql!.secondary.recovered).toBe(false);
   });
 
