@@ -96,7 +96,9 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   const gate = await waitForInstance(client, gateId);
   // The run's summary can still show the gate waiting a moment after the gate decided: the voter
   // gets the same answer either way.
-  if (gate && !isActive(gate)) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+  // A gate that has decided may still be running (its notices, its audit): it takes no more votes.
+  const decided = (g: { customStatus?: unknown } | undefined) => ((g?.customStatus as GateCustomStatus | undefined)?.status ?? 'pending') !== 'pending';
+  if (gate && (!isActive(gate) || decided(gate))) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
   if (!gate) return refusal(409, `approval gate ${stepId} is not open yet: try again`, { code: 'gate-closed' });
   const limited = (gate.customStatus as GateCustomStatus | undefined)?.limited ?? [];
   if (limited.includes(user.trim().toLowerCase())) {
@@ -114,6 +116,8 @@ export async function castVote(client: Client, runId: string, user: string, v: V
         ? answer(200, { outcome: 'accepted', voteId, gate: summary })
         : answer(409, { outcome: 'refused', voteId, code: seen.code, error: seen.reason, gate: summary });
     }
+    // It decided on the votes before this one: this one will not be counted.
+    if (g && g.status !== 'pending') return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
     await new Promise((r) => setTimeout(r, 100));
   }
   return answer(202, { outcome: 'pending', voteId, stepId, note: 'the gate has not processed the vote yet; see GET /api/runs/{id}' });

@@ -28,7 +28,8 @@ describe('a precheck reads the estate before the command is sent', () => {
     // Someone fails the CMS over by hand while the approvers read the plan.
     expect((await env.sim.execute({ name: 'cms.failover', params: { backupSqlServerFqdn: 'eepool2-sql.contoso.com', backupSqlInstanceName: 'RTC' } }, byHand)).status).toBe('succeeded');
     for (const who of ['alice', 'bob']) expect((await env.vote(who, id, 'approve')).status).toBe(200);
-    const waiting = await env.waitFor(id, stepState(STEP, 'waiting-decision'), 90_000);
+    // The step's error reaches the status with its row, which may come a moment after the state.
+    const waiting = await env.waitFor(id, (x: any) => stepState(STEP, 'waiting-decision')(x) && x.status.steps[STEP].lastError !== undefined, 90_000);
     expect(waiting.status.steps[STEP].lastError).toBe(
       'precondition not met, the command was not sent: CMS on eepool1.contoso.com (PoolFqdn equals "eepool1.contoso.com": got "eepool2.contoso.com")');
     // Read on the step's site, and nothing else of the step ran.
@@ -41,7 +42,7 @@ describe('a precheck reads the estate before the command is sent', () => {
 
     // A retry reads again (still moved), and waits again; a skip goes on to the read-back.
     expect((await env.call('carol', 'POST', `runs/${id}/steps/${STEP}/decision`, { decision: 'retry', comment: 'read it again' })).status).toBe(202);
-    await env.waitFor(id, (r: any) => r.status?.steps[STEP]?.state === 'waiting-decision' && r.status.steps[STEP].attempt === 2, 90_000);
+    await env.waitFor(id, (r: any) => r.status?.steps[STEP]?.state === 'waiting-decision' && r.status.steps[STEP].attempt === 2 && r.status.steps[STEP].lastError !== undefined, 90_000);
     expect(await cmsFailoversOf(id)).toEqual([]);
     expect((await env.call('carol', 'POST', `runs/${id}/steps/${STEP}/decision`, { decision: 'skip', comment: 'moved by hand at 03:10' })).status).toBe(202);
     const done = await env.waitFor(id, finished, 90_000);

@@ -101,7 +101,7 @@ describe('a fault in a changing step of a real run: retries, then an operator de
     // precondition, and since the Edge pool still routes to eepool1 (seed 004), Invoke-CsPoolFailover
     // is not sent: the step waits for a decision with the read's finding. Then the test ends the run.
     const FO = 'pool-failover-eepool1';
-    const held = await env.waitFor(id, stepState(FO, 'waiting-decision'), 30_000);
+    const held = await env.waitFor(id, (x) => stepState(FO, 'waiting-decision')(x) && x.status.steps[FO].lastError !== undefined, 30_000);
     expect(held.status.steps[FO].lastError).toBe(
       'precondition not met, the command was not sent: no Edge pool\'s next hop is eepool1.contoso.com (Registrar excludes "Registrar:eepool1.contoso.com": got ["Registrar:eepool1.contoso.com","Registrar:eepool2.contoso.com"])');
     const keys = (await env.trail.readRun(id)).map((e) => e.key);
