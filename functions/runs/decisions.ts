@@ -75,6 +75,8 @@ const nameField = (field: 'approverName' | 'byName', user: string, r: Named) => 
   return n ? { [field]: n } : {};
 };
 
+const gateClosed = (): DecisionAnswer => refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+
 export interface VoteRequest extends Named { decision: 'approve' | 'reject'; planHash: string; comment?: string; channel: Channel; step?: string; client?: DecisionClient }
 
 /**
@@ -88,7 +90,7 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   if (!run) return refusal(404, `no run ${prefix(runId)}`);
   if (String(run.status.runtimeStatus) === 'Suspended' || run.custom?.paused) return pausedRefusal(runId, 'a vote');
   const open = (run.custom?.active ?? []).filter((a) => a.state === 'waiting-approval' && (!v.step || v.step === a.id));
-  if (!isActive(run.status) || open.length === 0) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+  if (!isActive(run.status) || open.length === 0) return gateClosed();
   if (open.length > 1) return refusal(400, `several gates are open (${open.map((a) => a.id).join(', ')}): name one with "step"`);
   const stepId = open[0].id;
   const gateId = gateInstanceId(runId, stepId);
@@ -98,7 +100,7 @@ export async function castVote(client: Client, runId: string, user: string, v: V
   // gets the same answer either way.
   // A gate that has decided may still be running (its notices, its audit): it takes no more votes.
   const decided = (g: { customStatus?: unknown } | undefined) => ((g?.customStatus as GateCustomStatus | undefined)?.status ?? 'pending') !== 'pending';
-  if (gate && (!isActive(gate) || decided(gate))) return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+  if (gate && (!isActive(gate) || decided(gate))) return gateClosed();
   if (!gate) return refusal(409, `approval gate ${stepId} is not open yet: try again`, { code: 'gate-closed' });
   const limited = (gate.customStatus as GateCustomStatus | undefined)?.limited ?? [];
   if (limited.includes(user.trim().toLowerCase())) {
@@ -117,7 +119,7 @@ export async function castVote(client: Client, runId: string, user: string, v: V
         : answer(409, { outcome: 'refused', voteId, code: seen.code, error: seen.reason, gate: summary });
     }
     // It decided on the votes before this one: this one will not be counted.
-    if (g && g.status !== 'pending') return refusal(409, 'no approval gate of this run is waiting for votes', { code: 'gate-closed' });
+    if (g && g.status !== 'pending') return gateClosed();
     await new Promise((r) => setTimeout(r, 100));
   }
   return answer(202, { outcome: 'pending', voteId, stepId, note: 'the gate has not processed the vote yet; see GET /api/runs/{id}' });

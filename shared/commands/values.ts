@@ -63,9 +63,11 @@ export const sipAddress = z
   .transform((s) => s.toLowerCase());
 
 /** The name of a secret in a worker's SecretManagement vault (Get-Secret -Name). */
+/** SecretManagement's names of secrets and vaults, as lyncdr accepts them (the worker's script checks it again). */
+export const SECRET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/;
 export const secretName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/, 'must be a secret name: letters, digits, dot, underscore and hyphen, at most 127');
+  .regex(SECRET_NAME_PATTERN, 'must be a secret name: letters, digits, dot, underscore and hyphen, at most 127');
 
 /** A SIP address without the sip: prefix, the form -UserFilter wants. */
 export const sipUserFilter = sipAddress.refine((s) => !s.startsWith('sip:'), 'must be a SIP address without the sip: prefix, e.g. user@contoso.com');

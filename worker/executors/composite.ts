@@ -4,6 +4,7 @@
 // answers SQL steps with a clear not-supported failure instead of guessing credentials.
 import { readFile } from 'node:fs/promises';
 import { validateInvocation, type CommandInvocation } from '../../shared/commands/invocation.js';
+import { SECRET_NAME_PATTERN } from '../../shared/commands/values.js';
 import type { CommandKind } from '../../shared/commands/define.js';
 import type { WorkerExecutor } from '../execution.js';
 import { DbImpExpExecutor } from './exe.js';
@@ -79,7 +80,7 @@ export async function realEstateExecutor(env: NodeJS.ProcessEnv = process.env): 
   }
   const pathMap = pathMapFromEnv(env);
   const vault = env.LYNCDR_SECRET_VAULT;
-  if (vault !== undefined && vault !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/.test(vault)) {
+  if (vault !== undefined && vault !== '' && !SECRET_NAME_PATTERN.test(vault)) {
     throw new Error(`LYNCDR_SECRET_VAULT must be a SecretManagement vault name (letters, digits, dot, underscore, hyphen), got "${vault}"`);
   }
   return new CompositeExecutor({

@@ -5,6 +5,8 @@
 // worker's SecretManagement vault; the script reads it there (Get-Secret), so the password never
 // passes through lyncdr: not in the plan, the queue message, stdin or the journal.
 
+import { SECRET_NAME_PATTERN } from '../../shared/commands/values.js';
+
 /** Every cmdlet the catalog uses (a test keeps the two in step). */
 export const ALLOWED_CMDLETS = [
   'Invoke-CsPoolFailover', 'Invoke-CsPoolFailback', 'Get-CsPool', 'Get-CsPoolBackupRelationship', 'Get-CsPoolFabricState',
@@ -41,7 +43,7 @@ foreach ($a in @($req.arguments)) {
     'listRemove' { $params[$name] = @{ Remove = @($a.value) } }
     'credential' {
       $secret = [string]$a.secret
-      if ($secret -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$' -or [string]::IsNullOrEmpty([string]$req.secretVault)) { [Console]::Error.WriteLine('lyncdr: bad credential reference'); exit ${REFUSED_EXIT_CODE} }
+      if ($secret -cnotmatch '${SECRET_NAME_PATTERN.source}' -or [string]::IsNullOrEmpty([string]$req.secretVault)) { [Console]::Error.WriteLine('lyncdr: bad credential reference'); exit ${REFUSED_EXIT_CODE} }
       try {
         Import-Module Microsoft.PowerShell.SecretManagement -ErrorAction Stop
         $cred = Get-Secret -Name $secret -Vault ([string]$req.secretVault) -ErrorAction Stop
