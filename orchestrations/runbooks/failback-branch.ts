@@ -34,10 +34,15 @@ export function feFailback(t: Topology, input: FeFailbackInput): {
 
   const preflight: PlanStep[] = [];
   for (const { pool, backup } of pools) {
-    preflight.push(cmd(`read-fabric-${slug(pool.fqdn)}`, 'pool.fabricState', { poolFqdn: pool.fqdn }, {
-      title: `Confirm ${pool.fqdn} is back (its Front Ends up, no routing group in quorum loss)`, site: homeSite, source,
-      verification: verifyOutput(`${pool.fqdn} is healthy`, [expectEq('RoutingGroupsInQuorumLoss', 0, 'no routing group in quorum loss')]),
-    }));
+    // "Once the pool comes back online and all services are restored" (seed 001 1B), read from
+    // documented output: each Front End's replica of the CMS reports UpToDate only while the
+    // server runs and replicates. (Get-CsPoolFabricState documents no output to check.)
+    for (const fe of pool.frontEnds) {
+      preflight.push(cmd(`read-replica-${slug(fe.fqdn)}`, 'cms.replicationStatus', { replicaFqdn: fe.fqdn }, {
+        title: `Confirm ${fe.fqdn}, a Front End of ${pool.fqdn}, is back and has the latest configuration`, site: homeSite, source,
+        verification: verifyOutput(`${fe.fqdn} is back`, [expectEq('UpToDate', true, `${fe.fqdn}'s replica is up to date`)]),
+      }));
+    }
     preflight.push(readTestUserHome(pool, backup, { site: homeSite, source, localStore: false }));
     preflight.push(cmd(`read-backup-status-${slug(backup.fqdn)}`, 'backup.status', { poolFqdn: backup.fqdn }, {
       title: `Read when ${backup.fqdn} last synced its data for ${pool.fqdn}`, site: backupSite, source,
@@ -53,7 +58,6 @@ export function feFailback(t: Topology, input: FeFailbackInput): {
       const fb = cmd(`pool-failback-${slug(pool.fqdn)}`, 'pool.failback', { poolFqdn: pool.fqdn }, {
         title: `Fail ${pool.fqdn}'s ${thousands(pool.userCount)} users back from ${backup.fqdn}`, site: homeSite, dependsOn: [gateId], source,
         estimatedMs: 5 * 60_000 + pool.userCount * 15,
-        // Invoke-CsPoolFailback writes nothing: ask the pool's fabric instead.
         // Invoke-CsPoolFailback writes nothing: the pool's test user signs in at home instead.
         verification: usersSignInOn(pool, pool.fqdn, `${pool.fqdn} serves its own users again`),
       });

@@ -51,9 +51,10 @@ afterAll(async () => {
   if (host) assertNoTimerHeld(host);
 });
 
-// Waiting for a decision counts once the step's error is in the status too; a run that ended is
-// what a wrong automatic retry would lead to.
-const settled = (r: any) => finished(r) || (r?.status?.steps?.step?.state === 'waiting-decision' && r.status.steps.step.lastError !== undefined);
+// Waiting for a decision counts once the step's error is in the status too; a second attempt, or
+// a run that ended, is what a wrong automatic retry leads to (seen at once, not at the wait's end).
+const waitingDecision = (r: any) => finished(r) || (r?.status?.steps?.step?.state === 'waiting-decision' && r.status.steps.step.lastError !== undefined);
+const settled = (r: any) => waitingDecision(r) || (r?.status?.steps?.step?.attempt ?? 1) > 1;
 const entries = (id: string) => trail.readRun(id);
 const keysOf = async (id: string) => (await entries(id)).map((e) => e.key);
 const executionsOf = async (id: string) => (await west.sim.state()).executions.filter((e) => e.commandId.startsWith(`${id}:step:`));
@@ -71,16 +72,26 @@ const waitedAfterOneAttempt = async (id: string, error: RegExp) => {
   return (await entries(id)).find((e) => e.key === 'step:step:attempt:1:result');
 };
 
-/** Sends `fields` on the results queue as the East worker would: for attempt 1 of step `step`, signed with East's key (or `key`). */
-async function answerAsEast(id: string, fields: Record<string, unknown>, key = resultKey('east')): Promise<void> {
+/** Sends `fields` on the results queue as the East worker would: for attempt `attempt` (1) of step `step`, once it is dispatched, signed with East's key (or `key`). */
+async function answerAsEast(id: string, fields: Record<string, unknown>, key = resultKey('east'), attempt = 1): Promise<void> {
   const deadline = Date.now() + 30_000;
-  const dispatched = async () => (await keysOf(id).catch(() => [] as string[])).includes('step:step:attempt:1:dispatched'); // no trail until the run's first entry
+  const dispatched = async () => (await keysOf(id).catch(() => [] as string[])).includes(`step:step:attempt:${attempt}:dispatched`); // no trail until the run's first entry
   while (!(await dispatched()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
   const body = {
-    v: 1, commandId: commandIdFor(id, 'step', 1), runId: id, stepId: 'step', site: 'east', workerId: 'east-worker', attempt: 1,
+    v: 1, commandId: commandIdFor(id, 'step', attempt), runId: id, stepId: 'step', site: 'east', workerId: 'east-worker', attempt,
     finishedAt: new Date().toISOString(), duplicate: false, ...fields,
   } as unknown as ResultMessage;
   await results.sendResult(signResult(body, key));
+}
+
+/** Starts a run as an app of executor `version` would have (runs keep the version they started with), signed as the API signs a start. */
+async function startAsVersion(version: number, tag: string, options: Record<string, unknown>): Promise<string> {
+  const id = `run-v${version}-${tag}-${Date.now().toString(36)}`;
+  const config = { ...runConfigFrom(appSettings({ ...process.env, ...values })), executorVersion: version };
+  const input = seal(DECISION_KEY, { kind: 'run', runId: id, target: 'run' }, { runId: id, runbook: 'readiness', options: { ...options, tag }, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config });
+  const res = await fetch(`${host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
+  expect(res.status).toBe(202);
+  return id;
 }
 
 describe('a malformed result waits for a decision', () => {
@@ -162,19 +173,52 @@ describe('a rejected command waits for a decision', () => {
   }, 60_000);
 
   it('a run started by executor version 9 replays as it ran: the same refusal is retried per its policy', async () => {
-    const id = `run-v9-${Date.now().toString(36)}`;
-    const config = { ...runConfigFrom(appSettings({ ...process.env, ...values })), executorVersion: 9 };
-    const options = {
-      fixture: 'one-command', tag: 'not-supported-v9', site: 'west', command: 'sql.backupDatabase', maxAttempts: 3, firstIntervalMs: 10,
+    const id = await startAsVersion(9, 'not-supported-v9', {
+      fixture: 'one-command', site: 'west', command: 'sql.backupDatabase', maxAttempts: 3, firstIntervalMs: 10,
       params: { sqlServerFqdn: 'pchatsql-west.contoso.com', sqlInstanceName: 'PCHAT', database: 'mgccomp', folder: '\\\\fs-west.contoso.com\\pchat-logship', file: 'mgccomp.bak' },
-    };
-    // Signed as the API signs a start (version 5 and later count only that).
-    const input = seal(DECISION_KEY, { kind: 'run', runId: id, target: 'run' }, { runId: id, runbook: 'readiness', options, mode: 'drill', requestedBy: 'operator1', requestedAt: new Date().toISOString(), config });
-    const res = await fetch(`${host.url}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATION.runPlan}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
-    expect(res.status).toBe(202);
-    const r = await api.waitFor(id, settled);
+    });
+    const r = await api.waitFor(id, waitingDecision);
     expect(r.status.steps.step, JSON.stringify(r.status.steps.step)).toMatchObject({ state: 'waiting-decision', attempt: 3, lastError: expect.stringMatching(/^failed \(precondition\): not supported by this worker/) });
     expect((await executionsOf(id)).map((e) => e.commandId)).toEqual([1, 2, 3].map((n) => `${id}:step:${n}`));
     await abort(id);
+  }, 60_000);
+});
+
+// The status decides, not only the error's kind: a rejected command, or one whose outcome is
+// unknown, is never sent again by itself, whatever kind the worker named. (Since executor 10 an
+// outcome-unknown must name the kind outcome-unknown; runs of version 9 took any, and a failure
+// without an error.) No East worker: the test answers for it, signed with East's key.
+describe('what is retried is decided by the status as well as the kind', () => {
+  it('rejected, naming a kind that is retried elsewhere (internal): waits for a decision after one attempt', async () => {
+    const id = await api.start('operator1', 'readiness', { fixture: 'three-attempts', tag: 'rejected-internal', timeoutMs: 60_000 });
+    await answerAsEast(id, { status: 'rejected', error: { kind: 'internal', message: 'the worker could not read its catalog' } });
+    const result = await waitedAfterOneAttempt(id, /^rejected \(internal\): the worker could not read its catalog$/);
+    expect(result).toMatchObject({ actor: 'east-worker', data: { status: 'rejected', error: { kind: 'internal' } } });
+    await abort(id);
+  }, 60_000);
+
+  it('version 9: outcome-unknown naming another kind (crash) waits for a decision after one attempt', async () => {
+    const id = await startAsVersion(9, 'unknown-crash', { fixture: 'three-attempts', timeoutMs: 60_000 });
+    await answerAsEast(id, { status: 'outcome-unknown', error: { kind: 'crash', message: 'powershell.exe died' } });
+    await waitedAfterOneAttempt(id, /^outcome-unknown \(crash\): powershell\.exe died$/);
+    await abort(id);
+  }, 60_000);
+
+  it('version 9: outcome-unknown with no error at all waits for a decision after one attempt', async () => {
+    const id = await startAsVersion(9, 'unknown-bare', { fixture: 'three-attempts', timeoutMs: 60_000 });
+    await answerAsEast(id, { status: 'outcome-unknown', stderr: 'the worker restarted mid-command' });
+    await waitedAfterOneAttempt(id, /^outcome-unknown: the worker restarted mid-command$/);
+    await abort(id);
+  }, 60_000);
+
+  it('version 9: a failure with no error is an execution failure, retried per the policy (the control for the two above)', async () => {
+    const id = await startAsVersion(9, 'failed-bare', { fixture: 'three-attempts', timeoutMs: 60_000 });
+    await answerAsEast(id, { status: 'failed', exitCode: 1, stderr: 'something went wrong' });
+    const second = await api.waitFor(id, (r: any) => finished(r) || r?.status?.steps?.step?.attempt === 2);
+    expect(second.status.steps.step).toMatchObject({ state: 'running', attempt: 2, lastError: 'failed: something went wrong' });
+    // Its second attempt is sent, and answered.
+    await answerAsEast(id, { status: 'succeeded', output: [], startedAt: new Date().toISOString() }, resultKey('east'), 2);
+    const done = await api.waitFor(id, finished);
+    expect(done.status.steps.step).toMatchObject({ state: 'succeeded', attempt: 2 });
   }, 60_000);
 });

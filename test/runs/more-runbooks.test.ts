@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lyncdr } from '../support/cli.js';
 import { drive, expectSucceeded, removeSrvTarget } from './drive.js';
-import { startRunsEnv, type RunsEnv } from './support.js';
+import { startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 describe('more runbooks, as drills', () => {
   let env: RunsEnv;
@@ -65,6 +65,29 @@ describe('more runbooks, as drills', () => {
     expect(after.edgeNextHops).toEqual(before.edgeNextHops);
     expect(after.dns).toEqual(before.dns);
   }, 90_000);
+
+  it('fe-pool-failback while the pool is still down: its Front Ends do not read current, nothing is failed back until they do', async () => {
+    await env.sim.reset();
+    await env.sim.disaster('eepool1.contoso.com');
+    const failoverId = await env.start('operator', 'fe-pool-failover', { pool: 'eepool1.contoso.com' });
+    expectSucceeded((await drive(env, failoverId)).run);
+    // eepool1 is not back yet, and someone starts the failback.
+    const id = await env.start('operator', 'fe-pool-failback', { pool: 'eepool1.contoso.com', fromRun: failoverId });
+    const reads = ['fe1a', 'fe1b', 'fe1c'].map((fe) => `read-replica-${fe}`);
+    const waiting = await env.waitFor(id, (r: any) => reads.every((st) => stepState(st, 'waiting-decision')(r) && r.status.steps[st].lastError !== undefined), 120_000);
+    expect(waiting.status.steps['read-replica-fe1b'].rendered).toBe("Get-CsManagementStoreReplicationStatus -ReplicaFqdn 'fe1b.contoso.com'");
+    expect(waiting.status.steps['read-replica-fe1b'].lastError).toMatch(/fe1b\.contoso\.com's replica is up to date \(UpToDate equals true: got false\)/);
+    expect(waiting.status.steps['approve-failback'].state).toBe('pending');
+    const failbacks = async () => (await env.sim.state()).executions.filter((e) => e.name === 'pool.failback' && e.commandId.startsWith(id));
+    expect(await failbacks()).toEqual([]);
+    // Its servers come back; each read is retried, and the failback goes on.
+    await env.sim.disaster('eepool1.contoso.com', true);
+    for (const st of reads) expect((await env.call('carol', 'POST', `runs/${id}/steps/${st}/decision`, { decision: 'retry', comment: 'the Front Ends are up' })).status).toBe(202);
+    const back = await drive(env, id);
+    expectSucceeded(back.run);
+    expect(reads.map((st) => back.run.status.steps[st].state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(await failbacks()).toHaveLength(1);
+  }, 240_000);
 
   it('site-failover then site-failback leave the estate exactly as it was', async () => {
     await env.sim.reset();

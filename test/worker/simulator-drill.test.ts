@@ -85,7 +85,6 @@ describe('site failover -> failback of the sample estate', () => {
       oldDns[name] = await repointA(s, name, west);
     }
     oldDns.lyncdiscover = await repointCname(s, 'lyncdiscover', 'rp-west.contoso.com');
-    expect((await run(s, 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' })).output).toEqual([expect.objectContaining({ RoutingGroupsInQuorumLoss: 0 })]);
     expect((await run(s, 'pool.testRegistration', { targetFqdn: 'eepool2.contoso.com', ...TEST_USER_1 })).output).toEqual([expect.objectContaining({ Result: 'Success' })]);
 
     // ---- SQL branch (west worker): pChat RPO, remove log shipping, apply the remaining logs, recover
@@ -127,8 +126,11 @@ describe('site failover -> failback of the sample estate', () => {
       dns: { 'meet.contoso.com': { records: ['10.2.0.10'] }, 'lyncdiscover.contoso.com': { records: ['rp-west.contoso.com'] } },
     });
 
-    // ---- East is back: site failback
+    // ---- East is back: site failback. Its Front Ends' replicas read current only once they are back.
+    const replica = async () => (await run(s, 'cms.replicationStatus', { replicaFqdn: 'fe1b.contoso.com' })).output;
+    expect(await replica()).toEqual([expect.objectContaining({ ReplicaFqdn: 'fe1b.contoso.com', UpToDate: false })]);
     await s.disaster('east', true);
+    expect(await replica()).toEqual([expect.objectContaining({ ReplicaFqdn: 'fe1b.contoso.com', UpToDate: true })]);
     await run(s, 'pool.failback', { poolFqdn: 'eepool1.contoso.com' });
     await run(s, 'pchat.clearActiveServers', { identity: 'global' });
     await run(s, 'pchat.uninstallMirror', SEC);

@@ -121,12 +121,10 @@ export const lyncCmdlets: Record<string, PsHandler> = {
     const fqdn = stringArg(spec, 'PoolFqdn')!.toLowerCase();
     const p = pool(s, fqdn);
     if (!poolUp(s, fqdn)) throw new PreconditionError(`Cannot connect to pool "${fqdn}": no Front End server responded.`, 'ConnectionError');
+    // The docs define no output objects for this cmdlet, so lyncdr checks nothing in it and the
+    // simulator invents no properties to check: a text report, kept only for the reader.
     return {
-      output: [{
-        PoolFqdn: fqdn, Type: stringArg(spec, 'Type', false) ?? 'All',
-        FrontEnds: p.frontEnds.map((fe) => ({ Fqdn: fe, State: 'Active' })),
-        RoutingGroupsInQuorumLoss: 0, RoutingGroupsWithoutPrimary: 0,
-      }],
+      output: [`Pool ${fqdn}: ${p.frontEnds.length} Front End(s) responding (${stringArg(spec, 'Type', false) ?? 'All'})`],
       durationMs: 5 * S,
     };
   },
