@@ -23,11 +23,11 @@ const groups = { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] };
 const policy = (timeoutMinutes = 30, escalationTimeoutMinutes = 30): ApprovalPolicy => ({ required: 2, approverGroups: groups, timeoutMinutes, escalationTimeoutMinutes, rejectionStops: true });
 const PLAN_HASH = `sha256:${'a'.repeat(64)}`;
 
-async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean } = {}) {
+async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean; notify?: boolean } = {}) {
   const runId = uniqueName('run-gate');
   const input: GateInput = {
     runId, stepId: 'declare', title: 'Declare the disaster', reason: 'East is down', planHash: PLAN_HASH, requester: 'operator1',
-    policyName: 'default', policy: o.policy ?? policy(), ...(o.signed ? { signedVotes: true } : {}),
+    policyName: 'default', policy: o.policy ?? policy(), ...(o.signed ? { signedVotes: true } : {}), ...(o.notify ? { notify: true, runbook: 'site-failover', runTitle: 'Site failover of East' } : {}),
   };
   const id = await h.api.start('approvalGate', input, gateInstanceId(runId, 'declare'));
   const opened = await h.api.waitFor(id, (s) => s?.customStatus?.status === 'pending');
@@ -43,6 +43,11 @@ async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean } = {
   return { id, runId, input, opened, vote, signed, raise, keys: async () => (await trail.readRun(runId)).map((e) => e.key) };
 }
 const votesTaken = (s: any) => s?.customStatus?.votes?.length ?? 0;
+/** The activities the gate called, in order, from its history: `audit` and `notify`. */
+async function activitiesOf(id: string): Promise<string[]> {
+  const history: Array<{ EventType: string; FunctionName?: string }> = (await h.api.status(id, '?showHistory=true')).historyEvents;
+  return history.filter((e) => e.EventType === 'TaskScheduled').map((e) => (e.FunctionName === 'runs-audit' ? 'audit' : e.FunctionName === 'notify' ? 'notify' : String(e.FunctionName)));
+}
 const refusedTaken = (s: any) => s?.customStatus?.refusedTotal ?? 0;
 
 describe('the approval gate orchestrator', () => {
@@ -89,11 +94,37 @@ describe('the approval gate orchestrator', () => {
     expect(entries[7].data).toEqual(done.output);
   }, 60_000);
 
-  it('a rejection decides at once', async () => {
+  it('a rejection decides at once; a gate not asked to notify tells nobody', async () => {
     const g = await openTestGate();
     await g.raise('vote', g.vote('carol', 'reject'), votesTaken);
     const done = await h.api.waitFor(g.id);
     expect(done.output).toMatchObject({ status: 'rejected', approvers: [], rejectors: ['carol'], reason: 'rejected by carol' });
+    expect(await activitiesOf(g.id)).toEqual(['audit', 'audit', 'audit']);
+  }, 60_000);
+
+  // Executor version 4 (GateInput.notify): people are told when the gate opens and after each
+  // change, after its audit entry: a vote (accepted or refused), an escalation, the decision, a cancel.
+  it('with notify: the gate tells people when it opens and after every vote and its decision, each after the audit', async () => {
+    const g = await openTestGate({ notify: true });
+    await expect.poll(() => activitiesOf(g.id), { timeout: 20_000 }).toEqual(['audit', 'notify']);
+    await g.raise('vote', g.vote('bob'), votesTaken);
+    await g.raise('vote', g.vote('operator1'), votesTaken);
+    await g.raise('vote', g.vote('carol'), votesTaken);
+    const done = await h.api.waitFor(g.id);
+    expect(done.output).toMatchObject({ status: 'approved', approvers: ['bob', 'carol'] });
+    expect(await activitiesOf(g.id)).toEqual(['audit', 'notify', 'audit', 'notify', 'audit', 'notify', 'audit', 'notify', 'audit', 'notify']);
+  }, 60_000);
+
+  it('with notify: an escalation and the timed-out decision are told; so is a cancel', async () => {
+    const late = await openTestGate({ notify: true, policy: policy(0.01, 0.01) });
+    expect((await h.api.waitFor(late.id, (s) => s?.runtimeStatus === 'Completed', 30_000)).output).toMatchObject({ status: 'aborted' });
+    // requested, escalated, decided: each audited, then told.
+    expect(await activitiesOf(late.id)).toEqual(['audit', 'notify', 'audit', 'notify', 'audit', 'notify']);
+
+    const g = await openTestGate({ notify: true });
+    await g.raise('cancel', { by: 'carol', reason: 'false alarm' }, () => 0);
+    expect((await h.api.waitFor(g.id)).output).toMatchObject({ status: 'cancelled' });
+    expect(await activitiesOf(g.id)).toEqual(['audit', 'notify', 'audit', 'notify']);
   }, 60_000);
 
   it('escalates to the second group when the first deadline passes, then aborts at the second; both are audited', async () => {
@@ -116,6 +147,13 @@ describe('the approval gate orchestrator', () => {
     expect(done.customStatus).toMatchObject({ status: 'cancelled', approvers: ['bob'] });
     const decided = (await trail.readRun(g.runId)).at(-1);
     expect(decided).toMatchObject({ key: 'gate:declare:decided', kind: 'gate-decided', actor: 'carol', data: done.output });
+    expect(decided?.data).not.toHaveProperty('actorName');
+
+    // A cancel that says nobody and no reason (no API sends one) still ends the gate, said as such, by lyncdr.
+    const bare = await openTestGate();
+    await bare.raise('cancel', {}, () => 0);
+    expect((await h.api.waitFor(bare.id)).output).toMatchObject({ status: 'cancelled', reason: 'run cancelled by unknown: ' });
+    expect((await trail.readRun(bare.runId)).at(-1)).toMatchObject({ key: 'gate:declare:decided', actor: 'lyncdr' });
   }, 60_000);
 
   it('with signed votes: unsigned votes and cancels are refused; a voter refused too often is limited and no longer audited; the status keeps the last refusals', async () => {
