@@ -83,6 +83,8 @@ describe('more runbooks, as drills', () => {
     // Its servers come back; each read is retried, and the failback goes on.
     await env.sim.disaster('eepool1.contoso.com', true);
     for (const st of reads) expect((await env.call('carol', 'POST', `runs/${id}/steps/${st}/decision`, { decision: 'retry', comment: 'the Front Ends are up' })).status).toBe(202);
+    // The decisions are taken (each read is on its next attempt) before the drive, which aborts a step it sees waiting.
+    await env.waitFor(id, (r: any) => reads.every((st) => r.status.steps[st].attempt > waiting.status.steps[st].attempt), 60_000);
     const back = await drive(env, id);
     expectSucceeded(back.run);
     expect(reads.map((st) => back.run.status.steps[st].state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
