@@ -14,6 +14,11 @@ import { requirePchat, slug, thousands } from './estate.js';
 export interface PchatFailoverInput {
   /** The site the pChat service leaves; the SQL secondary and the new actives are elsewhere. */
   failedSite: string;
+  /**
+   * The whole site is lost (site-failover), its file servers with it; false when only the pChat
+   * pool and its SQL are (pchat-pool-failover, seed 001 3A): the site's file server still answers.
+   */
+  siteLost: boolean;
   installMirror: boolean;
   source: string;
 }
@@ -30,10 +35,10 @@ export interface PchatFailover {
 /**
  * The share a file step of the failover can use: backupShare unless its file server is in the
  * failed site (then the secondary's own share, if the topology names one). A DFS share
- * (no backupShareSite) is reachable from every site.
+ * (backupShareSite: dfs) is reachable from every site.
  */
-export function survivingShare(sql: PchatSql, failedSite: string): string | undefined {
-  if (sql.backupShareSite !== failedSite) return sql.backupShare;
+export function survivingShare(sql: PchatSql, lostSite: string | undefined): string | undefined {
+  if (sql.backupShareSite !== lostSite) return sql.backupShare;
   return sql.secondaryShare;
 }
 
@@ -76,7 +81,8 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     // The tail: what the secondary has not restored, found from a read (msdb's restore history
     // against the files present), in its copy folder and on the share only while the share is
     // reachable. No file name travels in the plan: the worker keeps the list it read.
-    const shareReachable = sql.backupShareSite !== input.failedSite;
+    const lostSite = input.siteLost ? input.failedSite : undefined;
+    const shareReachable = sql.backupShareSite !== lostSite;
     const where = { ...server, database: 'mgc', copyFolder: sql.copyFolder };
     const listed = { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) };
     const list = cmd('pchat-list-unapplied-logs', 'sql.listUnappliedLogs', listed, {
@@ -133,7 +139,7 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
       const m = sql.backupMirror;
       if (!m) throw new PlanBuildError('installMirror: the topology has no persistentChat.sql.backupMirror to mirror the new primary to');
       // Install-CsMirrorDatabase backs mgc up to -FileShare: a share of the lost site is unreachable.
-      const fileShare = survivingShare(sql, input.failedSite);
+      const fileShare = survivingShare(sql, input.siteLost ? input.failedSite : undefined);
       if (!fileShare) throw new PlanBuildError(`installMirror: the backup share ${sql.backupShare} is in the failed site ${input.failedSite}; name a share in ${sqlSite} as persistentChat.sql.secondaryShare for Install-CsMirrorDatabase -FileShare`);
       const mirror = cmd('pchat-install-mirror', 'pchat.installMirror', { ...server, databaseType: 'PersistentChat', fileShare }, {
         title: `Mirror the new primary mgc to ${m.serverFqdn} (optional, recommended)`, site: sqlSite, dependsOn: [add.id], source: `${src} step 5`,

@@ -30,7 +30,7 @@ export function buildPchatPoolFailover(t: Topology, options: PchatPoolFailoverOp
   const failedSite = options.failedSite ? findSite(t, options.failedSite) : pc.sql.primary.site;
   const activeSites = new Set(pc.servers.filter((s) => s.role === 'active').map((s) => s.site));
   const split = activeSites.size > 1;
-  const branch = pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE });
+  const branch = pchatFailover(t, { failedSite, siteLost: false, installMirror: options.installMirror, source: SOURCE });
   const declare = gate('declare-disaster', {
     title: `Declare a Persistent Chat disaster in ${failedSite}`,
     policy: 'declare-disaster',

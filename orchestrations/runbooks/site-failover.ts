@@ -38,7 +38,7 @@ export function buildSiteFailover(t: Topology, options: SiteFailoverOptions): Pl
 
   const fe = feFailover(t, { failed, survivingSite, dnsChanges: dnsChangesToSite(t, survivingSite, SITE_PURPOSES, failed), source: SOURCE });
   const pchat = t.persistentChat
-    ? pchatFailover(t, { failedSite, installMirror: options.installMirror, source: SOURCE })
+    ? pchatFailover(t, { failedSite, siteLost: true, installMirror: options.installMirror, source: SOURCE })
     : undefined;
   const { preflight, afterCms } = deferCmsReads([...fe.preflight, ...(pchat?.preflight ?? [])], fe.cmsFailsOver);
   const declare = gate('declare-disaster', {

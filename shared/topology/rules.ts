@@ -46,7 +46,7 @@ function siteRefs(t: Topology): Array<{ path: string; site: string }> {
       const s = pc.sql[role];
       if (s) refs.push({ path: `persistentChat.sql.${role}.site`, site: s.site });
     }
-    if (pc.sql.backupShareSite) refs.push({ path: 'persistentChat.sql.backupShareSite', site: pc.sql.backupShareSite });
+    if (pc.sql.backupShareSite !== 'dfs') refs.push({ path: 'persistentChat.sql.backupShareSite', site: pc.sql.backupShareSite });
   }
   t.edgePools.forEach((e, i) => refs.push({ path: `edgePools[${i}].site`, site: e.site }));
   return refs;

@@ -54,10 +54,14 @@ export const PchatSql = z.strictObject({
   logShippedDatabases: z.array(z.enum(PCHAT_DATABASES)).default(['mgc']),
   backupShare: uncPath,
   /**
-   * The site of the file server behind backupShare. Omit it for a DFS namespace every site
-   * reaches; when set, a loss of that site takes the share (and the log backups not yet copied) with it.
+   * The site of the file server behind backupShare: a loss of that site takes the share (and the
+   * log backups not yet copied) with it. `dfs` for a DFS namespace every site reaches. Required:
+   * a share assumed reachable from everywhere when it is not is how a failover restores from,
+   * or installs a mirror on, a dead site's file server.
    */
-  backupShareSite: siteName.optional(),
+  backupShareSite: z.union([z.literal('dfs'), siteName], {
+    error: (i) => (i.input === undefined ? "the site of backupShare's file server is needed: backupShareSite: <site>, or dfs for a namespace every site reaches" : undefined),
+  }),
   /** A share in the secondary's site: Install-CsMirrorDatabase's -FileShare once the secondary is the primary and backupShare is in the lost site. */
   secondaryShare: uncPath.optional(),
   copyFolder: windowsPath,

@@ -75,6 +75,21 @@ describe('test users (issue 12 §5)', () => {
   });
 });
 
+describe("the pChat log-shipping share's site (issue 12 §2)", () => {
+  it('is required: a site of the topology, or dfs for a namespace every site reaches', () => {
+    const t = sample();
+    delete t.persistentChat.sql.backupShareSite;
+    expectProblem(t, 'persistentChat.sql.backupShareSite', /^the site of backupShare's file server is needed: backupShareSite: <site>, or dfs/);
+    const u = sample();
+    u.persistentChat.sql.backupShareSite = 'North';
+    expectProblem(u, 'persistentChat.sql.backupShareSite', /North/);
+    const v = sample();
+    v.persistentChat.sql.backupShareSite = 'dfs';
+    const r = parseTopology(v);
+    expect(r.ok && r.topology.persistentChat?.sql.backupShareSite).toBe('dfs');
+  });
+});
+
 describe('rules', () => {
   it('pairing is like-with-like', () => {
     const t = sample();

@@ -23,7 +23,14 @@ describe('site-failover', () => {
     const [list, guard] = byCommand(plan, 'sql.listUnappliedLogs');
     const [restore] = byCommand(plan, 'sql.restoreRecordedLogs');
     const [recover] = byCommand(plan, 'sql.recoverDatabase');
-    expect(list).toMatchObject({ id: 'pchat-list-unapplied-logs', records: 'pchat.unappliedLogs', command: { params: { copyFolder: 'D:\\LogShipping\\mgc', backupShare: sample.persistentChat!.sql.backupShare } } });
+    expect(list).toMatchObject({ id: 'pchat-list-unapplied-logs', records: 'pchat.unappliedLogs', command: { params: { copyFolder: 'D:\\LogShipping\\mgc' } } });
+    // The share's file server is in East (backupShareSite), lost with it: only the copy folder is read.
+    expect(sample.persistentChat!.sql.backupShareSite).toBe('East');
+    expect(list.command.params).not.toHaveProperty('backupShare');
+    expect(list.title).toMatch(/is in the failed site: files only there are lost/);
+    // A pChat pool failover loses the pool, not the site: its file server still answers.
+    const [poolList] = byCommand(buildPlan('pchat-pool-failover', sample, { failedSite: 'East' }), 'sql.listUnappliedLogs');
+    expect(poolList.command.params).toMatchObject({ backupShare: sample.persistentChat!.sql.backupShare });
     expect(restore).toMatchObject({ records: 'pchat.logTailRestored', command: { params: { recorded: 'pchat.unappliedLogs' } } });
     expect(guard.id).toBe('pchat-check-log-tail');
     expect(guard.verification!.expect).toContainEqual(expect.objectContaining({ path: 'Count', op: 'equals', value: 0 }));

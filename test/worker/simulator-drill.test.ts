@@ -93,18 +93,17 @@ describe('site failover -> failback of the sample estate', () => {
     await run(s, 'sql.logShippingSecondary', SEC);
     await run(s, 'sql.deleteLogShippingSecondary', SEC);
     const lastRestored = rows(await run(s, 'sql.lastRestoredBackup', SEC))[0];
-    const onShare = ((await run(s, 'file.listLogBackups', { folder: SHARE })).output as Array<{ Name: string }>).map((f) => f.Name);
+    // The share's file server is in East, lost with it: the files only there are lost too.
+    const dead = await s.execute({ name: 'file.listLogBackups', params: { folder: SHARE } }, { commandId: `drill-${++n}`, timeoutMs: 10_000, whatIf: false });
+    expect(dead).toMatchObject({ status: 'failed', stderr: expect.stringMatching(/network path .* was not found/) });
     const copied = ((await run(s, 'file.listLogBackups', { folder: COPY })).output as Array<{ Name: string }>).map((f) => f.Name);
-    const missing = onShare.filter((f) => !copied.includes(f));
-    expect(missing.length).toBeGreaterThan(0);
-    await run(s, 'file.copyLogBackups', { backupShare: SHARE, copyFolder: COPY, files: missing });
     // Which logs are unapplied: the LSNs decide (the header of each file against the last restore).
     const unapplied: string[] = [];
-    for (const file of onShare) {
+    for (const file of copied) {
       const h = rows(await run(s, 'sql.readBackupHeader', { ...SEC, folder: COPY, file }))[0];
       if (BigInt(String(h.FirstLSN)) >= BigInt(String(lastRestored.last_lsn))) unapplied.push(file);
     }
-    expect(unapplied).toHaveLength(3);
+    expect(unapplied.length).toBeGreaterThan(0);
     for (const file of unapplied) await run(s, 'sql.restoreLog', { ...SEC, folder: COPY, file });
     expect(rows(await run(s, 'sql.listSessions', SEC))).toEqual([]);
     await run(s, 'sql.recoverDatabase', SEC);
@@ -158,7 +157,7 @@ describe('site failover -> failback of the sample estate', () => {
     expect((await run(s, 'pool.testRegistration', { targetFqdn: 'eepool1.contoso.com', ...TEST_USER_1 })).output).toEqual([expect.objectContaining({ Result: 'Success' })]);
 
     expect(await s.snapshot()).toEqual(before);
-    expect((await s.state()).executions.every((e) => e.outcome === 'succeeded' || e.name === 'sql.restoreDatabaseReplace')).toBe(true);
+    expect((await s.state()).executions.every((e) => e.outcome === 'succeeded' || e.name === 'sql.restoreDatabaseReplace' || (e.name === 'file.listLogBackups' && e.outcome === 'failed'))).toBe(true);
   });
 
 });
