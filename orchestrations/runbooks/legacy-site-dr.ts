@@ -35,6 +35,11 @@ export type LegacySiteDrOptions = z.infer<typeof LegacySiteDrOptions>;
 
 const SOURCE = 'seed 002, Activating your Lync Site Resiliency Plan';
 
+/** How many listed users the planned batches move: the pool's users and its test user, in whole batches. */
+function moveCapacity(userCount: number): number {
+  return Math.ceil((userCount + 1) / MOVE_BATCH) * MOVE_BATCH;
+}
+
 export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Plan {
   const dr = requireLegacyDr(t);
   const failed = findPool(t, options.failedPool, 'failedPool');
@@ -51,6 +56,12 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
     }),
     cmd('read-users-to-move', 'users.listByPool', { registrarPool: failed.fqdn }, {
       title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)} and its test user)`, site, source: SOURCE, records: USERS_TO_MOVE,
+      // The batches below are planned from the topology's count; more users than they hold would
+      // be left behind, so the count read is compared before the gate, not after the moves.
+      verification: verifyOutput('the listed users fit the planned moves', [{
+        path: '.', op: 'countAtMost', value: moveCapacity(failed.userCount),
+        description: `at most ${thousands(moveCapacity(failed.userCount))} users (${Math.ceil((failed.userCount + 1) / MOVE_BATCH)} batches of ${MOVE_BATCH}): more means the topology's userCount is out of date; correct it and plan again`,
+      }]),
     }),
   ];
   const changes = dnsChangesToSite(t, site, ['sip', 'sipinternaltls'], [{ pool: failed, backup: drPool }]);
@@ -69,8 +80,7 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
   // are planned from the topology's count, its test user listed with them; one past the end of
   // the list moves nobody, and the check below finds any user the count missed. `parallelMoves`
   // chains run side by side.
-  const listed = failed.userCount + 1;
-  const batches = Math.ceil(listed / MOVE_BATCH);
+  const batches = moveCapacity(failed.userCount) / MOVE_BATCH;
   const chains = Math.min(dr.parallelMoves, batches);
   const moves: PlanStep[] = [];
   for (let b = 0; b < batches; b++) {

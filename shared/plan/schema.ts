@@ -26,7 +26,8 @@ export type RetryPolicy = z.infer<typeof RetryPolicy>;
 export const Expectation = z.object({
   path: z.string().min(1),
   // has: the value, or one of the values (PowerShell's member enumeration gives one or many), equals.
-  op: z.enum(['equals', 'notEquals', 'lessThan', 'greaterThan', 'includes', 'excludes', 'endsWith', 'exists', 'has']),
+  // countAtMost: the list at `path` ('.': the output itself), whole or cut, has at most `value` items.
+  op: z.enum(['equals', 'notEquals', 'lessThan', 'greaterThan', 'includes', 'excludes', 'endsWith', 'exists', 'has', 'countAtMost']),
   value: z.unknown().optional(),
   /**
    * The expected value is read from what the run recorded earlier (a manual step's check against

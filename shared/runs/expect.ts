@@ -54,7 +54,7 @@ function expectedValue(e: Expectation, records: Record<string, unknown>): unknow
 
 export function checkExpectation(output: unknown, e0: Expectation, records: Record<string, unknown> = {}): ExpectationResult {
   const e = e0.from ? { ...e0, value: expectedValue(e0, records) } : e0;
-  const actual = valueAt(output, e.path);
+  const actual = e.path === '.' ? output : valueAt(output, e.path);
   let ok: boolean;
   switch (e.op) {
     case 'exists': ok = actual !== undefined && actual !== null; break;
@@ -66,6 +66,12 @@ export function checkExpectation(output: unknown, e0: Expectation, records: Reco
       ok = Array.isArray(actual) ? actual.some((x) => same(x, e.value))
         : typeof actual === 'string' && typeof e.value === 'string' ? actual.includes(e.value) : false;
       break;
+    case 'countAtMost': {
+      const size = listSize(actual);
+      ok = size !== undefined && typeof e.value === 'number' && size <= e.value;
+      if (!ok) return { description: e.description, ok, actual: size, detail: `${e.path} has at most ${JSON.stringify(e.value)} items: got ${size ?? 'no list'}` };
+      return { description: e.description, ok, actual: size };
+    }
     case 'has': ok = (Array.isArray(actual) ? actual : [actual]).some((x) => x !== undefined && same(x, e.value)); break;
     case 'excludes':
       ok = Array.isArray(actual) ? !actual.some((x) => same(x, e.value)) : !same(actual, e.value);

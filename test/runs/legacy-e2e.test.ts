@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSimulatorTopology } from '../../worker/simulator/topology.js';
 import { ROOT } from '../support/host.js';
 import { drive, expectSucceeded, moveUsersByHand, removeSrvTarget } from './drive.js';
-import { startRunsEnv, type RunsEnv } from './support.js';
+import { finished, startRunsEnv, stepState, type RunsEnv } from './support.js';
 
 describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
   let env: RunsEnv;
@@ -34,6 +34,25 @@ describe('the Lync 2010 runbooks (examples/estate.lync2010.yaml)', () => {
     ]);
     expect(await env.sim.snapshot()).toEqual(before);
   }, 60_000);
+
+  it('legacy-site-dr: more users on the pool than the topology counts are found before the gate, not left behind after the moves', async () => {
+    // pool1 has grown by 600 users the topology file does not count yet (5,000 there): the plan's
+    // 11 batches move 5,500.
+    const topology = await loadSimulatorTopology(`${ROOT}/${TOPOLOGY}`);
+    await env.sim.reset({ ...topology, frontEndPools: topology.frontEndPools.map((p) => (p.fqdn === 'pool1.contoso.com' ? { ...p, userCount: p.userCount + 600 } : p)) });
+    try {
+      await env.sim.disaster('pool1.contoso.com');
+      const id = await env.start('operator', 'legacy-site-dr', { failedPool: 'pool1.contoso.com', exportDate: '2026-11-20' });
+      const waiting = await env.waitFor(id, (r: any) => stepState('read-users-to-move', 'waiting-decision')(r) && r.status.steps['read-users-to-move'].lastError !== undefined, 90_000);
+      expect(waiting.status.steps['read-users-to-move'].lastError).toMatch(/at most 5,500 users \(11 batches of 500\): more means the topology's userCount is out of date.*\(\. has at most 5500 items: got 5601\)/);
+      expect(waiting.status.steps['declare-disaster'].state).toBe('pending');
+      expect((await env.sim.state()).executions.filter((e) => e.name === 'users.moveRecorded' && e.commandId.startsWith(id))).toEqual([]);
+      expect((await env.call('carol', 'POST', `runs/${id}/steps/read-users-to-move/decision`, { decision: 'abort', comment: 'userCount to be corrected' })).status).toBe(202);
+      expect((await env.waitFor(id, finished, 30_000)).status.phase).toBe('aborted');
+    } finally {
+      await env.sim.reset(topology);
+    }
+  }, 120_000);
 
   it('legacy-site-dr: after the nightly export, pool1 is declared lost and its users are brought up on the DR pool', async () => {
     await env.start('operator', 'legacy-nightly-export', { date: '2026-11-21' }).then((id) => drive(env, id));

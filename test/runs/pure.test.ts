@@ -17,6 +17,17 @@ describe('expectations', () => {
     expect(checkExpectation([{ State: 'FailedOver' }], { path: 'State', op: 'equals', value: 'FailedOver', description: 'd' }).ok).toBe(true);
     expect(checkExpectation({}, { path: 'n', op: 'lessThan', value: 3, description: 'd' })).toMatchObject({ ok: false, detail: 'n lessThan 3: got nothing' });
   });
+
+  it('countAtMost counts a list whole or as the worker cut it, at `.` or a path, and fails on no list', () => {
+    const at = (output: unknown, value: number, path = '.') => checkExpectation(output, { path, op: 'countAtMost', value, description: 'd' });
+    expect(at([1, 2, 3], 3)).toMatchObject({ ok: true, actual: 3 });
+    expect(at([1, 2, 3], 2)).toMatchObject({ ok: false, actual: 3, detail: '. has at most 2 items: got 3' });
+    expect(at({ truncated: true, count: 5601, items: [1] }, 5500)).toMatchObject({ ok: false, detail: '. has at most 5500 items: got 5601' });
+    expect(at({ truncated: true, count: 5500, items: [1] }, 5500).ok).toBe(true);
+    expect(at({ Users: [1, 2] }, 2, 'Users').ok).toBe(true);
+    expect(at({ count: 1 }, 5)).toMatchObject({ ok: false, detail: '. has at most 5 items: got no list' });
+    expect(at(undefined, 5).ok).toBe(false);
+  });
 });
 
 describe('dag', () => {
