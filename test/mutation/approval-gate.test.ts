@@ -8,7 +8,7 @@ import { REFUSED_AUDITED_PER_VOTER, REFUSED_SHOWN } from '../../orchestrations/a
 import { gateView } from '../../orchestrations/approval/gate-view.js';
 import { applyVote, openGate, type ApprovalPolicy } from '../../shared/approvals/index.js';
 import { createAuditTrail } from '../../shared/audit/index.js';
-import { sign } from '../../functions/runs/signing.js';
+import { seal, sign } from '../../functions/runs/signing.js';
 import { gateInstanceId, type GateInput } from '../../shared/runs/contract.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { hostForFile } from '../support/host.js';
@@ -23,24 +23,25 @@ const groups = { primary: ['alice', 'bob', 'carol'], escalation: ['dave'] };
 const policy = (timeoutMinutes = 30, escalationTimeoutMinutes = 30): ApprovalPolicy => ({ required: 2, approverGroups: groups, timeoutMinutes, escalationTimeoutMinutes, rejectionStops: true });
 const PLAN_HASH = `sha256:${'a'.repeat(64)}`;
 
-async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean; notify?: boolean } = {}) {
+async function openTestGate(o: { policy?: ApprovalPolicy; signed?: boolean; singleUse?: boolean; notify?: boolean } = {}) {
   const runId = uniqueName('run-gate');
   const input: GateInput = {
     runId, stepId: 'declare', title: 'Declare the disaster', reason: 'East is down', planHash: PLAN_HASH, requester: 'operator1',
-    policyName: 'default', policy: o.policy ?? policy(), ...(o.signed ? { signedVotes: true } : {}), ...(o.notify ? { notify: true, runbook: 'site-failover', runTitle: 'Site failover of East' } : {}),
+    policyName: 'default', policy: o.policy ?? policy(), ...(o.signed ? { signedVotes: true } : {}), ...(o.singleUse ? { singleUse: true } : {}), ...(o.notify ? { notify: true, runbook: 'site-failover', runTitle: 'Site failover of East' } : {}),
   };
   const id = await h.api.start('approvalGate', input, gateInstanceId(runId, 'declare'));
   const opened = await h.api.waitFor(id, (s) => s?.customStatus?.status === 'pending');
   const vote = (approver: string, decision: 'approve' | 'reject' = 'approve', voteId = uniqueName('v')) =>
     ({ voteId, approver, decision, planHash: PLAN_HASH, channel: 'http' as const, comment: `${decision} by ${approver}` });
   const signed = (body: Record<string, unknown>) => sign(DECISION_KEY, { kind: 'vote', runId, target: 'gate:declare' }, body);
+  const signedCancel = (body: Record<string, unknown>) => sign(DECISION_KEY, { kind: 'cancel', runId, target: 'gate:declare' }, body);
   /** Raises one event and waits until the gate has taken it (`taken` counts what it has taken). */
   const raise = async (event: 'vote' | 'cancel', data: unknown, taken: (s: any) => number) => {
     const before = taken(await h.api.status(id));
     expect(await h.api.raise(id, event, data)).toBe(202);
     return h.api.waitFor(id, (s) => s?.runtimeStatus !== 'Running' || taken(s) > before);
   };
-  return { id, runId, input, opened, vote, signed, raise, keys: async () => (await trail.readRun(runId)).map((e) => e.key) };
+  return { id, runId, input, opened, vote, signed, signedCancel, raise, keys: async () => (await trail.readRun(runId)).map((e) => e.key) };
 }
 const votesTaken = (s: any) => s?.customStatus?.votes?.length ?? 0;
 /** The activities the gate called, in order, from its history: `audit` and `notify`. */
@@ -190,6 +191,46 @@ describe('the approval gate orchestrator', () => {
     expect(malloryAudited).toHaveLength(REFUSED_AUDITED_PER_VOTER);
     expect(entries.at(-1)).toMatchObject({ key: 'gate:declare:decided', data: { status: 'approved', refusedTotal: total, refusedUnaudited: 1 } });
   }, 90_000);
+});
+
+describe('single-use signed decisions and signed names (executor 8)', () => {
+  it('the same signed vote raised twice counts once (the second is refused as replayed, and not held against the voter); signed names are shown beside the identity, and a signed cancel names its canceller', async () => {
+    const g = await openTestGate({ signed: true, singleUse: true });
+    const bob = g.signed({ ...g.vote('bob'), approverName: 'Bob Builder' });
+    await g.raise('vote', bob, votesTaken);
+    const again = await g.raise('vote', bob, refusedTaken);
+    expect(again.customStatus.votes.map((v: any) => [v.approver, v.outcome, v.code ?? ''])).toEqual([['bob', 'accepted', ''], ['bob', 'refused', 'replayed']]);
+    expect(again.customStatus.votes[0]).toMatchObject({ approverName: 'Bob Builder' });
+    expect(again.customStatus.votes[1]).not.toHaveProperty('approverName');
+    expect(again.customStatus).toMatchObject({ approvers: ['bob'], refusedTotal: 1, limited: [] });
+    // A name that only repeats the identity is not shown.
+    await g.raise('vote', g.signed({ ...g.vote('dave'), approverName: 'DAVE' }), votesTaken);
+    expect((await h.api.status(g.id)).customStatus.votes[2]).not.toHaveProperty('approverName');
+
+    const replayedCancel = g.signedCancel({ by: 'carol', byName: 'Carol Cook', reason: 'false alarm' });
+    await g.raise('cancel', replayedCancel, () => 0);
+    const done = await h.api.waitFor(g.id);
+    expect(done.output).toEqual({ status: 'cancelled', approvers: ['bob'], rejectors: [], names: { bob: 'Bob Builder' }, reason: 'run cancelled by carol: false alarm', decidedAt: expect.any(String) });
+    const entries = await trail.readRun(g.runId);
+    expect(entries.find((e) => e.key === 'gate:declare:vote:1')).toMatchObject({ actor: 'bob', data: { actorName: 'Bob Builder', outcome: 'accepted' } });
+    expect(entries.find((e) => e.key === 'gate:declare:vote:2')).toMatchObject({ actor: 'bob', data: { outcome: 'refused', code: 'replayed' } });
+    expect(entries.at(-1)).toMatchObject({ key: 'gate:declare:decided', actor: 'carol', data: { actorName: 'Carol Cook', status: 'cancelled', names: { bob: 'Bob Builder' } } });
+  }, 60_000);
+
+  it('a genuinely signed cancel whose single-use id a vote already took is refused as replayed, audited with who it claims; the gate goes on', async () => {
+    const g = await openTestGate({ signed: true, singleUse: true });
+    const vote = g.signed(g.vote('bob'));
+    await g.raise('vote', vote, votesTaken);
+    // Signed with the API's key, fresh, but carrying the nonce the vote used.
+    const reused = seal(DECISION_KEY, { kind: 'cancel', runId: g.runId, target: 'gate:declare' }, { by: 'carol', reason: 'false alarm', signedAt: new Date().toISOString(), nonce: vote.nonce });
+    expect(await h.api.raise(g.id, 'cancel', reused)).toBe(202);
+    await expect.poll(async () => (await g.keys()).includes('gate:declare:refused-cancel:1'), { timeout: 20_000 }).toBe(true);
+    expect((await trail.readRun(g.runId)).find((e) => e.key === 'gate:declare:refused-cancel:1'))
+      .toMatchObject({ kind: 'vote', actor: 'lyncdr', data: { refused: 'cancel', claimedBy: 'carol', code: 'replayed', reason: expect.stringMatching(/^replayed: /) } });
+    expect((await h.api.status(g.id)).runtimeStatus).toBe('Running');
+    await g.raise('cancel', g.signedCancel({ by: 'carol', reason: 'false alarm' }), () => 0);
+    expect((await h.api.waitFor(g.id)).output).toMatchObject({ status: 'cancelled', reason: 'run cancelled by carol: false alarm' });
+  }, 60_000);
 });
 
 describe('the gate as its notifications show it (gateView)', () => {
