@@ -85,9 +85,9 @@ export const FIXTURES: Record<string, (o: Record<string, unknown>) => PlanInput>
     v: 1, runbook: 'readiness', title: 'A check against a record', options: o, targets, locks: [`test:recorded-check:${String(o.tag ?? '')}`],
     steps: [
       cmd('read-pool', 'pool.get', { poolFqdn: 'eepool2.contoso.com' }, { title: 'Read the backup pool', site: 'west', records: 'pool' }),
-      { ...cmd('step', 'pool.fabricState', { poolFqdn: 'eepool2.contoso.com' }, {
-        title: 'Read eepool2 fabric state', site: 'west', dependsOn: ['read-pool'],
-        verification: { description: 'the fabric is the pool read before', expect: [{ path: 'PoolFqdn', op: 'equals', from: { record: 'pool', path: 'Fqdn' }, description: 'PoolFqdn is the recorded pool' }] },
+      { ...cmd('step', 'pool.backupRelationship', { poolFqdn: 'eepool2.contoso.com' }, {
+        title: 'Read eepool2 backup relationship', site: 'west', dependsOn: ['read-pool'],
+        verification: { description: 'the relationship is of the pool read before', expect: [{ path: 'PoolFqdn', op: 'equals', from: { record: 'pool', path: 'Fqdn' }, description: 'PoolFqdn is the recorded pool' }] },
       }), retry: { maxAttempts: 1, firstIntervalMs: 10, backoffCoefficient: 2 } },
     ],
   }),
