@@ -49,6 +49,9 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
   const site = drPool.site;
   const backEnd = drPool.backEnd;
 
+  // The batches below are planned from the topology's count (its test user listed with them).
+  const capacity = moveCapacity(failed.userCount);
+  const batches = capacity / MOVE_BATCH;
   const preflight: PlanStep[] = [
     cmd('read-cms-location', 'cms.locate', {}, {
       title: `Confirm the CMS is on the DR pool ${drPool.fqdn} (else the changes below cannot be made)`, site, source: SOURCE,
@@ -56,11 +59,11 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
     }),
     cmd('read-users-to-move', 'users.listByPool', { registrarPool: failed.fqdn }, {
       title: `List and count the users homed on ${failed.fqdn} (about ${thousands(failed.userCount)} and its test user)`, site, source: SOURCE, records: USERS_TO_MOVE,
-      // The batches below are planned from the topology's count; more users than they hold would
-      // be left behind, so the count read is compared before the gate, not after the moves.
+      // More users than the batches hold would be left behind: the count read is compared before
+      // the gate, not after the moves.
       verification: verifyOutput('the listed users fit the planned moves', [{
-        path: '.', op: 'countAtMost', value: moveCapacity(failed.userCount),
-        description: `at most ${thousands(moveCapacity(failed.userCount))} users (${Math.ceil((failed.userCount + 1) / MOVE_BATCH)} batches of ${MOVE_BATCH}): more means the topology's userCount is out of date; correct it and plan again`,
+        path: '.', op: 'countAtMost', value: capacity,
+        description: `at most ${thousands(capacity)} users (${batches} batches of ${MOVE_BATCH}): more means the topology's userCount is out of date; correct it and plan again`,
       }]),
     }),
   ];
@@ -80,7 +83,6 @@ export function buildLegacySiteDr(t: Topology, options: LegacySiteDrOptions): Pl
   // are planned from the topology's count, its test user listed with them; one past the end of
   // the list moves nobody, and the check below finds any user the count missed. `parallelMoves`
   // chains run side by side.
-  const batches = moveCapacity(failed.userCount) / MOVE_BATCH;
   const chains = Math.min(dr.parallelMoves, batches);
   const moves: PlanStep[] = [];
   for (let b = 0; b < batches; b++) {

@@ -55,6 +55,8 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
   const newActive = candidates.slice(0, PCHAT_MAX_ACTIVE_SERVERS);
   const needed = Math.ceil(pc.concurrentUsers / PCHAT_USERS_PER_ACTIVE_SERVER);
   const src = input.source;
+  // The site whose file servers went down with it: none when only the pChat pool was lost.
+  const lostSite = input.siteLost ? input.failedSite : undefined;
 
   const preflight: PlanStep[] = [
     cmd('read-pchat-log-shipping', 'sql.logShippingMonitor', { ...server, database: 'mgc' }, {
@@ -81,7 +83,6 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
     // The tail: what the secondary has not restored, found from a read (msdb's restore history
     // against the files present), in its copy folder and on the share only while the share is
     // reachable. No file name travels in the plan: the worker keeps the list it read.
-    const lostSite = input.siteLost ? input.failedSite : undefined;
     const shareReachable = sql.backupShareSite !== lostSite;
     const where = { ...server, database: 'mgc', copyFolder: sql.copyFolder };
     const listed = { ...where, ...(shareReachable ? { backupShare: sql.backupShare } : {}) };
@@ -139,7 +140,7 @@ export function pchatFailover(t: Topology, input: PchatFailoverInput): PchatFail
       const m = sql.backupMirror;
       if (!m) throw new PlanBuildError('installMirror: the topology has no persistentChat.sql.backupMirror to mirror the new primary to');
       // Install-CsMirrorDatabase backs mgc up to -FileShare: a share of the lost site is unreachable.
-      const fileShare = survivingShare(sql, input.siteLost ? input.failedSite : undefined);
+      const fileShare = survivingShare(sql, lostSite);
       if (!fileShare) throw new PlanBuildError(`installMirror: the backup share ${sql.backupShare} is in the failed site ${input.failedSite}; name a share in ${sqlSite} as persistentChat.sql.secondaryShare for Install-CsMirrorDatabase -FileShare`);
       const mirror = cmd('pchat-install-mirror', 'pchat.installMirror', { ...server, databaseType: 'PersistentChat', fileShare }, {
         title: `Mirror the new primary mgc to ${m.serverFqdn} (optional, recommended)`, site: sqlSite, dependsOn: [add.id], source: `${src} step 5`,

@@ -62,9 +62,9 @@ export const sipAddress = z
   .regex(/^(?:sip:)?[A-Za-z0-9][A-Za-z0-9._+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/, 'must be a SIP address such as sip:user@contoso.com')
   .transform((s) => s.toLowerCase());
 
-/** The name of a secret in a worker's SecretManagement vault (Get-Secret -Name). */
 /** SecretManagement's names of secrets and vaults, as lyncdr accepts them (the worker's script checks it again). */
 export const SECRET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/;
+/** The name of a secret in a worker's SecretManagement vault (Get-Secret -Name). */
 export const secretName = z
   .string()
   .regex(SECRET_NAME_PATTERN, 'must be a secret name: letters, digits, dot, underscore and hyphen, at most 127');

@@ -245,7 +245,7 @@ export function estateFromTopology(t: Topology, now = new Date()): EstateState {
     executions: [],
   };
   const pc = t.persistentChat;
-  if (pc?.sql.backupShareSite && pc.sql.backupShareSite !== 'dfs') state.shareSites[shareRoot(pc.sql.backupShare)] = siteKey(pc.sql.backupShareSite);
+  if (pc && pc.sql.backupShareSite !== 'dfs') state.shareSites[shareRoot(pc.sql.backupShare)] = siteKey(pc.sql.backupShareSite);
   if (pc?.sql.secondaryShare) state.shareSites[shareRoot(pc.sql.secondaryShare)] = siteKey(pc.sql.secondary.site);
   if (pc) {
     state.pchat = {
