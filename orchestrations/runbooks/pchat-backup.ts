@@ -1,6 +1,7 @@
 // Runbook 7a, pchat-backup (seed 001 scenario 4A): export the Persistent Chat data to a dated
-// .zip with Export-CsPersistentChatData, about 20 times smaller than a SQL backup. Scheduled
-// nightly; the scheduler passes the date because a plan builder does not read the clock.
+// .zip with Export-CsPersistentChatData, about 20 times smaller than a SQL backup, then delete
+// the exports older than retentionDays. Scheduled nightly (LYNCDR_SCHEDULES); the scheduler
+// passes the date because a plan builder does not read the clock.
 import { z } from 'zod';
 import { windowsPath } from '../../shared/commands/values.js';
 import type { Topology } from '../../shared/topology/schema.js';
@@ -22,6 +23,11 @@ export const PchatBackupOptions = z.strictObject({
 });
 export type PchatBackupOptions = z.infer<typeof PchatBackupOptions>;
 
+/** `date` (YYYY-MM-DD) minus `days`, by the calendar: the plan comes from its options, not the clock. */
+export function daysBefore(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
+}
+
 export function buildPchatBackup(t: Topology, options: PchatBackupOptions): Plan {
   const pc = requirePchat(t);
   const sql = pc.sql[options.from];
@@ -33,12 +39,19 @@ export function buildPchatBackup(t: Topology, options: PchatBackupOptions): Plan
     preconditions: [`${file} does not exist yet (one export per day)`],
     // Export-CsPersistentChatData writes nothing to the pipeline: success is its exit status.
   });
+  // Retention: after today's export succeeded (never before: a failed export must not cost an
+  // old one), delete the exports dated before the window of retentionDays days ending today.
+  const keepFrom = daysBefore(options.date, options.retentionDays - 1);
+  const prune = cmd('pchat-prune-exports', 'file.pruneExports', { folder, prefix: 'pchat-', extension: '.zip', before: keepFrom }, {
+    title: `Delete the exports in ${folder} dated before ${keepFrom} (keep ${options.retentionDays} days)`,
+    site: sql.site, source: 'retention of the nightly export', dependsOn: [exp.id],
+  });
   return {
     v: 1,
     runbook: 'pchat-backup',
     title: `Export Persistent Chat data (${options.date}), keep ${options.retentionDays} days`,
     options: { ...options },
-    steps: [exp],
+    steps: [exp, prune],
     // The RPO of this protection is the schedule: one export a day.
     targets: { ...poolFailoverTargets(t), rpoMinutes: 24 * 60, source: 'nightly Export-CsPersistentChatData: RPO one day' },
     pchatUsersReconnecting: 0,

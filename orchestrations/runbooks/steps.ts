@@ -76,6 +76,7 @@ export const DURATIONS: Record<CommandName, { estimatedMs: number; timeoutMs: nu
   'sql.restoreRecordedLogs': { estimatedMs: 5 * MIN, timeoutMs: 2 * 60 * MIN },
   'file.listLogBackups': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },
   'file.copyLogBackups': { estimatedMs: 30 * S, timeoutMs: 20 * MIN },
+  'file.pruneExports': { estimatedMs: 5 * S, timeoutMs: 10 * MIN },
   'users.listByPool': { estimatedMs: 1 * MIN, timeoutMs: 10 * MIN },
   'users.get': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },
   'users.poolInfo': { estimatedMs: 5 * S, timeoutMs: 2 * MIN },

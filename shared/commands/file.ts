@@ -26,3 +26,19 @@ export const fileCopyLogBackups = defineCommand({
   example: { backupShare: '\\\\fs-east.contoso.com\\pchat-logship', copyFolder: 'D:\\LogShipping\\mgc', files: ['mgc_20240101120000.trn'] },
   build: (p) => ({ kind: 'file', operation: 'copy', sourceFolder: p.backupShare, destinationFolder: p.copyFolder, files: p.files, overwrite: true }),
 });
+
+const day = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'must be a date such as 2026-11-21');
+
+export const filePruneExports = defineCommand({
+  name: 'file.pruneExports',
+  kind: 'file',
+  summary: 'Delete the dated exports (<prefix>YYYY-MM-DD<extension>) older than a date from a folder; lists what it deleted.',
+  // Only names of exactly that form are touched, and only by the date in the name: a file someone
+  // copied in, renamed or touched is never deleted by its timestamp.
+  params: z.strictObject({ folder: windowsPath, prefix: z.enum(['pchat-']), extension: z.enum(['.zip']), before: day }),
+  // Deleting what is older than a date a second time deletes nothing more.
+  effect: 'idempotent',
+  supportsWhatIf: false,
+  example: { folder: '\\\\fs-east.contoso.com\\pchat-logship', prefix: 'pchat-', extension: '.zip', before: '2024-01-01' },
+  build: (p) => ({ kind: 'file', operation: 'prune', folder: p.folder, prefix: p.prefix, extension: p.extension, before: p.before }),
+});

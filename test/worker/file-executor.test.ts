@@ -87,3 +87,45 @@ describe('FileExecutor', () => {
     expect(() => pathMapFromEnv({ LYNCDR_FILE_PATH_MAP: '[1]' })).toThrow(/JSON object/);
   });
 });
+
+describe('FileExecutor prune (pchat-backup retention)', () => {
+  const names = ['pchat-2026-10-31.zip', 'pchat-2026-11-07.zip', 'pchat-2026-11-08.zip', 'pchat-2026-11-21.zip', 'PCHAT-2026-01-01.ZIP',
+    'pchat-2026-01-01.zip.bak', 'pchat-notes.zip', 'other-2020-01-01.zip', 'pchat-2020-01-01.txt'];
+  beforeEach(() => { for (const f of names) writeFileSync(path.join(share, f), `bytes of ${f}`); });
+  const prune = (before: string) => run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.zip', before });
+
+  it('deletes only <prefix>YYYY-MM-DD<extension> dated before the date, lists them, and leaves every other file', async () => {
+    const r = await prune('2026-11-08');
+    expect(r.status).toBe('succeeded');
+    expect(r.output).toEqual([
+      { Name: 'PCHAT-2026-01-01.ZIP', FullName: `${SHARE}\\PCHAT-2026-01-01.ZIP`, Date: '2026-01-01' },
+      { Name: 'pchat-2026-10-31.zip', FullName: `${SHARE}\\pchat-2026-10-31.zip`, Date: '2026-10-31' },
+      { Name: 'pchat-2026-11-07.zip', FullName: `${SHARE}\\pchat-2026-11-07.zip`, Date: '2026-11-07' },
+    ]);
+    expect(readdirSync(share).filter((f) => !f.endsWith('.trn')).sort()).toEqual(
+      ['notes.txt', 'other-2020-01-01.zip', 'pchat-2020-01-01.txt', 'pchat-2026-01-01.zip.bak', 'pchat-2026-11-08.zip', 'pchat-2026-11-21.zip', 'pchat-notes.zip']);
+    // Again: nothing more to delete.
+    expect(await prune('2026-11-08')).toMatchObject({ status: 'succeeded', output: [] });
+  });
+
+  it('leaves a symlink and a folder named like an export', async () => {
+    symlinkSync('/etc/hostname', path.join(share, 'pchat-2000-01-01.zip'));
+    mkdirSync(path.join(share, 'pchat-2000-01-02.zip'));
+    const r = await prune('2001-01-01');
+    expect(r).toMatchObject({ status: 'succeeded', output: [] });
+    expect(readdirSync(share)).toEqual(expect.arrayContaining(['pchat-2000-01-01.zip', 'pchat-2000-01-02.zip']));
+  });
+
+  it('is skipped in what-if, and refuses a folder no directory is mapped for', async () => {
+    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.zip', before: '2030-01-01' }, { whatIf: true })).toMatchObject({ status: 'succeeded', skipped: true });
+    expect(readdirSync(share)).toEqual(expect.arrayContaining(['pchat-2026-10-31.zip']));
+    expect(await run('file.pruneExports', { folder: '\\\\fs-west.contoso.com\\other', prefix: 'pchat-', extension: '.zip', before: '2030-01-01' }))
+      .toMatchObject({ status: 'failed', errorKind: 'not-supported' });
+  });
+
+  it('the catalog refuses another prefix or extension before the worker sees it', async () => {
+    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'mgc_', extension: '.zip', before: '2030-01-01' })).toMatchObject({ status: 'failed', errorKind: 'precondition' });
+    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.trn', before: '2030-01-01' })).toMatchObject({ status: 'failed', errorKind: 'precondition' });
+    expect(readdirSync(share)).toEqual(expect.arrayContaining(['mgc_20260101000000.trn', 'pchat-2026-10-31.zip']));
+  });
+});

@@ -1,4 +1,4 @@
-// The file runner: lists and copies log backup files between the backup share and the copy
+// The file runner: lists and copies log backup files, and prunes dated exports between the backup share and the copy
 // folder (runbook 3: the backups the copy job did not get to before log shipping was removed).
 // Node's fs does the work, no shell and no robocopy: every path is re-validated here, resolved
 // through an explicit Windows-path -> local-directory map where one is configured, and must stay
@@ -129,6 +129,24 @@ export class FileExecutor implements CommandExecutor {
     return copied;
   }
 
+  /** Deletes <prefix>YYYY-MM-DD<extension> files dated before `before`; files of any other name stay. */
+  private async prune(spec: Extract<FileSpec, { operation: 'prune' }>, signal: AbortSignal): Promise<unknown[]> {
+    const dir = this.resolveFolder(spec.folder);
+    if (!/^[a-z-]{1,32}$/.test(spec.prefix) || !/^\.[a-z0-9]{1,8}$/.test(spec.extension) || !/^\d{4}-\d{2}-\d{2}$/.test(spec.before)) {
+      throw new FileError('prune: prefix, extension or date is not allowed', 'precondition');
+    }
+    const named = new RegExp(`^${spec.prefix.replace(/-/g, '\\-')}(\\d{4}-\\d{2}-\\d{2})${spec.extension.replace('.', '\\.')}$`, 'i');
+    const deleted: Array<{ Name: string; FullName: string; Date: string }> = [];
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const date = e.isFile() ? named.exec(e.name)?.[1] : undefined;
+      if (!date || date >= spec.before) continue;
+      signal.throwIfAborted();
+      await rm(this.fileIn(dir, e.name));
+      deleted.push({ Name: e.name, FullName: `${spec.folder.replace(/\\+$/, '')}\\${e.name}`, Date: date });
+    }
+    return deleted;
+  }
+
   async execute(invocation: CommandInvocation, ctx: ExecutionContext): Promise<ExecutionResult> {
     const v = validateInvocation(invocation);
     if (!v.ok) return refused('', `invalid invocation: ${v.error}`, 0, 'precondition');
@@ -144,7 +162,7 @@ export class FileExecutor implements CommandExecutor {
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     const elapsed = () => Math.round(performance.now() - started);
     try {
-      const output = spec.operation === 'list' ? await this.list(spec) : await this.copy(spec, controller.signal);
+      const output = spec.operation === 'list' ? await this.list(spec) : spec.operation === 'prune' ? await this.prune(spec, controller.signal) : await this.copy(spec, controller.signal);
       return { status: 'succeeded', exitCode: null, output, stderr: '', durationMs: elapsed(), rendered: v.rendered };
     } catch (err) {
       const timedOut = controller.signal.aborted && !ctx.signal?.aborted;

@@ -9,6 +9,7 @@ import { refused, type ExecutionContext, type ExecutionResult } from '../executo
 import type { Topology } from '../../shared/topology/schema.js';
 import { refuseCmsOverlap } from './cms-moves.js';
 import { applySpec, cmsReachable, lastBackupSync, PreconditionError, reestablishLogShipping, refuseInLostSite, setDown, type Applied } from './estate.js';
+import { exportFile } from './estate/model.js';
 import { FaultStore, type Fault } from './faults.js';
 import { snapshotOf, type EstateSnapshot } from './snapshot.js';
 import { estateFromTopology, shareRoot, StateStore, type EstateState } from './state.js';
@@ -117,6 +118,11 @@ export class Simulator implements WorkerExecutor {
     if (topology) this.topology = topology;
     await this.store.save(estateFromTopology(await this.getTopology()));
     await this.faults.clear();
+  }
+
+  /** Files an earlier night wrote (a lab's history, e.g. to try the backup's retention), as Export-CsPersistentChatData writes them. */
+  placeExports(paths: string[], kind = 'pchat', at = new Date()): Promise<void> {
+    return this.store.update((s) => { for (const p of paths) exportFile(s, p, kind, 'lab', at); });
   }
 
   /** A site, pool or pChat SQL server goes down (recover: comes back). */

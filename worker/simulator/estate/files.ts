@@ -1,11 +1,27 @@
-// File operations on the log-backup folders, and DBImpExp.exe.
+// File operations on the log-backup folders, pruning dated exports, and DBImpExp.exe.
 import { dbImpExpUserCount } from '../../../shared/commands/dbimpexp-output.js';
 import type { ExeSpec, FileSpec } from '../../../shared/commands/spec.js';
 import type { EstateState, LogBackupFile } from '../state.js';
-import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, requireShareReachable, S, sameText, siteUp, type Applied } from './model.js';
+import { exportFile, joinWin, MIN, needPchat, normPath, poolUp, PreconditionError, requireFile, requireShareReachable, S, sameText, siteUp, splitWin, type Applied } from './model.js';
 import { originalPool, usersOn } from './users.js';
 
+/** The dated exports of a folder that are older than `before`, deleted (the estate's exports are the files it wrote). */
+function pruneExports(s: EstateState, spec: Extract<FileSpec, { operation: 'prune' }>): Applied {
+  requireShareReachable(s, spec.folder);
+  const named = new RegExp(`^${spec.prefix.replace(/-/g, '\\-')}(\\d{4}-\\d{2}-\\d{2})${spec.extension.replace('.', '\\.')}$`, 'i');
+  const deleted: Array<{ Name: string; FullName: string; Date: string }> = [];
+  for (const [key, e] of Object.entries(s.exports).sort(([a], [b]) => a.localeCompare(b))) {
+    const { folder, name } = splitWin(e.path);
+    const date = named.exec(name)?.[1];
+    if (normPath(folder) !== normPath(spec.folder) || !date || date >= spec.before) continue;
+    delete s.exports[key];
+    deleted.push({ Name: name, FullName: joinWin(spec.folder, name), Date: date });
+  }
+  return { output: deleted, durationMs: 1 * S };
+}
+
 export function runFile(s: EstateState, spec: FileSpec): Applied {
+  if (spec.operation === 'prune') return pruneExports(s, spec);
   const { sql } = needPchat(s);
   const folders: Record<string, { files: LogBackupFile[]; site?: string }> = {
     [normPath(sql.backupShare.path)]: { files: sql.backupShare.files },
