@@ -30,6 +30,9 @@ param operators array
 @description('Approval policies by name (default, declare-disaster, destructive-restore): required, approverGroups.primary / .escalation (user principal names), timeoutMinutes, escalationTimeoutMinutes.')
 param approvalPolicies object
 
+@description('Runs the app starts by itself (LYNCDR_SCHEDULES, README "Schedules"): name, runbook, cron (six-field NCRONTAB, UTC), options, afterTopologyChange.')
+param schedules array = []
+
 @description('Channels the notify activity tells people on: teams, email (LYNCDR_CHANNELS); empty: none.')
 param channels array = []
 
@@ -146,6 +149,7 @@ module app 'modules/functionapp.bicep' = {
     entraClientId: entraClientId
     operators: operators
     approvalPolicies: approvalPolicies
+    schedules: schedules
     channels: channels
     smtpHost: smtpHost
     smtpUser: smtpUser

@@ -1,4 +1,4 @@
-// `lyncdr start / status / watch / approve / reject / decide / confirm / cancel / pause / resume` and `lyncdr runs`: the operator's side of the runs HTTP API. Every command
+// `lyncdr start / status / watch / approve / reject / decide / confirm / cancel / pause / resume`, `lyncdr runs` and `lyncdr schedules`: the operator's side of the runs HTTP API. Every command
 // takes --json (machine output), --as <user> (the local dev identity, sent as x-lyncdr-user; in
 // Azure the identity comes from App Service Authentication instead, with --token / LYNCDR_TOKEN)
 // and --url (LYNCDR_URL or http://127.0.0.1:7071). Exit codes: 0 done, 1 refused by the server (4xx), 2 could not ask.
@@ -165,6 +165,12 @@ export function registerRunCommands(program: Command, deps: RunCommandDeps = {})
       const r = await api(o, 'GET', 'runs');
       return { json: r, text: r.runs.map((x: any) => `${x.runId}  ${x.runbook ?? '?'}  ${x.mode ?? '?'}  ${phaseOf({ runtimeStatus: x.runtimeStatus, status: x.phase && { phase: x.phase } })}  ${x.requestedBy ? shownAs(x.requestedBy, x.requestedByName) : ''}\n`).join('') || 'no runs\n' };
     })(o));
+
+  common(program.command('schedules').description('the scheduled runs (LYNCDR_SCHEDULES): next occurrence, last run and its outcome, missed and skipped occurrences'))
+    .action((o: Common) => act(async () => {
+      const r = await api(o, 'GET', 'schedules');
+      return { json: r, text: r.schedules.map(formatSchedule).join('') || 'no schedules (set LYNCDR_SCHEDULES)\n' };
+    })(o));
 }
 
 const MARK: Record<string, string> = {
@@ -178,6 +184,15 @@ function phaseOf(r: any): string {
   if (r.runtimeStatus === 'Suspended') return `${phase}, PAUSED (runtimeStatus Suspended)`;
   // Executor version 8: the run took a signed pause; it says so in its status.
   return r.status?.paused ? `${phase}, PAUSED by ${shownAs(r.status.paused.by, r.status.paused.byName)}` : phase;
+}
+
+function formatSchedule(s: any): string {
+  const last = s.lastRun
+    ? `last ${s.lastRun.trigger === 'topology-change' ? 'after a topology change' : s.lastOccurrence}: ${s.lastRun.runId} ${s.lastRun.scheduler === 'refused' ? 'refused' : `${s.lastRun.runtimeStatus ?? 'not found'}${s.lastRun.outcome ? ` (${s.lastRun.outcome})` : ''}`}`
+    : 'not run yet';
+  const notes = (s.recent as any[]).filter((x) => x.outcome !== 'started' || x.late).slice(0, 5)
+    .map((x) => `  ${x.occurrence} ${x.late ? 'late' : x.outcome}${x.reason ? `: ${x.reason}` : ''}\n`).join('');
+  return `${s.name.padEnd(24)} ${s.runbook} (${s.mode})  ${s.cron}${s.afterTopologyChange ? ' and after topology changes' : ''}\n  next ${s.next ?? 'never'}; ${last}; ${s.missed} missed, ${s.skipped} skipped of the last ${s.recent.length}\n${notes}`;
 }
 
 function formatSteps(r: any): string {

@@ -38,7 +38,8 @@ export async function previewPlan(runbook: RunbookName, options: RunOptions): Pr
 
 /** Starts a run as `user` (already checked to be an operator): 202 with its id, or 400 / 404 / 409. */
 /** `name`: the caller's UPN for display (nameBeside), sealed into the input beside `user`. */
-export async function startRun(client: Client, user: string, req: StartRequest, name?: string): Promise<DecisionAnswer> {
+/** `opts.runId`: the scheduler names each occurrence's run, so a start cut off is started again as the same run. */
+export async function startRun(client: Client, user: string, req: StartRequest, name?: string, opts: { runId?: string } = {}): Promise<DecisionAnswer> {
   let options = req.options;
   // A failback restores what its failover recorded: `fromRun` names that run.
   if (typeof options.fromRun === 'string') {
@@ -65,7 +66,7 @@ export async function startRun(client: Client, user: string, req: StartRequest, 
   // A run of executor version 5 runs only with the API's signature on its input.
   let key: string;
   try { key = decisionKey(); } catch (err) { return refusal(503, `runs cannot be started: ${(err as Error).message}`); }
-  const runId = newRunId();
+  const runId = opts.runId ?? newRunId();
   const input: RunInput = seal(key, { kind: 'run', runId, target: 'run' }, {
     runId, runbook: req.runbook, options, mode: req.mode, requestedBy: user, ...(name ? { requestedByName: name } : {}),
     requestedAt: new Date().toISOString(), config: runConfigFrom(settings),

@@ -10,6 +10,8 @@ param keyVaultUri string
 param entraClientId string
 param operators array
 param approvalPolicies object
+@description('LYNCDR_SCHEDULES: the app refuses to start with an entry it cannot run (README "Schedules").')
+param schedules array = []
 
 @description('Lync sites with a worker: each site\'s result key is the Key Vault secret result-key-<site> (LYNCDR_RESULT_KEY_<SITE>).')
 param sites array = []
@@ -95,6 +97,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'LYNCDR_TENANT_ID', value: tenant().tenantId }
         { name: 'LYNCDR_OPERATORS', value: string(operators) }
         { name: 'LYNCDR_APPROVAL_POLICIES', value: string(approvalPolicies) }
+        { name: 'LYNCDR_SCHEDULES', value: string(schedules) }
         // The links on cards and in mails: the app's default host name (Flex Consumption without a
         // generated unique host name; with one, or a custom domain, set it to that).
         { name: 'LYNCDR_PUBLIC_URL', value: 'https://${name}.azurewebsites.net' }

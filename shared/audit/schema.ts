@@ -27,6 +27,8 @@ export const AUDIT_KINDS = [
   'lock-released',
   'run-paused',
   'run-resumed',
+  // A schedule's trail (partition schedule-<name>): each occurrence, run, skipped or missed.
+  'schedule-occurrence',
 ] as const;
 export const AuditKindSchema = z.enum(AUDIT_KINDS);
 export type AuditKind = z.infer<typeof AuditKindSchema>;

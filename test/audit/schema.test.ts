@@ -50,7 +50,7 @@ describe('audit keys and actors', () => {
 describe('audit entries', () => {
   it('an input names a known kind, an actor and a time with or without offset, and nothing else', () => {
     for (const kind of AUDIT_KINDS) expect(AuditKindSchema.parse(kind)).toBe(kind);
-    expect(AUDIT_KINDS).toHaveLength(22);
+    expect(AUDIT_KINDS).toHaveLength(23);
     const input = { kind: 'vote', actor: 'user:a@x', at: '2025-03-01T03:00:00+01:00', data: { decision: 'approve' } };
     expect(AuditEntryInputSchema.parse(input)).toEqual(input);
     expect(AuditEntryInputSchema.safeParse({ ...input, kind: 'votes' }).error?.issues).toMatchObject([{ path: ['kind'] }]);

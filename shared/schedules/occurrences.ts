@@ -1,0 +1,39 @@
+// When a schedule is due: NCRONTAB (six fields, seconds first, as Azure's timer trigger takes
+// them) evaluated by croner in UTC, the same library the local host's timer triggers use.
+import { Cron } from 'croner';
+
+/** Throws with croner's own message for an expression it cannot read; Azure wants exactly six fields. */
+export function parseNcrontab(expr: string): Cron {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 6) {
+    throw new Error(`"${expr}" has ${fields.length} fields; NCRONTAB has six: {second} {minute} {hour} {day} {month} {day-of-week}`);
+  }
+  return new Cron(fields.join(' '), { timezone: 'UTC', paused: true });
+}
+
+export const nextOccurrence = (expr: string, after: Date): Date | undefined => parseNcrontab(expr).nextRun(after) ?? undefined;
+
+export interface Due {
+  /** The newest occurrence in (after, upTo]: the one to run now. */
+  latest?: Date;
+  /** The ones before it, oldest first, at most `list` of them: missed if the app was not running. */
+  earlier: Date[];
+  /** How many earlier ones there were (counted up to `countLimit` after a long outage). */
+  earlierCount: number;
+  countCapped: boolean;
+}
+
+export function dueOccurrences(expr: string, after: Date, upTo: Date, list = 20, countLimit = 10_000): Due {
+  const cron = parseNcrontab(expr);
+  // previousRuns is strictly before its reference: 1 ms past upTo includes an occurrence at upTo.
+  const [latest] = cron.previousRuns(1, new Date(upTo.getTime() + 1));
+  if (!latest || latest.getTime() <= after.getTime()) return { earlier: [], earlierCount: 0, countCapped: false };
+  const earlier: Date[] = [];
+  let count = 0;
+  for (let t = cron.nextRun(after); t && t.getTime() < latest.getTime(); t = cron.nextRun(t)) {
+    if (count >= countLimit) return { latest, earlier, earlierCount: count, countCapped: true };
+    count++;
+    if (earlier.length < list) earlier.push(t);
+  }
+  return { latest, earlier, earlierCount: count, countCapped: false };
+}
