@@ -15,6 +15,8 @@ export interface ScheduleState {
   /** 'starting' between taking an occurrence and its run existing: the next tick finishes it. */
   lastOutcome?: OccurrenceOutcome | 'starting';
   lastTrigger?: OccurrenceTrigger;
+  /** While 'starting': the occurrence being started (a topology change's time is not lastOccurrence). */
+  startingOccurrence?: string;
   topologyHash?: string;
   cron: string;
 }

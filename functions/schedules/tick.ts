@@ -60,7 +60,9 @@ async function tickOne(d: TickDeps, s: Schedule): Promise<void> {
 
   // A start cut off after its occurrence was taken: start the same run now (or see that it exists).
   if (state.lastOutcome === 'starting' && state.lastRunId) {
-    const next = await start(d, s, state, etag, state.lastOccurrence, state.lastTrigger ?? 'schedule', true);
+    const occurrence = state.startingOccurrence ?? state.lastOccurrence;
+    const late = d.now.getTime() - Date.parse(occurrence) > d.config.graceMs;
+    const next = await start(d, s, state, etag, occurrence, state.lastTrigger ?? 'schedule', late);
     if (!next) return;
     ({ state, etag } = next);
   }
@@ -90,15 +92,20 @@ type Taken = { state: ScheduleState; etag: string } | undefined;
 /** Takes an occurrence (ETag-guarded), skipping it if the schedule's previous run still runs. */
 async function take(d: TickDeps, s: Schedule, state: ScheduleState, etag: string, occurrence: string, trigger: OccurrenceTrigger, late: boolean): Promise<Taken> {
   const previous = state.lastRunId ? await statusOf(d.client, state.lastRunId) : undefined;
+  if (previous && isActive(previous) && trigger === 'topology-change') {
+    // The change waits (its hash is not taken) for the running run, and is checked when it ends.
+    d.log('info', `schedule ${s.name}: the topology changed while ${state.lastRunId} runs; readiness runs after it`);
+    return undefined;
+  }
   if (previous && isActive(previous)) {
     // lastRunId stays the running run: the occurrences after this one are skipped until it ends.
-    if (!(await d.store.putState(s.name, { ...state, lastOccurrence: trigger === 'schedule' ? occurrence : state.lastOccurrence }, etag))) return undefined;
+    if (!(await d.store.putState(s.name, { ...state, lastOccurrence: occurrence }, etag))) return undefined;
     await recordOutcome(d, s, { occurrence, trigger, outcome: 'skipped', handledAt: d.now.toISOString(), runId: state.lastRunId,
       reason: `the previous run ${state.lastRunId} is still ${String(previous.runtimeStatus)}` });
     return reread(d, s);
   }
   const runId = occurrenceRunId(s.name, occurrence, trigger);
-  const starting: ScheduleState = { ...state, lastOccurrence: trigger === 'schedule' ? occurrence : state.lastOccurrence, lastRunId: runId, lastOutcome: 'starting', lastTrigger: trigger };
+  const starting: ScheduleState = { ...state, lastOccurrence: trigger === 'schedule' ? occurrence : state.lastOccurrence, lastRunId: runId, lastOutcome: 'starting', lastTrigger: trigger, startingOccurrence: occurrence };
   if (!(await d.store.putState(s.name, starting, etag))) return undefined;
   const taken = await reread(d, s);
   if (!taken) return undefined;
@@ -120,7 +127,8 @@ async function start(d: TickDeps, s: Schedule, state: ScheduleState, etag: strin
     }
   }
   if (late) reason = [reason, `late: due ${occurrence}, the app was not running then`].filter(Boolean).join('; ');
-  if (!(await d.store.putState(s.name, { ...state, lastOutcome: outcome }, etag))) return undefined;
+  const { startingOccurrence: _done, ...rest } = state;
+  if (!(await d.store.putState(s.name, { ...rest, lastOutcome: outcome }, etag))) return undefined;
   await recordOutcome(d, s, { occurrence, trigger, outcome, handledAt: d.now.toISOString(), runId, ...(reason ? { reason } : {}), ...(late ? { late } : {}) });
   return reread(d, s);
 }

@@ -14,6 +14,8 @@ import type { LocalHost } from '../../local/host.js';
 import { azurite, uniqueName } from '../support/azurite.js';
 import { lyncdr } from '../support/cli.js';
 import { startTestHost } from '../support/host.js';
+import { ScheduleStore } from '../../functions/schedules/store.js';
+import { occurrenceRunId } from '../../functions/schedules/tick.js';
 import { APP, assertNoTimerHeld, finished, runsClient, runsSettings, startSimWorkers, type SimWorkers } from './support.js';
 
 const prefix = uniqueName('sc').toLowerCase().slice(0, 12);
@@ -183,5 +185,42 @@ describe('schedules', () => {
     } finally {
       process.env.LYNCDR_TOPOLOGY = values.LYNCDR_TOPOLOGY;
     }
+  }, 150_000);
+
+  it('a start cut off after its occurrence was taken (the state left "starting") is started at the next tick as the same run', async () => {
+    await host!.stop();
+    assertNoTimerHeld(host!);
+    host = undefined;
+    // What a tick that died between taking the occurrence and starting its run leaves behind.
+    const occurrence = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000).toISOString();
+    const runId = occurrenceRunId('cut', occurrence, 'schedule');
+    const store = new ScheduleStore(azurite(), values.LYNCDR_SCHEDULES_TABLE);
+    expect(await store.putState('cut', { cron: '0 0 6 * * 1', lastOccurrence: occurrence, lastRunId: runId, lastOutcome: 'starting', lastTrigger: 'schedule', startingOccurrence: occurrence }, undefined)).toBe(true);
+    await restart([{ name: 'cut', runbook: 'readiness', cron: '0 0 6 * * 1' }]);
+    const s = await until('the interrupted start', () => one('cut'), (x) => x?.recent.length > 0);
+    expect(s.recent).toEqual([expect.objectContaining({ occurrence, trigger: 'schedule', outcome: 'started', runId })]);
+    expect(s.recent[0]).not.toHaveProperty('late');
+    expect(s.lastRun).toMatchObject({ runId, scheduler: 'started' });
+    const done = await api.waitFor(runId, finished, 90_000);
+    expect(done.status).toMatchObject({ runbook: 'readiness', requestedBy: 'schedule:cut', phase: 'succeeded' });
+    expect((await store.state('cut'))?.state).not.toHaveProperty('startingOccurrence');
+  }, 150_000);
+
+  it('an occurrence the API would refuse (its lock is held by an operator\'s run) is recorded as refused with the reason', async () => {
+    if (!host) await restart([]);
+    // An operator's backup holds the Persistent Chat lock: its export fails and waits for a decision.
+    await workers.sim.faults.add({ command: 'pchat.exportData', kind: 'fail', remaining: 1 });
+    const held = await api.start('operator', 'pchat-backup', { date: '2026-01-01' }, 'live');
+    await api.waitFor(held, (r) => r?.status?.steps?.['pchat-export']?.state === 'waiting-decision', 60_000);
+    const occurrence = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
+    await restart([{ name: 'blocked', runbook: 'pchat-backup', cron: cronAt(occurrence) }]);
+    const s = await until('the refused occurrence', () => one('blocked'), (x) => x?.recent.length > 0, 60_000);
+    expect(s.recent).toEqual([expect.objectContaining({ occurrence: occurrence.toISOString(), outcome: 'refused', runId: occurrenceRunId('blocked', occurrence.toISOString(), 'schedule') })]);
+    expect(s.recent[0].reason).toMatch(/^409: /);
+    expect(s.recent[0].reason).toContain(held);
+    expect(s.lastRun).toMatchObject({ scheduler: 'refused', runtimeStatus: null });
+    expect((await trail.readRun('schedule-blocked')).map((e) => (e.data as any).outcome)).toEqual(['refused']);
+    expect((await api.call('operator2', 'POST', `runs/${held}/steps/pchat-export/decision`, { decision: 'abort', comment: 'test over' })).status).toBe(202);
+    await api.waitFor(held, finished, 60_000);
   }, 150_000);
 });
