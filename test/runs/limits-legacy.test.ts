@@ -33,7 +33,7 @@ describe('a legacy-site-dr of 40,000 users fits every Azure limit', () => {
     const id = await env.start('operator', 'legacy-site-dr', options);
     // 81 batches and their reads: 114 s on an idle 2-core box, 231-254 s beside a mutation run.
     // The bound is for a run that hangs, not a speed target (bench:limits measures).
-    const { run } = await drive(env, id, { timeoutMs: 420_000 });
+    const { run } = await drive(env, id, { timeoutMs: 600_000 });
     expectSucceeded(run);
     const batches = run.status.order.filter((s: string) => /^move-users-\d+$/.test(s));
     expect(batches.length).toBe(Math.ceil(LISTED / 500));
@@ -53,5 +53,5 @@ describe('a legacy-site-dr of 40,000 users fits every Azure limit', () => {
     expect(f.entityBytes).toBeLessThanOrEqual(MAX_ENTITY_BYTES);
     expect((await env.trail.verify(id)).ok).toBe(true);
     console.log(`[limits] legacy-site-dr, ${USERS} users: ${run.status.order.length} steps; largest custom status ${f.customStatusChars} characters (${f.customStatusOf}); largest entity ${f.entityBytes} bytes (${f.entityOf}); options ${JSON.stringify(options).length} characters, plan ${planBytes}`);
-  }, 480_000);
+  }, 660_000);
 });

@@ -23,7 +23,7 @@ describe('a site failover of twenty pools fits every Azure limit', () => {
   it('fails ten pools over, with a small custom status and every step in the run-steps table', async () => {
     await env.sim.disaster('east');
     const id = await env.start('operator', 'site-failover', { failedSite: 'East' });
-    const { run } = await drive(env, id, { timeoutMs: 150_000 });
+    const { run } = await drive(env, id, { timeoutMs: 300_000 });
     expectSucceeded(run);
     const failedOver = run.status.order.filter((s: string) => /^pool-failover-/.test(s));
     expect(failedOver.length, run.status.order.join(', ')).toBe(10);
@@ -40,7 +40,7 @@ describe('a site failover of twenty pools fits every Azure limit', () => {
     expect(f.entityBytes).toBeLessThanOrEqual(MAX_ENTITY_BYTES);
     expect((await env.trail.verify(id)).ok).toBe(true);
     console.log(`[limits] site-failover, 20 pools: ${run.status.order.length} steps; largest custom status ${f.customStatusChars} characters (${f.customStatusOf}); largest entity ${f.entityBytes} bytes (${f.entityOf})`);
-  }, 180_000);
+  }, 360_000);
 });
 
 async function stepRows(env: RunsEnv, id: string) {
