@@ -19,6 +19,9 @@ export async function reserveLocks(client: Client, runId: string, locks: string[
   const takeOver = new Set<string>();
   for (const held of locks.length ? await runLocks().holders(locks) : []) {
     if (isShared(held.lock)) continue;
+    // Its own reservation: a start of this run id that was cut off before its run existed (the
+    // scheduler starts an occurrence's run again under the same id); acquire confirms the row.
+    if (held.runId === runId && held.reserved) continue;
     const holder = await lockHolder(client, held.runId);
     const expired = held.reserved && holder.runtimeStatus === undefined && now.getTime() - Date.parse(held.since ?? '') > ttlMs;
     if (expired) { await runLocks().release(held.runId, [held.lock]); continue; }

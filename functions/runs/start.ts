@@ -12,6 +12,7 @@ import { loadTopologyFile } from '../../shared/topology/index.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 import { recordedFromFailover } from '../../orchestrations/runbooks/recorded.js';
 import { reserveLocks } from './reserve.js';
+import { DATED_RUNBOOKS } from '../schedules/config.js';
 import type { DecisionAnswer } from './decisions.js';
 import { findRun, type Client } from './read.js';
 import { decisionKey, seal } from './signing.js';
@@ -61,6 +62,13 @@ export async function startRun(client: Client, user: string, req: StartRequest, 
     else parseRunbookOptions(req.runbook, options);
   } catch (err) {
     return refusal(400, (err as Error).message);
+  }
+  // A night's backup dated ahead (a typo) would name a file no night wrote, and pchat-backup's
+  // retention would count its window from it and delete the real exports: refuse it here, where
+  // the clock may be read (plan builders may not).
+  const date = (options as { date?: unknown }).date;
+  if (DATED_RUNBOOKS.has(req.runbook) && typeof date === 'string' && Date.parse(`${date}T00:00:00Z`) > Date.now() + 86_400_000) {
+    return refusal(400, `${req.runbook}: option date ${date} is more than a day ahead of today (UTC)`);
   }
   const settings = appSettings();
   // A run of executor version 5 runs only with the API's signature on its input.

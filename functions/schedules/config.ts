@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { jsonText } from '../../shared/config/index.js';
 import { RunbookName } from '../../shared/plan/schema.js';
 import { RunMode } from '../../shared/runs/contract.js';
-import { parseNcrontab } from '../../shared/schedules/occurrences.js';
+import { longestGapMs, parseNcrontab, shortestGapMs } from '../../shared/schedules/occurrences.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 
 /** Runbooks whose plan is named after the night it covers: the scheduler passes the occurrence's date. */
@@ -66,6 +66,13 @@ export function schedulesConfig(env: NodeJS.ProcessEnv = process.env): Schedules
   const r = SchedulesSettings.safeParse(blank);
   if (!r.success) {
     throw new ScheduleConfigError(`refusing to start: ${r.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`);
+  }
+  // A schedule that fires more often than the tick looks would be reported as missing
+  // occurrences at every tick that did run: refuse it.
+  const tickGap = longestGapMs(r.data.LYNCDR_SCHEDULE_TICK);
+  const tooOften = (r.data.LYNCDR_SCHEDULES ?? []).filter((s) => shortestGapMs(s.cron) < tickGap);
+  if (tooOften.length) {
+    throw new ScheduleConfigError(`refusing to start: ${tooOften.map((s) => `LYNCDR_SCHEDULES ${s.name}: "${s.cron}" fires every ${shortestGapMs(s.cron) / 1000} s, more often than the scheduler's tick (LYNCDR_SCHEDULE_TICK "${r.data.LYNCDR_SCHEDULE_TICK}", up to ${tickGap / 1000} s apart)`).join('; ')}`);
   }
   return { schedules: r.data.LYNCDR_SCHEDULES ?? [], tick: r.data.LYNCDR_SCHEDULE_TICK, graceMs: r.data.LYNCDR_SCHEDULE_GRACE_SECONDS * 1000, table: r.data.LYNCDR_SCHEDULES_TABLE };
 }

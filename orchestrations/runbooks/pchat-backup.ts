@@ -39,10 +39,11 @@ export function buildPchatBackup(t: Topology, options: PchatBackupOptions): Plan
     preconditions: [`${file} does not exist yet (one export per day)`],
     // Export-CsPersistentChatData writes nothing to the pipeline: success is its exit status.
   });
-  // Retention: after today's export succeeded (never before: a failed export must not cost an
-  // old one), delete the exports dated before the window of retentionDays days ending today.
+  // Retention: after today's export, delete the exports dated before the window of retentionDays
+  // days ending today. It depends on the export, and it also checks that the export is there: an
+  // export that failed and was skipped by an operator must not cost the old ones.
   const keepFrom = daysBefore(options.date, options.retentionDays - 1);
-  const prune = cmd('pchat-prune-exports', 'file.pruneExports', { folder, prefix: 'pchat-', extension: '.zip', before: keepFrom }, {
+  const prune = cmd('pchat-prune-exports', 'file.pruneExports', { folder, prefix: 'pchat-', extension: '.zip', before: keepFrom, keep: `pchat-${options.date}.zip` }, {
     title: `Delete the exports in ${folder} dated before ${keepFrom} (keep ${options.retentionDays} days)`,
     site: sql.site, source: 'retention of the nightly export', dependsOn: [exp.id],
   });

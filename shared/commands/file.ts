@@ -2,7 +2,7 @@
 // did not get to before log shipping was removed).
 import { z } from 'zod';
 import { defineCommand } from './define.js';
-import { logBackupFileName, logShippedDatabase, uncPath, windowsPath } from './values.js';
+import { fileName, logBackupFileName, logShippedDatabase, uncPath, windowsPath } from './values.js';
 
 export const fileListLogBackups = defineCommand({
   name: 'file.listLogBackups',
@@ -35,10 +35,12 @@ export const filePruneExports = defineCommand({
   summary: 'Delete the dated exports (<prefix>YYYY-MM-DD<extension>) older than a date from a folder; lists what it deleted.',
   // Only names of exactly that form are touched, and only by the date in the name: a file someone
   // copied in, renamed or touched is never deleted by its timestamp.
-  params: z.strictObject({ folder: windowsPath, prefix: z.enum(['pchat-']), extension: z.enum(['.zip']), before: day }),
+  // `keep`: the export this run just wrote. The prune refuses unless it is there (an export that
+  // failed and was skipped must not cost the old ones) and never deletes it.
+  params: z.strictObject({ folder: windowsPath, prefix: z.enum(['pchat-']), extension: z.enum(['.zip']), before: day, keep: fileName }),
   // Deleting what is older than a date a second time deletes nothing more.
   effect: 'idempotent',
   supportsWhatIf: false,
-  example: { folder: '\\\\fs-east.contoso.com\\pchat-logship', prefix: 'pchat-', extension: '.zip', before: '2024-01-01' },
-  build: (p) => ({ kind: 'file', operation: 'prune', folder: p.folder, prefix: p.prefix, extension: p.extension, before: p.before }),
+  example: { folder: '\\\\fs-east.contoso.com\\pchat-logship', prefix: 'pchat-', extension: '.zip', before: '2024-01-01', keep: 'pchat-2024-01-14.zip' },
+  build: (p) => ({ kind: 'file', operation: 'prune', folder: p.folder, prefix: p.prefix, extension: p.extension, before: p.before, keep: p.keep }),
 });

@@ -50,7 +50,8 @@ function renderFile(spec: FileSpec): string {
   }
   if (spec.operation === 'prune') {
     // What the worker does with Node's fs, as an operator would type it: by the date in the name.
-    return `Get-ChildItem -LiteralPath ${psQuote(spec.folder)} -Filter ${psQuote(`${spec.prefix}????-??-??${spec.extension}`)} -File | Where-Object { $_.BaseName.Substring(${spec.prefix.length}) -lt ${psQuote(spec.before)} } | Remove-Item`;
+    const keep = `${spec.folder.replace(/\\$/, '')}\\${spec.keep}`;
+    return `if (-not (Test-Path -LiteralPath ${psQuote(keep)})) { throw 'missing: ${keep.replace(/'/g, "''")}' }; Get-ChildItem -LiteralPath ${psQuote(spec.folder)} -Filter ${psQuote(`${spec.prefix}????-??-??${spec.extension}`)} -File | Where-Object { $_.BaseName.Substring(${spec.prefix.length}) -lt ${psQuote(spec.before)} } | Where-Object Name -ne ${psQuote(spec.keep)} | Remove-Item`;
   }
   const sources = spec.files.map((f) => `${spec.sourceFolder.replace(/\\$/, '')}\\${f}`);
   return `Copy-Item -LiteralPath ${psList(sources)} -Destination ${psQuote(spec.destinationFolder)}${spec.overwrite ? ' -Force' : ''}`;

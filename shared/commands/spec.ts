@@ -55,8 +55,8 @@ export type SqlSpec = z.infer<typeof SqlSpec>;
 export const FileSpec = z.discriminatedUnion('operation', [
   z.object({ kind: z.literal('file'), operation: z.literal('copy'), sourceFolder: z.string(), destinationFolder: z.string(), files: z.array(z.string()).min(1), overwrite: z.boolean() }),
   z.object({ kind: z.literal('file'), operation: z.literal('list'), folder: z.string(), pattern: z.string() }),
-  /** Deletes <prefix>YYYY-MM-DD<extension> files whose date is before `before` (YYYY-MM-DD). */
-  z.object({ kind: z.literal('file'), operation: z.literal('prune'), folder: z.string(), prefix: z.string(), extension: z.string(), before: z.string() }),
+  /** Deletes <prefix>YYYY-MM-DD<extension> files whose date is before `before` (YYYY-MM-DD), only while `keep` exists. */
+  z.object({ kind: z.literal('file'), operation: z.literal('prune'), folder: z.string(), prefix: z.string(), extension: z.string(), before: z.string(), keep: z.string() }),
 ]);
 export type FileSpec = z.infer<typeof FileSpec>;
 

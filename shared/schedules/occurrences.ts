@@ -8,7 +8,31 @@ export function parseNcrontab(expr: string): Cron {
   if (fields.length !== 6) {
     throw new Error(`"${expr}" has ${fields.length} fields; NCRONTAB has six: {second} {minute} {hour} {day} {month} {day-of-week}`);
   }
+  // Where cron dialects disagree, refuse rather than guess: with both day fields restricted some
+  // OR them and some AND them, and L, W, # and ? are extensions NCRONTAB does not have.
+  if (fields[3] !== '*' && fields[5] !== '*') {
+    throw new Error(`"${expr}" restricts both the day of the month and the day of the week; restrict one (dialects disagree on how the two combine)`);
+  }
+  if (fields.some((f) => /[#?]|(^|[^A-Z])L($|[^A-Z])|\dW/i.test(f.replace(/JUL/gi, '').replace(/WED/gi, '')))) {
+    throw new Error(`"${expr}" uses L, W, # or ?, which NCRONTAB does not have`);
+  }
   return new Cron(fields.join(' '), { timezone: 'UTC', paused: true });
+}
+
+/** The shortest gap between two occurrences, over the next `n` from a fixed date (deterministic). */
+export function shortestGapMs(expr: string, n = 200): number {
+  const runs = parseNcrontab(expr).nextRuns(n, new Date('2026-01-01T00:00:00Z'));
+  let min = Infinity;
+  for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i].getTime() - runs[i - 1].getTime());
+  return min;
+}
+
+/** The longest gap, likewise: how late a tick may see an occurrence. */
+export function longestGapMs(expr: string, n = 200): number {
+  const runs = parseNcrontab(expr).nextRuns(n, new Date('2026-01-01T00:00:00Z'));
+  let max = 0;
+  for (let i = 1; i < runs.length; i++) max = Math.max(max, runs[i].getTime() - runs[i - 1].getTime());
+  return max;
 }
 
 export const nextOccurrence = (expr: string, after: Date): Date | undefined => parseNcrontab(expr).nextRun(after) ?? undefined;

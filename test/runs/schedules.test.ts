@@ -151,7 +151,10 @@ describe('schedules', () => {
     await new Promise((r) => setTimeout(r, 7000));
     const upAt = new Date().toISOString();
     host = await startTestHost({ entry: APP, triggers: true, hub, values });
-    const s = await until('missed occurrences', () => one('busy'), (x) => x?.recent.some((r: any) => r.outcome === 'missed'), 60_000);
+    // The missed ones are recorded before the newest is taken: wait for both.
+    const lastMissed = (x: any) => x?.recent.filter((r: any) => r.outcome === 'missed').map((r: any) => r.occurrence).sort().at(-1);
+    const s = await until('missed occurrences and the newest handled', () => one('busy'),
+      (x) => !!lastMissed(x) && x.recent.some((r: any) => r.outcome !== 'missed' && r.occurrence > lastMissed(x)), 60_000);
     const missed = s.recent.filter((r: any) => r.outcome === 'missed').map((r: any) => r.occurrence).sort();
     // Every even second after the last one handled and before the newest, nothing else.
     expect(missed.length).toBeGreaterThanOrEqual(2);
@@ -159,11 +162,13 @@ describe('schedules', () => {
     for (const m of missed) expect(Date.parse(m) % 2000).toBe(0);
     expect(missed.at(-1)! < s.lastOccurrence).toBe(true);
     expect(missed.some((m: string) => m > downAt && m < upAt)).toBe(true);
-    for (const r of s.recent.filter((x: any) => x.outcome === 'missed')) expect(r.reason).toMatch(/^missed: the app was not running \(noticed .+\); only the newest occurrence, .+, runs$/);
+    // The newest of them was handled (run, or skipped if the run before it still went), after the missed ones.
+    const newest = s.recent.filter((r: any) => r.outcome !== 'missed' && r.occurrence > missed.at(-1)!).map((r: any) => r.occurrence).sort()[0];
+    expect(s.recent.find((r: any) => r.occurrence === newest)?.outcome).toMatch(/^(started|skipped)$/);
+    for (const r of s.recent.filter((x: any) => x.outcome === 'missed')) expect(r.reason).toBe(`missed: due while the app was not running (or its tick came late); only the newest occurrence, ${newest}, runs`);
     const entry = (await trail.readRun('schedule-busy')).find((e) => (e.data as any).outcome === 'missed');
-    expect(entry?.data).toMatchObject({ schedule: 'busy', outcome: 'missed', count: missed.length, countCapped: false, occurrences: missed });
+    expect(entry).toMatchObject({ at: newest, data: { schedule: 'busy', outcome: 'missed', count: missed.length, countCapped: false, occurrences: missed } });
     expect((await trail.verify('schedule-busy')).ok).toBe(true);
-    expect(s.missed).toBeGreaterThanOrEqual(missed.length);
   }, 150_000);
 
   it('a readiness schedule with afterTopologyChange runs when the topology file changes, and not for the first read of the file', async () => {
@@ -208,6 +213,9 @@ describe('schedules', () => {
 
   it('an occurrence the API would refuse (its lock is held by an operator\'s run) is recorded as refused with the reason', async () => {
     if (!host) await restart([]);
+    // A night dated ahead (a typo) would count retention from a file no night wrote: refused.
+    const ahead = await api.call('operator', 'POST', 'runs', { runbook: 'pchat-backup', options: { date: '2099-01-01' }, mode: 'live' });
+    expect(ahead).toEqual({ status: 400, body: { error: 'pchat-backup: option date 2099-01-01 is more than a day ahead of today (UTC)' } });
     // An operator's backup holds the Persistent Chat lock: its export fails and waits for a decision.
     await workers.sim.faults.add({ command: 'pchat.exportData', kind: 'fail', remaining: 1 });
     const held = await api.start('operator', 'pchat-backup', { date: '2026-01-01' }, 'live');
@@ -222,5 +230,25 @@ describe('schedules', () => {
     expect((await trail.readRun('schedule-blocked')).map((e) => (e.data as any).outcome)).toEqual(['refused']);
     expect((await api.call('operator2', 'POST', `runs/${held}/steps/pchat-export/decision`, { decision: 'abort', comment: 'test over' })).status).toBe(202);
     await api.waitFor(held, finished, 60_000);
+  }, 150_000);
+
+  it('an occurrence handled later than the grace runs, marked late with why', async () => {
+    if (!host) await restart([]);
+    await host!.stop();
+    assertNoTimerHeld(host!);
+    host = undefined;
+    // Seen before the app went down; its one occurrence fell 45 s ago, beyond the 30 s grace.
+    const occurrence = new Date(Math.floor(Date.now() / 1000) * 1000 - 45_000);
+    const cron = cronAt(occurrence);
+    const store = new ScheduleStore(azurite(), values.LYNCDR_SCHEDULES_TABLE);
+    expect(await store.putState('latecomer', { cron, lastOccurrence: new Date(occurrence.getTime() - 60_000).toISOString() }, undefined)).toBe(true);
+    await restart([{ name: 'latecomer', runbook: 'readiness', cron }]);
+    const s = await until('the late occurrence', () => one('latecomer'), (x) => x?.recent.length > 0);
+    const runId = occurrenceRunId('latecomer', occurrence.toISOString(), 'schedule');
+    expect(s.recent).toEqual([expect.objectContaining({ occurrence: occurrence.toISOString(), outcome: 'started', runId, late: true })]);
+    expect(s.recent[0].reason).toMatch(new RegExp(`^late: due ${occurrence.toISOString().replace(/\./g, '\\.')}, handled \\S+ \\(the app was not running, or its tick came late\\)$`));
+    expect(Date.parse(s.recent[0].handledAt) - occurrence.getTime()).toBeGreaterThan(30_000);
+    expect(s.missed).toBe(1);
+    expect((await api.waitFor(runId, finished, 90_000)).status).toMatchObject({ requestedBy: 'schedule:latecomer', phase: 'succeeded' });
   }, 150_000);
 });

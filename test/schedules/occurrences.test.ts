@@ -36,6 +36,12 @@ describe('NCRONTAB occurrences (UTC, six fields)', () => {
     expect(() => parseNcrontab('0 30 2 * * * 2026')).toThrow(/has 7 fields/);
     expect(() => parseNcrontab('0 61 2 * * *')).toThrow(/minute/);
   });
+
+  it('refuses where cron dialects disagree: both day fields restricted, and L, W, # or ?; names of days and months stay', () => {
+    expect(() => parseNcrontab('0 0 6 1 * 1')).toThrow(/restricts both the day of the month and the day of the week/);
+    for (const e of ['0 0 6 L * *', '0 0 6 15W * *', '0 0 6 * * 5#3', '0 0 6 ? * *', '0 0 6 * * 5L']) expect(() => parseNcrontab(e)).toThrow(/uses L, W, # or \?/);
+    for (const e of ['0 0 6 * JUL WED', '0 0 6 * * MON-FRI', '0 0 6 1,15 * *']) expect(() => parseNcrontab(e)).not.toThrow();
+  });
 });
 
 describe('LYNCDR_SCHEDULES', () => {
@@ -61,6 +67,13 @@ describe('LYNCDR_SCHEDULES', () => {
     [[{ name: 'a', runbook: 'readiness', cron: '0 0 3 * * *', extra: 1 }], /LYNCDR_SCHEDULES\.0: Unrecognized key/],
   ])('refuses to start with %j', (schedules, message) => {
     expect(() => schedulesConfig(env(schedules))).toThrow(message);
+  });
+
+  it('refuses a schedule that fires more often than the tick looks (every tick would report misses)', () => {
+    expect(() => schedulesConfig(env([{ name: 'fast', runbook: 'readiness', cron: '*/10 * * * * *' }])))
+      .toThrow('refusing to start: LYNCDR_SCHEDULES fast: "*/10 * * * * *" fires every 10 s, more often than the scheduler\'s tick (LYNCDR_SCHEDULE_TICK "0 * * * * *", up to 60 s apart)');
+    expect(schedulesConfig(env([{ name: 'fast', runbook: 'readiness', cron: '*/10 * * * * *' }], { LYNCDR_SCHEDULE_TICK: '*/5 * * * * *' })).schedules).toHaveLength(1);
+    expect(schedulesConfig(env([{ name: 'minutely', runbook: 'readiness', cron: '0 * * * * *' }])).schedules).toHaveLength(1);
   });
 
   it('refuses text that is not JSON, and a tick that is not NCRONTAB', () => {

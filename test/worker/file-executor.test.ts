@@ -92,7 +92,7 @@ describe('FileExecutor prune (pchat-backup retention)', () => {
   const names = ['pchat-2026-10-31.zip', 'pchat-2026-11-07.zip', 'pchat-2026-11-08.zip', 'pchat-2026-11-21.zip', 'PCHAT-2026-01-01.ZIP',
     'pchat-2026-01-01.zip.bak', 'pchat-notes.zip', 'other-2020-01-01.zip', 'pchat-2020-01-01.txt'];
   beforeEach(() => { for (const f of names) writeFileSync(path.join(share, f), `bytes of ${f}`); });
-  const prune = (before: string) => run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.zip', before });
+  const prune = (before: string, keep = 'pchat-2026-11-21.zip') => run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.zip', before, keep });
 
   it('deletes only <prefix>YYYY-MM-DD<extension> dated before the date, lists them, and leaves every other file', async () => {
     const r = await prune('2026-11-08');
@@ -111,21 +111,32 @@ describe('FileExecutor prune (pchat-backup retention)', () => {
   it('leaves a symlink and a folder named like an export', async () => {
     symlinkSync('/etc/hostname', path.join(share, 'pchat-2000-01-01.zip'));
     mkdirSync(path.join(share, 'pchat-2000-01-02.zip'));
-    const r = await prune('2001-01-01');
+    const r = await prune('2001-01-01', 'pchat-2026-11-21.zip');
     expect(r).toMatchObject({ status: 'succeeded', output: [] });
     expect(readdirSync(share)).toEqual(expect.arrayContaining(['pchat-2000-01-01.zip', 'pchat-2000-01-02.zip']));
   });
 
   it('is skipped in what-if, and refuses a folder no directory is mapped for', async () => {
-    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.zip', before: '2030-01-01' }, { whatIf: true })).toMatchObject({ status: 'succeeded', skipped: true });
+    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.zip', before: '2030-01-01', keep: 'pchat-2026-11-21.zip' }, { whatIf: true })).toMatchObject({ status: 'succeeded', skipped: true });
     expect(readdirSync(share)).toEqual(expect.arrayContaining(['pchat-2026-10-31.zip']));
-    expect(await run('file.pruneExports', { folder: '\\\\fs-west.contoso.com\\other', prefix: 'pchat-', extension: '.zip', before: '2030-01-01' }))
+    expect(await run('file.pruneExports', { folder: '\\\\fs-west.contoso.com\\other', prefix: 'pchat-', extension: '.zip', before: '2030-01-01', keep: 'pchat-2026-11-21.zip' }))
       .toMatchObject({ status: 'failed', errorKind: 'not-supported' });
   });
 
-  it('the catalog refuses another prefix or extension before the worker sees it', async () => {
-    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'mgc_', extension: '.zip', before: '2030-01-01' })).toMatchObject({ status: 'failed', errorKind: 'precondition' });
-    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.trn', before: '2030-01-01' })).toMatchObject({ status: 'failed', errorKind: 'precondition' });
+  it('without the night\'s export (it failed and was skipped) nothing is deleted; the export named keep never is', async () => {
+    const r = await prune('2030-01-01', 'pchat-2030-01-01.zip');
+    expect(r).toMatchObject({ status: 'failed', errorKind: 'precondition', output: null });
+    expect(r.stderr).toBe(`${SHARE}\\pchat-2030-01-01.zip is not there: the exports are kept until a new one is`);
+    expect(readdirSync(share)).toEqual(expect.arrayContaining(['pchat-2026-10-31.zip', 'pchat-2026-11-21.zip']));
+    // keep dated inside what would go (a re-run for an older night) stays; the rest before the date go.
+    const again = await prune('2030-01-01', 'pchat-2026-11-08.zip');
+    expect((again.output as Array<{ Name: string }>).map((f) => f.Name)).toEqual(['PCHAT-2026-01-01.ZIP', 'pchat-2026-10-31.zip', 'pchat-2026-11-07.zip', 'pchat-2026-11-21.zip']);
+    expect(readdirSync(share)).toContain('pchat-2026-11-08.zip');
+  });
+
+  it('another prefix or extension is refused before anything is deleted', async () => {
+    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'mgc_', extension: '.zip', before: '2030-01-01', keep: 'pchat-2026-11-21.zip' })).toMatchObject({ status: 'failed', errorKind: 'precondition' });
+    expect(await run('file.pruneExports', { folder: SHARE, prefix: 'pchat-', extension: '.trn', before: '2030-01-01', keep: 'pchat-2026-11-21.zip' })).toMatchObject({ status: 'failed', errorKind: 'precondition' });
     expect(readdirSync(share)).toEqual(expect.arrayContaining(['mgc_20260101000000.trn', 'pchat-2026-10-31.zip']));
   });
 });

@@ -136,10 +136,13 @@ export class FileExecutor implements CommandExecutor {
       throw new FileError('prune: prefix, extension or date is not allowed', 'precondition');
     }
     const named = new RegExp(`^${spec.prefix.replace(/-/g, '\\-')}(\\d{4}-\\d{2}-\\d{2})${spec.extension.replace('.', '\\.')}$`, 'i');
+    // The night's export first: without it (the export failed and was skipped) nothing goes.
+    const kept = await lstat(this.fileIn(dir, spec.keep)).then((st) => st.isFile(), () => false);
+    if (!kept) throw new FileError(`${spec.folder.replace(/\\+$/, '')}\\${spec.keep} is not there: the exports are kept until a new one is`, 'precondition');
     const deleted: Array<{ Name: string; FullName: string; Date: string }> = [];
     for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const date = e.isFile() ? named.exec(e.name)?.[1] : undefined;
-      if (!date || date >= spec.before) continue;
+      if (!date || date >= spec.before || e.name.toLowerCase() === spec.keep.toLowerCase()) continue;
       signal.throwIfAborted();
       await rm(this.fileIn(dir, e.name));
       deleted.push({ Name: e.name, FullName: `${spec.folder.replace(/\\+$/, '')}\\${e.name}`, Date: date });

@@ -9,11 +9,13 @@ import { originalPool, usersOn } from './users.js';
 function pruneExports(s: EstateState, spec: Extract<FileSpec, { operation: 'prune' }>): Applied {
   requireShareReachable(s, spec.folder);
   const named = new RegExp(`^${spec.prefix.replace(/-/g, '\\-')}(\\d{4}-\\d{2}-\\d{2})${spec.extension.replace('.', '\\.')}$`, 'i');
+  const keep = joinWin(spec.folder, spec.keep);
+  if (!s.exports[normPath(keep)]) throw new PreconditionError(`Cannot find path '${keep}' because it does not exist.`, 'ObjectNotFound');
   const deleted: Array<{ Name: string; FullName: string; Date: string }> = [];
   for (const [key, e] of Object.entries(s.exports).sort(([a], [b]) => a.localeCompare(b))) {
     const { folder, name } = splitWin(e.path);
     const date = named.exec(name)?.[1];
-    if (normPath(folder) !== normPath(spec.folder) || !date || date >= spec.before) continue;
+    if (normPath(folder) !== normPath(spec.folder) || !date || date >= spec.before || normPath(e.path) === normPath(keep)) continue;
     delete s.exports[key];
     deleted.push({ Name: name, FullName: joinWin(spec.folder, name), Date: date });
   }
