@@ -113,6 +113,15 @@ const cases: Record<string, Case> = {
   'sql.removeMirroring': { estate: 'sample', params: { ...PRI, database: 'mgc' } },
   'file.listLogBackups': { estate: 'sample', params: { folder: SHARE }, check: (r) => expect(r.output).toHaveLength(8) },
   'file.copyLogBackups': { estate: 'sample', params: { backupShare: SHARE, copyFolder: COPY, files: ['(last)'] } },
+  // Retention: the night's export is there, an older one goes, the night's own stays.
+  'file.pruneExports': {
+    estate: 'sample', params: { folder: '\\\\fs-west.contoso.com\\pchat-export', prefix: 'pchat-', extension: '.zip', before: '2025-12-20', keep: 'pchat-2026-01-01.zip' },
+    before: async (s) => {
+      await exec(s, 'pchat.exportData', { ...PRI, fileName: '\\\\fs-west.contoso.com\\pchat-export\\pchat-2026-01-01.zip' });
+      await s.placeExports(['\\\\fs-west.contoso.com\\pchat-export\\pchat-2025-12-01.zip']);
+    },
+    check: (r) => expect(r.output).toEqual([{ Name: 'pchat-2025-12-01.zip', FullName: '\\\\fs-west.contoso.com\\pchat-export\\pchat-2025-12-01.zip', Date: '2025-12-01' }]),
+  },
 };
 
 describe('every catalog command runs in the simulated estate', () => {
