@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { jsonText } from '../../shared/config/index.js';
 import { RunbookName } from '../../shared/plan/schema.js';
 import { RunMode } from '../../shared/runs/contract.js';
-import { longestGapMs, parseNcrontab, shortestGapMs } from '../../shared/schedules/occurrences.js';
+import { gapsMs, parseNcrontab } from '../../shared/schedules/occurrences.js';
 import { parseRunbookOptions } from '../../orchestrations/runbooks/index.js';
 
 /** Runbooks whose plan is named after the night it covers: the scheduler passes the occurrence's date. */
@@ -61,7 +61,16 @@ export class ScheduleConfigError extends Error {
   override name = 'ScheduleConfigError';
 }
 
+let cached: { key: string; config: SchedulesConfig } | undefined;
+
+/** Parsed once per distinct settings: the tick reads it every minute, and the gap check walks 200 occurrences. */
 export function schedulesConfig(env: NodeJS.ProcessEnv = process.env): SchedulesConfig {
+  const key = JSON.stringify([env.LYNCDR_SCHEDULES, env.LYNCDR_SCHEDULE_TICK, env.LYNCDR_SCHEDULE_GRACE_SECONDS, env.LYNCDR_SCHEDULES_TABLE]);
+  if (cached?.key !== key) cached = { key, config: parse(env) };
+  return cached.config;
+}
+
+function parse(env: NodeJS.ProcessEnv): SchedulesConfig {
   const blank = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const r = SchedulesSettings.safeParse(blank);
   if (!r.success) {
@@ -69,10 +78,10 @@ export function schedulesConfig(env: NodeJS.ProcessEnv = process.env): Schedules
   }
   // A schedule that fires more often than the tick looks would be reported as missing
   // occurrences at every tick that did run: refuse it.
-  const tickGap = longestGapMs(r.data.LYNCDR_SCHEDULE_TICK);
-  const tooOften = (r.data.LYNCDR_SCHEDULES ?? []).filter((s) => shortestGapMs(s.cron) < tickGap);
+  const tickGap = gapsMs(r.data.LYNCDR_SCHEDULE_TICK).longest;
+  const tooOften = (r.data.LYNCDR_SCHEDULES ?? []).map((s) => ({ s, gap: gapsMs(s.cron).shortest })).filter((x) => x.gap < tickGap);
   if (tooOften.length) {
-    throw new ScheduleConfigError(`refusing to start: ${tooOften.map((s) => `LYNCDR_SCHEDULES ${s.name}: "${s.cron}" fires every ${shortestGapMs(s.cron) / 1000} s, more often than the scheduler's tick (LYNCDR_SCHEDULE_TICK "${r.data.LYNCDR_SCHEDULE_TICK}", up to ${tickGap / 1000} s apart)`).join('; ')}`);
+    throw new ScheduleConfigError(`refusing to start: ${tooOften.map(({ s, gap }) => `LYNCDR_SCHEDULES ${s.name}: "${s.cron}" fires every ${gap / 1000} s, more often than the scheduler's tick (LYNCDR_SCHEDULE_TICK "${r.data.LYNCDR_SCHEDULE_TICK}", up to ${tickGap / 1000} s apart)`).join('; ')}`);
   }
   return { schedules: r.data.LYNCDR_SCHEDULES ?? [], tick: r.data.LYNCDR_SCHEDULE_TICK, graceMs: r.data.LYNCDR_SCHEDULE_GRACE_SECONDS * 1000, table: r.data.LYNCDR_SCHEDULES_TABLE };
 }

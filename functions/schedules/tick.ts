@@ -59,7 +59,7 @@ async function tickOne(d: TickDeps, s: Schedule): Promise<void> {
   if (s.afterTopologyChange && !state.topologyHash) {
     // afterTopologyChange added to a schedule seen before: this read is the first, not a change.
     if (!(await d.store.putState(s.name, { ...state, topologyHash: await topologyHash() }, etag))) return;
-    const again = await reread(d, s);
+    const again = await d.store.state(s.name);
     if (!again) return;
     ({ state, etag } = again);
   }
@@ -111,12 +111,12 @@ async function take(d: TickDeps, s: Schedule, state: ScheduleState, etag: string
     await recordOutcome(d, s, { occurrence, trigger, outcome: 'skipped', handledAt: d.now.toISOString(), runId: state.lastRunId,
       reason: `the previous run ${state.lastRunId} is still ${String(previous.runtimeStatus)}` });
     if (!(await d.store.putState(s.name, { ...state, lastOccurrence: occurrence }, etag))) return undefined;
-    return reread(d, s);
+    return d.store.state(s.name);
   }
   const runId = occurrenceRunId(s.name, occurrence, trigger);
   const starting: ScheduleState = { ...state, lastOccurrence: trigger === 'schedule' ? occurrence : state.lastOccurrence, lastRunId: runId, lastOutcome: 'starting', lastTrigger: trigger, startingOccurrence: occurrence };
   if (!(await d.store.putState(s.name, starting, etag))) return undefined;
-  const taken = await reread(d, s);
+  const taken = await d.store.state(s.name);
   if (!taken) return undefined;
   return start(d, s, taken.state, taken.etag, occurrence, trigger, late);
 }
@@ -141,10 +141,6 @@ async function start(d: TickDeps, s: Schedule, state: ScheduleState, etag: strin
   await recordOutcome(d, s, { occurrence, trigger, outcome, handledAt: d.now.toISOString(), runId, ...(reason ? { reason } : {}), ...(late ? { late } : {}) });
   const { startingOccurrence: _done, ...rest } = state;
   if (!(await d.store.putState(s.name, { ...rest, lastOutcome: outcome }, etag))) return undefined;
-  return reread(d, s);
-}
-
-async function reread(d: TickDeps, s: Schedule): Promise<Taken> {
   return d.store.state(s.name);
 }
 

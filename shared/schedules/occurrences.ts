@@ -19,20 +19,17 @@ export function parseNcrontab(expr: string): Cron {
   return new Cron(fields.join(' '), { timezone: 'UTC', paused: true });
 }
 
-/** The shortest gap between two occurrences, over the next `n` from a fixed date (deterministic). */
-export function shortestGapMs(expr: string, n = 200): number {
+/** The shortest and longest gaps between occurrences, over the next `n` from a fixed date (deterministic). */
+export function gapsMs(expr: string, n = 200): { shortest: number; longest: number } {
   const runs = parseNcrontab(expr).nextRuns(n, new Date('2026-01-01T00:00:00Z'));
-  let min = Infinity;
-  for (let i = 1; i < runs.length; i++) min = Math.min(min, runs[i].getTime() - runs[i - 1].getTime());
-  return min;
-}
-
-/** The longest gap, likewise: how late a tick may see an occurrence. */
-export function longestGapMs(expr: string, n = 200): number {
-  const runs = parseNcrontab(expr).nextRuns(n, new Date('2026-01-01T00:00:00Z'));
-  let max = 0;
-  for (let i = 1; i < runs.length; i++) max = Math.max(max, runs[i].getTime() - runs[i - 1].getTime());
-  return max;
+  let shortest = Infinity;
+  let longest = 0;
+  for (let i = 1; i < runs.length; i++) {
+    const gap = runs[i].getTime() - runs[i - 1].getTime();
+    shortest = Math.min(shortest, gap);
+    longest = Math.max(longest, gap);
+  }
+  return { shortest, longest };
 }
 
 export const nextOccurrence = (expr: string, after: Date): Date | undefined => parseNcrontab(expr).nextRun(after) ?? undefined;
