@@ -6,3 +6,4 @@ export * from './schema.js';
 export * from './store.js';
 export * from './verify.js';
 export * from './anchor.js';
+export * from './snapshot.js';

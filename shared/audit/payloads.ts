@@ -46,18 +46,27 @@ export class AuditPayloads {
     return { [MARK]: ref } as unknown as JsonValue;
   }
 
-  /** Reads a referenced payload back; says what is wrong when it is missing or not what was audited. */
-  async load(ref: PayloadRef): Promise<{ ok: true; data: JsonValue } | { ok: false; error: string }> {
+  /** A referenced payload's text as stored, or null when the blob is missing. */
+  async text(ref: PayloadRef): Promise<string | null> {
     await this.ensure();
-    let text: string;
     try {
-      text = (await this.container.getBlockBlobClient(ref.blob).downloadToBuffer()).toString('utf8');
+      return (await this.container.getBlockBlobClient(ref.blob).downloadToBuffer()).toString('utf8');
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return { ok: false, error: `its payload blob ${ref.container}/${ref.blob} is missing` };
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
       throw err;
     }
-    const sha = createHash('sha256').update(text, 'utf8').digest('hex');
-    if (sha !== ref.sha256 || text.length !== ref.chars) return { ok: false, error: `its payload blob ${ref.container}/${ref.blob} was altered (SHA-256 ${sha}, audited ${ref.sha256})` };
-    return { ok: true, data: JSON.parse(text) as JsonValue };
   }
+
+  /** Reads a referenced payload back; says what is wrong when it is missing or not what was audited. */
+  async load(ref: PayloadRef): Promise<{ ok: true; data: JsonValue } | { ok: false; error: string }> {
+    return checkPayloadText(ref, await this.text(ref));
+  }
+}
+
+/** A payload's text against its reference: the data, or what is wrong with it. */
+export function checkPayloadText(ref: PayloadRef, text: string | null | undefined): { ok: true; data: JsonValue } | { ok: false; error: string } {
+  if (text === null || text === undefined) return { ok: false, error: `its payload blob ${ref.container}/${ref.blob} is missing` };
+  const sha = createHash('sha256').update(text, 'utf8').digest('hex');
+  if (sha !== ref.sha256 || text.length !== ref.chars) return { ok: false, error: `its payload blob ${ref.container}/${ref.blob} was altered (SHA-256 ${sha}, audited ${ref.sha256})` };
+  return { ok: true, data: JSON.parse(text) as JsonValue };
 }

@@ -19,8 +19,9 @@ import {
   AuditEntryInputSchema, ChainAlgSchema, EntryKeySchema, HashSchema, RunIdSchema,
   type AuditEntry, type AuditEntryInput, type VerifyReport,
 } from './schema.js';
-import { verifyRows, type RawRow } from './verify.js';
-import { AuditPayloads, payloadOf, type PayloadRef } from './payloads.js';
+import type { RawRow } from './verify.js';
+import { payloadRefs, snapshotRow, verifySnapshot, type TrailSnapshot } from './snapshot.js';
+import { AuditPayloads, type PayloadRef } from './payloads.js';
 import { AuditAnchors } from './anchor.js';
 import type { JsonValue } from './canonical.js';
 import { z } from 'zod';
@@ -33,6 +34,8 @@ export interface AuditTrail {
   readRun(runId: string): Promise<AuditEntry[]>;
   /** Walks the chain and names every altered, deleted, inserted or reordered entry. */
   verify(runId: string): Promise<VerifyReport>;
+  /** The run's rows, anchor and payload blobs as read: what verify checks, and what an evidence pack carries. */
+  snapshot(runId: string): Promise<TrailSnapshot>;
   /** JSON lines, one canonical entry per line, in chain order: the file handed to an auditor. */
   exportRun(runId: string): Promise<string>;
   /** The data of an entry stored as a reference to a blob (payloads.ts), checked against its SHA-256. */
@@ -94,27 +97,17 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       await anchors.record(entry);
       return entry;
     },
-    async verify(runId) {
+    async snapshot(runId) {
       const run = parseOr(RunIdSchema, runId, 'run id');
       const [rows, anchorText] = await Promise.all([partition(client, table, run), anchors.read(run)]);
       if (rows.length === 0 && anchorText === undefined) throw new AuditRunNotFoundError(run, config.tableName);
-      const report = verifyRows(run, rows, hasher);
-      const byPos = new Map<number, AuditEntry>();
-      // The chain commits to an offloaded payload through its SHA-256: check each blob too.
-      for (const row of rows.filter((r) => isEntryRowKey(r.rowKey))) {
-        const d = decodeEntry(row);
-        if (d.ok) byPos.set(Number(row.rowKey), d.entry);
-        const ref = d.ok ? payloadOf(d.entry.data) : undefined;
-        if (!d.ok || !ref) continue;
-        const loaded = await payloads.load(ref);
-        if (!loaded.ok) report.problems.push({ type: 'altered', seq: d.entry.seq, rowKey: row.rowKey, message: `entry ${d.entry.seq} (${d.entry.key}): ${loaded.error}` });
-      }
-      // The anchor, written outside the partition, against what the partition holds now.
-      const anchored = anchors.check(anchorText, byPos, report.head?.count ?? null, new Set(report.problems.flatMap((p) => (p.seq === undefined ? [] : [p.seq]))));
-      report.problems.push(...anchored.problems);
-      report.anchor = anchored.anchor;
-      report.ok = report.problems.length === 0;
-      return report;
+      const kept = rows.map(snapshotRow);
+      const texts: Record<string, string | null> = {};
+      for (const ref of payloadRefs(kept)) texts[ref.blob] ??= await payloads.text(ref);
+      return { runId: run, table: config.tableName, rows: kept, anchor: anchorText ?? null, payloads: texts };
+    },
+    async verify(runId) {
+      return verifySnapshot(await this.snapshot(runId), config.hmacKey);
     },
     async readPayload(ref) {
       const loaded = await payloads.load(ref);
