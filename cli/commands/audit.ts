@@ -2,9 +2,13 @@
 // Exit codes are a contract for scripts: 0 intact, 1 tampered (problems listed), 2 could not
 // check (unknown run, bad configuration, storage unreachable) — "could not check" is never 0 or 1.
 import type { Command } from 'commander';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   auditConfigFromEnv, createAuditTrail, type AuditEntry, type AuditTrail, type VerifyReport,
 } from '../../shared/audit/index.js';
+import { makePack, verifyPack } from '../../shared/evidence/pack.js';
+import { renderReport } from '../../shared/evidence/report-html.js';
 
 export interface AuditCommandDeps {
   env?: NodeJS.ProcessEnv;
@@ -40,15 +44,51 @@ export function registerAuditCommands(program: Command, deps: AuditCommandDeps =
   });
 
   audit
-    .command('verify <run>')
-    .description('walk the chain of a run; exit 0 intact, 1 tampered, 2 error')
+    .command('verify [run]')
+    .description('walk the chain of a run, or check an evidence pack offline (--file); exit 0 intact, 1 tampered, 2 error')
     .option('--json', 'print the verification report as JSON')
     .option('--table <name>', 'audit table (default LYNCDR_AUDIT_TABLE or LyncdrAudit)')
-    .action((run: string, opts: { json?: boolean; table?: string }) =>
+    .option('--file <evidence.json>', 'verify an evidence pack with no storage: its trail, anchor and payloads, and its sections against the trail')
+    .action((run: string | undefined, opts: { json?: boolean; table?: string; file?: string }) =>
       guarded(async () => {
-        const report = await makeTrail(env, opts.table).verify(run);
+        if ((run === undefined) === (opts.file === undefined)) throw new Error('name a run, or an evidence pack with --file, not both');
+        // Offline: only the HMAC key is read from the environment, never the storage settings.
+        const report = opts.file !== undefined ? verifyPack(await readPackFile(opts.file), hmacKeyFromEnv(env)) : await makeTrail(env, opts.table).verify(run!);
         out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
         return report.ok ? EXIT_INTACT : EXIT_PROBLEMS;
+      }));
+
+  audit
+    .command('evidence <run>')
+    .description('write DIR/evidence.json and DIR/report.html for a run: exit 0 intact, 1 written but the trail is tampered, 2 nothing written')
+    .requiredOption('--out <dir>', 'folder for the two files (created if missing)')
+    .option('--force', 'replace evidence.json and report.html already in the folder')
+    .option('--table <name>', 'audit table (default LYNCDR_AUDIT_TABLE or LyncdrAudit)')
+    .action((run: string, opts: { out: string; force?: boolean; table?: string }) =>
+      guarded(async () => {
+        const files = [join(opts.out, 'evidence.json'), join(opts.out, 'report.html')];
+        if (!opts.force) {
+          for (const f of files) if (await exists(f)) throw new Error(`${f} exists: choose another --out folder, or --force to replace it`);
+        }
+        const trail = makeTrail(env, opts.table);
+        // One read: the pack holds exactly the rows its verification checked.
+        const snapshot = await trail.snapshot(run);
+        const pack = makePack(snapshot, trail.checkSnapshot(snapshot), new Date().toISOString(), 'lyncdr audit evidence');
+        const texts = [JSON.stringify(pack, null, 1) + '\n', renderReport(pack)];
+        await mkdir(opts.out, { recursive: true });
+        // Both or neither: each file is written aside, then both are renamed into place.
+        const temps = files.map((f) => `${f}.${process.pid}.tmp`);
+        try {
+          await Promise.all(temps.map((t, i) => writeFile(t, texts[i], 'utf8')));
+          for (let i = 0; i < files.length; i++) await rename(temps[i], files[i]);
+        } finally {
+          await Promise.all(temps.map((t) => rm(t, { force: true })));
+        }
+        out(`run ${clean(pack.run.runId)}: ${pack.verification.ok ? 'INTACT' : `TAMPERED (${pack.verification.problems.length} problem(s))`}; ` +
+          `${pack.timeline.length} entries, ${pack.approvals.reduce((n, g) => n + g.votes.length, 0)} vote(s), ${pack.commands.length} command(s), ` +
+          `${pack.confirmations.length} confirmation(s), ${pack.decisions.length} decision(s), ${pack.deviations.length} deviation(s)\n` +
+          `  ${files[0]} (${Buffer.byteLength(texts[0])} bytes)\n  ${files[1]} (${Buffer.byteLength(texts[1])} bytes)\n`);
+        return pack.verification.ok ? EXIT_INTACT : EXIT_PROBLEMS;
       }));
 
   audit
@@ -64,6 +104,24 @@ export function registerAuditCommands(program: Command, deps: AuditCommandDeps =
       }));
 
   return audit;
+}
+
+const exists = (f: string) => stat(f).then(() => true, () => false);
+
+/** Only the HMAC key: an offline check must not need (or reach) storage. */
+function hmacKeyFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const key = env.LYNCDR_AUDIT_HMAC_KEY || undefined;
+  if (key !== undefined && key.length < 32) throw new Error('the audit HMAC key must be at least 32 characters');
+  return key;
+}
+
+async function readPackFile(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 // Stored text is untrusted: strip control characters so an entry cannot rewrite the terminal.

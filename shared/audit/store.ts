@@ -36,6 +36,8 @@ export interface AuditTrail {
   verify(runId: string): Promise<VerifyReport>;
   /** The run's rows, anchor and payload blobs as read: what verify checks, and what an evidence pack carries. */
   snapshot(runId: string): Promise<TrailSnapshot>;
+  /** verify's checks on a snapshot already read, with this trail's key. */
+  checkSnapshot(snapshot: TrailSnapshot): VerifyReport;
   /** JSON lines, one canonical entry per line, in chain order: the file handed to an auditor. */
   exportRun(runId: string): Promise<string>;
   /** The data of an entry stored as a reference to a blob (payloads.ts), checked against its SHA-256. */
@@ -105,6 +107,9 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       const texts: Record<string, string | null> = {};
       for (const ref of payloadRefs(kept)) texts[ref.blob] ??= await payloads.text(ref);
       return { runId: run, table: config.tableName, rows: kept, anchor: anchorText ?? null, payloads: texts };
+    },
+    checkSnapshot(snapshot) {
+      return verifySnapshot(snapshot, config.hmacKey);
     },
     async verify(runId) {
       return verifySnapshot(await this.snapshot(runId), config.hmacKey);
