@@ -23,6 +23,8 @@ export interface GateEvidence {
   decision: { status: string; at: string; approvers: string[]; rejectors: string[] } | null;
 }
 export interface CommandEvidence {
+  /** The entry that sent it (the first that named it, for a command never sent): the table's order. */
+  seq: number;
   stepId: string; attempt: number; commandId?: string; site?: string; rendered?: string; invocation?: JsonValue;
   dispatchedAt: string; answeredAt?: string; answeredBy?: string;
   /** succeeded, failed, rejected, outcome-unknown as the worker said; timed-out or malformed when no usable answer came. */
@@ -89,7 +91,7 @@ export function evidenceSections(s: TrailSnapshot): EvidenceSections {
   const commandOf = (stepId: string, attempt: number, commandId: string | undefined, e: AuditEntry): CommandEvidence => {
     let c = commandId !== undefined ? commands.find((x) => x.commandId === commandId) : undefined;
     c ??= commands.find((x) => x.stepId === stepId && x.attempt === attempt && (commandId === undefined || x.commandId === undefined));
-    if (!c) commands.push((c = { stepId, attempt, dispatchedAt: e.at, outcome: 'not sent', refusedResults: 0 }));
+    if (!c) commands.push((c = { seq: e.seq, stepId, attempt, dispatchedAt: e.at, outcome: 'not sent', refusedResults: 0 }));
     return c;
   };
 
@@ -148,15 +150,17 @@ export function evidenceSections(s: TrailSnapshot): EvidenceSections {
       case 'step-dispatched': {
         if (!step) break;
         const c = commandOf(step[1], Number(step[2]), str(d.commandId), e);
-        Object.assign(c, clean({ commandId: str(d.commandId), site: str(d.site), invocation: d.invocation, dispatchedAt: e.at, outcome: 'no answer' }));
+        Object.assign(c, clean({ seq: e.seq, commandId: str(d.commandId), site: str(d.site), invocation: d.invocation, dispatchedAt: e.at, outcome: 'no answer' }));
         c.rendered ??= plan?.steps.find((p) => p.id === step[1])?.rendered;
         text = `${step[1]} attempt ${step[2]} sent to the ${str(d.site) ?? '?'} worker`;
         break;
       }
       case 'step-result':
       case 'step-timed-out': {
-        if (!step) break;
-        const c = commandOf(step[1], Number(step[2]), str(d.commandId), e);
+        // A manual step's check answers under the confirmation's key: its command id finds it.
+        const known = commands.find((x) => x.commandId !== undefined && x.commandId === str(d.commandId));
+        if (!known && !step) break;
+        const c = known ?? commandOf(step![1], Number(step![2]), str(d.commandId), e);
         const malformed = str(d.malformed) ?? (d.status === undefined && e.kind === 'step-result' ? str(d.error) : undefined);
         const outcome = e.kind === 'step-timed-out' ? 'timed-out' : malformed ? 'malformed' : str(d.status) ?? '?';
         const err = obj(d.error);
@@ -165,8 +169,8 @@ export function evidenceSections(s: TrailSnapshot): EvidenceSections {
           rendered: str(d.rendered) ?? c.rendered,
           error: e.kind === 'step-timed-out' ? str(d.error) : malformed ?? (str(err.message) ? `${str(err.kind) ?? 'error'}: ${str(err.message)}` : str(d.stderr)),
         }));
-        text = `${step[1]} attempt ${step[2]}: ${outcome}${c.error ? `: ${c.error.slice(0, 200)}` : ''}`;
-        if (outcome !== 'succeeded') deviations.push({ kind: `command-${outcome}`, seq: e.seq, stepId: step[1], text: `${step[1]} attempt ${step[2]}: ${outcome}${c.error ? ` (${c.error.slice(0, 300)})` : ''}` });
+        text = `${c.stepId} attempt ${c.attempt}: ${outcome}${c.error ? `: ${c.error.slice(0, 200)}` : ''}`;
+        if (outcome !== 'succeeded') deviations.push({ kind: `command-${outcome}`, seq: e.seq, stepId: c.stepId, text: `${c.stepId} attempt ${c.attempt}: ${outcome}${c.error ? ` (${c.error.slice(0, 300)})` : ''}` });
         break;
       }
       case 'result-refused': {
@@ -245,5 +249,5 @@ export function evidenceSections(s: TrailSnapshot): EvidenceSections {
     timeline.push({ seq: e.seq, at: e.at, kind: e.kind, actor: e.actor, text });
   }
   if (run.outcome === 'not ended') deviations.push({ kind: 'run-not-ended', text: 'the trail has no end entry: the run had not ended when the pack was made' });
-  return { run, plan, approvals: [...gates.values()], commands, confirmations, decisions, measures, deviations, timeline };
+  return { run, plan, approvals: [...gates.values()], commands: commands.sort((a, b) => a.seq - b.seq), confirmations, decisions, measures, deviations, timeline };
 }

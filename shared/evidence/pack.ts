@@ -48,6 +48,7 @@ const PackEnvelope = z.looseObject({
 
 /** The first place two JSON values differ, as a path (`approvals[0].votes[1].channel`). */
 export function firstDifference(a: unknown, b: unknown, path = ''): string | undefined {
+  if (a === undefined || b === undefined) return a === b ? undefined : path || '(root)';
   if (canonicalStringify(a as never) === canonicalStringify(b as never)) return undefined;
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) return `${path || '(root)'} (${a.length} items, the trail gives ${b.length})`;
