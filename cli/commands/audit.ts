@@ -9,6 +9,10 @@ import {
 } from '../../shared/audit/index.js';
 import { makePack, verifyPack } from '../../shared/evidence/pack.js';
 import { renderReport } from '../../shared/evidence/report-html.js';
+import { evidenceSections } from '../../shared/evidence/build.js';
+import { periodReport } from '../../shared/evidence/period.js';
+import { renderPeriodReport } from '../../shared/evidence/period-html.js';
+import { runbooks } from '../../orchestrations/runbooks/index.js';
 
 export interface AuditCommandDeps {
   env?: NodeJS.ProcessEnv;
@@ -75,20 +79,44 @@ export function registerAuditCommands(program: Command, deps: AuditCommandDeps =
         const snapshot = await trail.snapshot(run);
         const pack = makePack(snapshot, trail.checkSnapshot(snapshot), new Date().toISOString(), 'lyncdr audit evidence');
         const texts = [JSON.stringify(pack, null, 1) + '\n', renderReport(pack)];
-        await mkdir(opts.out, { recursive: true });
-        // Both or neither: each file is written aside, then both are renamed into place.
-        const temps = files.map((f) => `${f}.${process.pid}.tmp`);
-        try {
-          await Promise.all(temps.map((t, i) => writeFile(t, texts[i], 'utf8')));
-          for (let i = 0; i < files.length; i++) await rename(temps[i], files[i]);
-        } finally {
-          await Promise.all(temps.map((t) => rm(t, { force: true })));
-        }
+        await writeBoth(opts.out, files, texts);
         out(`run ${clean(pack.run.runId)}: ${pack.verification.ok ? 'INTACT' : `TAMPERED (${pack.verification.problems.length} problem(s))`}; ` +
           `${pack.timeline.length} entries, ${pack.approvals.reduce((n, g) => n + g.votes.length, 0)} vote(s), ${pack.commands.length} command(s), ` +
           `${pack.confirmations.length} confirmation(s), ${pack.decisions.length} decision(s), ${pack.deviations.length} deviation(s)\n` +
           `  ${files[0]} (${Buffer.byteLength(texts[0])} bytes)\n  ${files[1]} (${Buffer.byteLength(texts[1])} bytes)\n`);
         return pack.verification.ok ? EXIT_INTACT : EXIT_PROBLEMS;
+      }));
+
+  audit
+    .command('report')
+    .description('the period report: per runbook the last drill, RTO/RPO against targets, failures and what was done; DIR/report.html and DIR/report.json. Exit 0, 1 when a trail of the period does not verify, 2 nothing written')
+    .requiredOption('--since <date>', 'start of the period (ISO date or date-time, inclusive)')
+    .option('--until <date>', 'end of the period (exclusive; default now)')
+    .requiredOption('--out <dir>', 'folder for the two files (created if missing)')
+    .option('--force', 'replace report.html and report.json already in the folder')
+    .option('--table <name>', 'audit table (default LYNCDR_AUDIT_TABLE or LyncdrAudit)')
+    .action((opts: { since: string; until?: string; out: string; force?: boolean; table?: string }) =>
+      guarded(async () => {
+        const since = isoDate(opts.since, '--since');
+        const until = opts.until !== undefined ? isoDate(opts.until, '--until') : new Date().toISOString();
+        if (until <= since) throw new Error(`--until ${until} is not after --since ${since}`);
+        const files = [join(opts.out, 'report.json'), join(opts.out, 'report.html')];
+        if (!opts.force) for (const f of files) if (await exists(f)) throw new Error(`${f} exists: choose another --out folder, or --force to replace it`);
+        const trail = makeTrail(env, opts.table);
+        // Anchored or written to at or after the start; a schedule's trail is not a run.
+        const listed = (await trail.listRuns()).filter((r) => !r.runId.startsWith('schedule-') && [r.lastWrite, r.anchoredAt].some((t) => t !== undefined && t >= since));
+        const runs = [];
+        for (const [i, r] of listed.entries()) {
+          const snapshot = await trail.snapshot(r.runId);
+          runs.push({ sections: evidenceSections(snapshot), verification: trail.checkSnapshot(snapshot) });
+          if (listed.length > 20 && (i + 1) % 20 === 0) err(`lyncdr audit report: ${i + 1} of ${listed.length} trails read\n`);
+        }
+        const report = periodReport({ since, until, generatedAt: new Date().toISOString(), table: trail.tableName, catalog: Object.keys(runbooks), runs });
+        await writeBoth(opts.out, files, [JSON.stringify(report, null, 1) + '\n', renderPeriodReport(report)]);
+        const gaps = report.runbooks.reduce((n, b) => n + b.gaps.length, 0);
+        out(`${since} to ${until}: ${report.runs.length} run(s) of ${new Set(report.runs.map((x) => x.runbook)).size} runbook(s); ` +
+          `${report.runbooks.reduce((n, b) => n + b.failures.length, 0)} failure(s), ${gaps} gap(s), ${report.tampered.length} trail(s) that do not verify\n  ${files[0]}\n  ${files[1]}\n`);
+        return report.tampered.length ? EXIT_PROBLEMS : EXIT_INTACT;
       }));
 
   audit
@@ -104,6 +132,26 @@ export function registerAuditCommands(program: Command, deps: AuditCommandDeps =
       }));
 
   return audit;
+}
+
+/** Both files or neither: each is written aside, then both are renamed into place. */
+async function writeBoth(dir: string, files: string[], texts: string[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const temps = files.map((f) => `${f}.${process.pid}.tmp`);
+  try {
+    await Promise.all(temps.map((t, i) => writeFile(t, texts[i], 'utf8')));
+    for (let i = 0; i < files.length; i++) await rename(temps[i], files[i]);
+  } finally {
+    await Promise.all(temps.map((t) => rm(t, { force: true })));
+  }
+}
+
+/** An ISO date or date-time, as the UTC instant it names (a bare date is its midnight UTC). */
+function isoDate(text: string, what: string): string {
+  const ok = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(text);
+  const t = ok ? Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text) : NaN;
+  if (Number.isNaN(t)) throw new Error(`${what} ${JSON.stringify(text)}: give an ISO date (2026-01-01) or date-time with its offset (2026-01-01T08:00:00Z)`);
+  return new Date(t).toISOString();
 }
 
 const exists = (f: string) => stat(f).then(() => true, () => false);

@@ -78,6 +78,18 @@ export class AuditAnchors {
     await blob.appendBlock(line, Buffer.byteLength(line));
   }
 
+  /** Every run anchored for this table, with when its anchor was last appended to. */
+  async runs(): Promise<{ runId: string; anchoredAt: string }[]> {
+    await this.ensure();
+    const prefix = `${this.tableName}/`;
+    const out: { runId: string; anchoredAt: string }[] = [];
+    for await (const b of this.container.listBlobsFlat({ prefix })) {
+      if (!b.name.endsWith('.jsonl')) continue;
+      out.push({ runId: decodeURIComponent(b.name.slice(prefix.length, -'.jsonl'.length)), anchoredAt: b.properties.lastModified.toISOString() });
+    }
+    return out;
+  }
+
   /** The run's anchor lines as stored, or undefined when it has none. */
   async read(runId: string): Promise<string | undefined> {
     try {

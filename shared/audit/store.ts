@@ -36,6 +36,11 @@ export interface AuditTrail {
   verify(runId: string): Promise<VerifyReport>;
   /** The run's rows, anchor and payload blobs as read: what verify checks, and what an evidence pack carries. */
   snapshot(runId: string): Promise<TrailSnapshot>;
+  /**
+   * Every run this table has a trail or an anchor of: the head rows' partitions and the anchors'
+   * names, so a run whose whole partition was deleted is still listed (its anchor remains).
+   */
+  listRuns(): Promise<{ runId: string; lastWrite?: string; anchoredAt?: string }[]>;
   /** verify's checks on a snapshot already read, with this trail's key. */
   checkSnapshot(snapshot: TrailSnapshot): VerifyReport;
   /** JSON lines, one canonical entry per line, in chain order: the file handed to an auditor. */
@@ -107,6 +112,16 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       const texts: Record<string, string | null> = {};
       for (const ref of payloadRefs(kept)) texts[ref.blob] ??= await payloads.text(ref);
       return { runId: run, table: config.tableName, rows: kept, anchor: anchorText ?? null, payloads: texts };
+    },
+    async listRuns() {
+      await table();
+      const runs = new Map<string, { runId: string; lastWrite?: string; anchoredAt?: string }>();
+      for await (const row of client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`RowKey eq ${HEAD_ROW_KEY}`, select: ['PartitionKey', 'Timestamp'] } })) {
+        const runId = String(row.partitionKey);
+        runs.set(runId, { runId, ...(typeof row.timestamp === 'string' ? { lastWrite: row.timestamp } : {}) });
+      }
+      for (const a of await anchors.runs()) runs.set(a.runId, { ...(runs.get(a.runId) ?? { runId: a.runId }), anchoredAt: a.anchoredAt });
+      return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
     },
     checkSnapshot(snapshot) {
       return verifySnapshot(snapshot, config.hmacKey);

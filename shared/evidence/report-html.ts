@@ -11,13 +11,13 @@ export const esc = (v: unknown): string =>
 /** Long outputs are cut in the page; evidence.json holds them whole. */
 export const OUTPUT_SHOWN_CHARS = 1_500;
 
-const cell = (v: unknown) => `<td>${esc(v)}</td>`;
-const row = (cells: unknown[]) => `<tr>${cells.map(cell).join('')}</tr>`;
-const table = (cls: string, head: string[], rows: string[], empty: string) =>
+export const cell = (v: unknown) => `<td>${esc(v)}</td>`;
+export const row = (cells: unknown[]) => `<tr>${cells.map(cell).join('')}</tr>`;
+export const table = (cls: string, head: string[], rows: string[], empty: string) =>
   rows.length === 0
     ? `<p class="none">${esc(empty)}</p>`
     : `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
-const section = (id: string, title: string, body: string) => `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+export const section = (id: string, title: string, body: string) => `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
 const json = (v: unknown) => (v === undefined ? '' : JSON.stringify(v));
 const cut = (s: string) => (s.length > OUTPUT_SHOWN_CHARS ? `${s.slice(0, OUTPUT_SHOWN_CHARS)}… (${s.length} characters; whole in evidence.json)` : s);
 
@@ -37,6 +37,26 @@ function command(c: CommandEvidence): string {
     c.stepId, c.attempt, c.site ?? '', c.dispatchedAt, c.answeredAt ?? '', c.answeredBy ?? '', c.outcome, c.exitCode ?? '',
   ].map(cell).join('')}<td><code>${esc(c.rendered ?? json(c.invocation))}</code>${c.error ? `<div class="error">${esc(c.error)}</div>` : ''}${c.output !== undefined ? `<pre>${esc(cut(json(c.output)))}</pre>` : ''}</td>${cell(checks)}</tr>`;
 }
+
+/** The pages' one style sheet, inline (nothing is fetched). */
+export const STYLE = `body { font: 10.5pt/1.4 system-ui, sans-serif; margin: 2em; color: #111; }
+h1 { font-size: 16pt; margin-bottom: .2em; } h2 { font-size: 13pt; border-bottom: 1px solid #999; margin-top: 1.6em; } h3 { font-size: 11pt; }
+table { border-collapse: collapse; width: 100%; font-size: 9pt; } th, td { border: 1px solid #bbb; padding: 2px 4px; vertical-align: top; text-align: left; }
+th { background: #eee; } tr { break-inside: avoid; } pre { white-space: pre-wrap; word-break: break-all; margin: 2px 0; font-size: 8pt; max-height: none; }
+code { word-break: break-all; } .verdict { font-weight: bold; padding: .3em .6em; display: inline-block; }
+.verdict.ok { background: #dfd; } .verdict.bad { background: #fcc; } .missed, .outcome-failed, .outcome-timed-out, .outcome-malformed { background: #fee; }
+.error { color: #900; } .none { color: #555; font-style: italic; }
+dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 1em; } dt { font-weight: bold; } dd { margin: 0; word-break: break-all; }
+@media print { body { margin: 0; } section { break-inside: auto; } h2 { break-after: avoid; } a { color: inherit; } }
+`;
+
+/** The page's head: no script, no fetched resource. */
+export const pageHead = (title: string) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>${esc(title)}</title>
+<style>
+${STYLE}</style></head>`;
 
 export function renderReport(p: EvidencePack): string {
   const r = p.run;
@@ -76,21 +96,7 @@ export function renderReport(p: EvidencePack): string {
   const problems = v.problems.length === 0 ? `<p>The hash chain, the payloads and the anchor agree: ${esc(head)}. ${esc(anchor)}.</p>`
     : table('problems', ['Where', 'Type', 'Problem'], v.problems.map((x) => row([x.seq !== undefined ? `entry ${x.seq}` : x.rowKey ?? '', x.type, x.message])), '');
 
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>Evidence: ${esc(r.runbook ?? 'run')} ${esc(r.runId)}</title>
-<style>
-body { font: 10.5pt/1.4 system-ui, sans-serif; margin: 2em; color: #111; }
-h1 { font-size: 16pt; margin-bottom: .2em; } h2 { font-size: 13pt; border-bottom: 1px solid #999; margin-top: 1.6em; } h3 { font-size: 11pt; }
-table { border-collapse: collapse; width: 100%; font-size: 9pt; } th, td { border: 1px solid #bbb; padding: 2px 4px; vertical-align: top; text-align: left; }
-th { background: #eee; } tr { break-inside: avoid; } pre { white-space: pre-wrap; word-break: break-all; margin: 2px 0; font-size: 8pt; max-height: none; }
-code { word-break: break-all; } .verdict { font-weight: bold; padding: .3em .6em; display: inline-block; }
-.verdict.ok { background: #dfd; } .verdict.bad { background: #fcc; } .missed, .outcome-failed, .outcome-timed-out, .outcome-malformed { background: #fee; }
-.error { color: #900; } .none { color: #555; font-style: italic; }
-dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 1em; } dt { font-weight: bold; } dd { margin: 0; word-break: break-all; }
-@media print { body { margin: 0; } section { break-inside: auto; } h2 { break-after: avoid; } a { color: inherit; } }
-</style></head>
+  return `${pageHead(`Evidence: ${r.runbook ?? 'run'} ${r.runId}`)}
 <body>
 <h1>Evidence: ${esc(r.title ?? r.runbook ?? r.runId)}</h1>
 <p class="verdict ${v.ok ? 'ok' : 'bad'}" id="verdict">Audit trail ${verdict}</p>

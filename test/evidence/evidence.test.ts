@@ -5,7 +5,7 @@
 // writes the pack; each field is checked against the run's own trail and status; `audit verify
 // --file` checks it with no storage reachable; each edit to a copy is found; report.html is read
 // in a real browser.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TableClient } from '@azure/data-tables';
@@ -231,6 +231,67 @@ describe('audit verify --file: offline', () => {
   });
 });
 
+describe('audit report over a period', () => {
+  it('per runbook: the last drill, RTO/RPO against targets, a failure and the run that resolved it, the runbooks not tested', async () => {
+    const since = new Date(Date.parse(trail[0].at) - 1000).toISOString();
+    // A readiness drill whose reads fail until an operator aborts it; then one that succeeds.
+    await env.sim.reset();
+    await env.sim.faults.add({ command: 'pool.backupRelationship', kind: 'fail', remaining: 100 });
+    const failed = await env.start('operator1', 'readiness', { retryIntervalMs: 10 });
+    const waiting = await env.waitFor(failed, (r) => finished(r) || Object.values<any>(r?.status?.steps ?? {}).some((st) => st.state === 'waiting-decision' && st.lastError !== undefined), 60_000);
+    const [step] = Object.entries<any>(waiting.status.steps).find(([, st]) => st.state === 'waiting-decision')!;
+    expect((await env.call('operator2', 'POST', `runs/${failed}/steps/${step}/decision`, { decision: 'abort', comment: 'the backup service is down: ticket 4711' })).status).toBe(202);
+    expect((await env.waitFor(failed, finished, 60_000)).status.phase).toBe('aborted');
+    await env.sim.faults.clear();
+    const ok = await env.start('operator1', 'readiness', {});
+    expect((await env.waitFor(ok, finished, 90_000)).status.phase).toBe('succeeded');
+
+    const dir = path.join(out, '..', 'period');
+    const made = await lyncdr(['audit', 'report', '--since', since, '--out', dir], cliEnv());
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/: 3 run\(s\) of 2 runbook\(s\); 1 failure\(s\), \d+ gap\(s\), 0 trail\(s\) that do not verify/);
+    const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    expect(report.runs.map((r: any) => [r.runId, r.runbook, r.outcome])).toEqual([[id, 'site-failover', 'succeeded'], [failed, 'readiness', 'aborted'], [ok, 'readiness', 'succeeded']]);
+    const site = report.runbooks.find((b: any) => b.runbook === 'site-failover');
+    expect(site).toMatchObject({ runs: 1, lastDrill: { runId: id, outcome: 'succeeded', rto: pack.measures.rto, rpo: pack.measures.rpo }, lastLive: null, rtoMet: 1, rtoMissed: 0, rpoMet: 1, failures: [], gaps: [] });
+    expect(site.targets).toEqual({ rtoMinutes: (pack.plan!.targets as any).rtoMinutes, rpoMinutes: (pack.plan!.targets as any).rpoMinutes });
+    const ready = report.runbooks.find((b: any) => b.runbook === 'readiness');
+    expect(ready).toMatchObject({ runs: 2, lastDrill: { runId: ok, outcome: 'succeeded' }, gaps: [] });
+    expect(ready.failures).toEqual([{
+      run: expect.objectContaining({ runId: failed, outcome: 'aborted' }),
+      decisions: [expect.stringMatching(new RegExp(` operator2: abort ${step}$`))],
+      resolvedBy: { runId: ok, mode: 'drill', endedAt: expect.any(String) },
+    }]);
+    expect(report.runbooks.find((b: any) => b.runbook === 'pchat-backup')).toMatchObject({ runs: 0, lastDrill: null, gaps: [expect.stringMatching(/^not tested between /)] });
+    expect(report.tampered).toEqual([]);
+
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`file://${path.join(dir, 'report.html')}`);
+      expect(await page.textContent('#verdict')).toBe('Every trail verifies');
+      const cells = await page.$$eval('tr[data-runbook="readiness"] td', (tds) => tds.map((td) => td.textContent));
+      expect(cells.slice(0, 2)).toEqual(['readiness', '2']);
+      expect(cells[7]).toBe('1');
+      const failure = await page.$$eval('table.failures tbody td', (tds) => tds.map((td) => td.textContent));
+      expect(failure.slice(0, 2)).toEqual(['readiness', failed]);
+      expect(failure[6]).toMatch(new RegExp(`^${ok} \\(drill, ended `));
+    } finally {
+      await browser.close();
+    }
+
+    // After every run: none in the period. Bad dates and an empty period are refused, nothing written.
+    const later = await lyncdr(['audit', 'report', '--since', new Date(Date.now() + 60_000).toISOString(), '--until', new Date(Date.now() + 120_000).toISOString(), '--out', path.join(dir, 'later')], cliEnv());
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stdout).toMatch(/: 0 run\(s\) of 0 runbook\(s\)/);
+    const bad = await lyncdr(['audit', 'report', '--since', 'last tuesday', '--out', path.join(dir, 'bad')], cliEnv());
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringMatching(/--since "last tuesday": give an ISO date/)]);
+    const backwards = await lyncdr(['audit', 'report', '--since', '2026-06-01', '--until', '2026-01-01', '--out', path.join(dir, 'bad')], cliEnv());
+    expect([backwards.code, backwards.stderr]).toEqual([2, expect.stringMatching(/--until 2026-01-01T00:00:00.000Z is not after --since 2026-06-01/)]);
+    expect(existsSync(path.join(dir, 'bad'))).toBe(false);
+  }, 240_000);
+});
+
 describe('report.html in a real browser', () => {
   it('self-contained and printable: the summary, the votes, the confirmation (its markup shown as text), the measures', async () => {
     const browser = await launchBrowser();
@@ -250,7 +311,7 @@ describe('report.html in a real browser', () => {
       const conf = await page.$$eval('table.confirmations tbody td', (tds) => tds.map((td) => td.textContent));
       expect(conf.slice(0, 6)).toEqual([pack.confirmations[0].at, MANUAL, 'bob', pack.confirmations[0].channel, HOSTILE, 'held']);
       // The comment is markup typed by a person: shown, never run or loaded.
-      expect(await page.evaluate(() => document.images.length)).toBe(0);
+      expect(await page.$$eval('img, script, iframe, object', (els) => els.length)).toBe(0);
       const rto = await page.$$eval('table.measures tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(0, 4).map((td) => td.textContent)));
       expect(rto).toEqual([
         ['RTO', `${status.rto.minutes} min`, `${pack.measures.rto!.targetMinutes} min`, 'met'],
@@ -271,7 +332,7 @@ describe('report.html in a real browser', () => {
     const vote = trail.find((e) => e.kind === 'vote' && (e.data as any).approver === 'alice')!;
     const table = TableClient.fromConnectionString(azurite(), env.values.LYNCDR_AUDIT_TABLE, { allowInsecureConnection: true });
     const row = await table.getEntity<Record<string, unknown>>(id, String(vote.seq).padStart(10, '0'));
-    await table.updateEntity({ partitionKey: id, rowKey: row.rowKey, data: String(row.data).replace('"channel":"', '"channel":"x') }, 'Merge');
+    await table.updateEntity({ partitionKey: id, rowKey: row.rowKey!, data: String(row.data).replace('"channel":"', '"channel":"x') }, 'Merge');
     const dir = path.join(out, '..', 'tampered');
     const made = await lyncdr(['audit', 'evidence', id, '--out', dir], cliEnv());
     expect(made.code, made.stderr).toBe(1);
